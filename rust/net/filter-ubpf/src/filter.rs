@@ -1,0 +1,431 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+//! The `filter-ubpf` QOM type: a thin shell over the `ubpf` engine crate.
+//!
+//! Properties are stored until the filter is attached to its netdev
+//! (`setup`), which loads the program.  After that, setting `ubpf-handler`,
+//! `section` or `jit` loads a new program first and swaps it in only when it
+//! loaded and passed the engine's checks; on failure the error goes back to
+//! the caller (QMP `qom-set`) and the previous program keeps running.  All
+//! of this, and packet processing, runs with the BQL held.
+
+use std::{
+    ffi::{c_char, c_void, CStr, CString},
+    path::Path,
+    ptr::{addr_of_mut, NonNull},
+};
+
+use qemu_api::{
+    bindings::{
+        self, iovec, object_class_property_add, object_class_property_add_bool,
+        object_class_property_add_str, object_class_property_set_description, Error, Visitor,
+    },
+    c_str,
+    cell::{BqlCell, BqlRefCell},
+    qom::{ObjectImpl, ObjectType, ParentField},
+    qom_isa,
+};
+use ubpf::{Engine, Program, Trust, Vm};
+
+use crate::{
+    netfilter::{error_set, netfilter_class_init, NetFilterClass, NetFilterImpl, NetFilterState},
+    packet,
+};
+
+extern "C" {
+    fn g_strdup(s: *const c_char) -> *mut c_char;
+    fn visit_type_uint64(
+        v: *mut Visitor,
+        name: *const c_char,
+        obj: *mut u64,
+        errp: *mut *mut Error,
+    ) -> bool;
+}
+
+pub const TYPE_FILTER_UBPF: &CStr = c_str!("filter-ubpf");
+
+/// What the user configured; applied when the filter is attached.
+#[derive(Debug, Default)]
+struct Config {
+    handler: Option<String>,
+    section: Option<String>,
+    ip_mode: bool,
+    jit: bool,
+}
+
+/// Packet counters, read-only QOM properties.
+#[derive(Debug, Default, Clone, Copy)]
+struct Counters {
+    packets: u64,
+    passed: u64,
+    dropped: u64,
+    errors: u64,
+}
+
+#[repr(C)]
+#[derive(qemu_api_macros::Object)]
+pub struct FilterUbpf {
+    parent_obj: ParentField<NetFilterState>,
+    config: BqlRefCell<Config>,
+    /// The running program; `None` until setup.
+    vm: BqlRefCell<Option<Vm>>,
+    /// Reused buffer for packets that come in several iovec pieces.
+    scratch: BqlRefCell<Vec<u8>>,
+    counters: BqlCell<Counters>,
+}
+
+qom_isa!(FilterUbpf: NetFilterState, qemu_api::qom::Object);
+
+// SAFETY: FilterUbpf is a #[repr(C)] QOM object whose first field is its
+// parent, and NetFilterClass is the class struct it uses.
+unsafe impl ObjectType for FilterUbpf {
+    type Class = NetFilterClass;
+    const TYPE_NAME: &'static CStr = TYPE_FILTER_UBPF;
+}
+
+impl ObjectImpl for FilterUbpf {
+    type ParentType = NetFilterState;
+    const INSTANCE_INIT: Option<unsafe fn(&mut Self)> = Some(Self::init);
+    const CLASS_INIT: fn(&mut NetFilterClass) = Self::class_init;
+}
+
+/// Which counter a read-only property reads (its `opaque`).
+#[derive(Clone, Copy)]
+enum Counter {
+    Packets,
+    Passed,
+    Dropped,
+    Errors,
+}
+
+impl Counter {
+    const ALL: [(Counter, &'static CStr, &'static CStr); 4] = [
+        (
+            Counter::Packets,
+            c_str!("packets"),
+            c_str!("packets seen by the filter while on (read-only)"),
+        ),
+        (
+            Counter::Passed,
+            c_str!("passed"),
+            c_str!("packets passed on, including packets whose run failed (read-only)"),
+        ),
+        (
+            Counter::Dropped,
+            c_str!("dropped"),
+            c_str!("packets dropped: the program returned non-zero (read-only)"),
+        ),
+        (
+            Counter::Errors,
+            c_str!("errors"),
+            c_str!("program runs that failed at run time; such packets pass (read-only)"),
+        ),
+    ];
+
+    fn read(self, c: Counters) -> u64 {
+        match self {
+            Counter::Packets => c.packets,
+            Counter::Passed => c.passed,
+            Counter::Dropped => c.dropped,
+            Counter::Errors => c.errors,
+        }
+    }
+}
+
+impl FilterUbpf {
+    /// # Safety
+    ///
+    /// Called by QOM on zeroed memory for the fields of this struct.
+    unsafe fn init(&mut self) {
+        // SAFETY: the fields are zeroed, not valid values: write them
+        // without dropping the previous contents.
+        unsafe {
+            addr_of_mut!(self.config).write(BqlRefCell::new(Config {
+                ip_mode: true,
+                ..Config::default()
+            }));
+            addr_of_mut!(self.vm).write(BqlRefCell::new(None));
+            addr_of_mut!(self.scratch).write(BqlRefCell::new(Vec::new()));
+            addr_of_mut!(self.counters).write(BqlCell::new(Counters::default()));
+        }
+    }
+
+    fn class_init(klass: &mut NetFilterClass) {
+        netfilter_class_init::<Self>(klass);
+        let oc: *mut bindings::ObjectClass = &mut klass.parent_class;
+        // SAFETY: oc is the class being initialized; names, descriptions and
+        // accessors are 'static.
+        unsafe {
+            object_class_property_add_str(
+                oc,
+                c_str!("ubpf-handler").as_ptr(),
+                Some(get_handler),
+                Some(set_handler),
+            );
+            object_class_property_set_description(
+                oc,
+                c_str!("ubpf-handler").as_ptr(),
+                c_str!("path of the eBPF ELF object (clang -O2 -target bpf -c); setting it on a running filter replaces the program").as_ptr(),
+            );
+            object_class_property_add_str(
+                oc,
+                c_str!("section").as_ptr(),
+                Some(get_section),
+                Some(set_section),
+            );
+            object_class_property_set_description(
+                oc,
+                c_str!("section").as_ptr(),
+                c_str!("ELF section of the program (default: the only program in the object)").as_ptr(),
+            );
+            object_class_property_add_bool(
+                oc,
+                c_str!("ip-mode").as_ptr(),
+                Some(get_ip_mode),
+                Some(set_ip_mode),
+            );
+            object_class_property_set_description(
+                oc,
+                c_str!("ip-mode").as_ptr(),
+                c_str!("on: the program sees the packet from the IPv4 header on, non-IPv4 frames pass; off: the whole Ethernet frame (default: on)").as_ptr(),
+            );
+            object_class_property_add_bool(
+                oc,
+                c_str!("jit").as_ptr(),
+                Some(get_jit),
+                Some(set_jit),
+            );
+            object_class_property_set_description(
+                oc,
+                c_str!("jit").as_ptr(),
+                c_str!("on: run the program with the x86-64 JIT, which does not check memory accesses: only for trusted programs; off: checked interpreter (default: off)").as_ptr(),
+            );
+            for (counter, name, desc) in Counter::ALL {
+                object_class_property_add(
+                    oc,
+                    name.as_ptr(),
+                    c_str!("uint64").as_ptr(),
+                    Some(get_counter),
+                    None,
+                    None,
+                    // the opaque pointer only carries the counter's index
+                    (counter as usize + 1) as *mut c_void,
+                );
+                object_class_property_set_description(oc, name.as_ptr(), desc.as_ptr());
+            }
+        }
+    }
+
+    fn from_obj<'a>(obj: *mut bindings::Object) -> &'a Self {
+        // SAFETY: property accessors are only registered on this class, so
+        // QOM passes instances of it.
+        unsafe { NonNull::new(obj).unwrap().cast::<Self>().as_ref() }
+    }
+
+    /// Whether setup() ran: properties then take effect at once.
+    fn attached(&self) -> bool {
+        self.vm.borrow().is_some()
+    }
+
+    /// Load and check the program described by `config`.
+    fn load(config: &Config) -> Result<Vm, String> {
+        let Some(handler) = config.handler.as_deref() else {
+            return Err("filter-ubpf: property 'ubpf-handler' is required".to_owned());
+        };
+        let program = Program::load_file(Path::new(handler), config.section.as_deref())
+            .map_err(|e| format!("filter-ubpf: {e}"))?;
+        let engine = if config.jit {
+            // The user stated trust by asking for the JIT (see the docs).
+            Engine::Jit(Trust::Trusted)
+        } else {
+            Engine::Interpreter
+        };
+        Vm::new(program, engine).map_err(|e| format!("filter-ubpf: {e}"))
+    }
+
+    /// Apply a configuration change: before setup, just store it; after,
+    /// load the new program and swap it in only if that worked.
+    fn reconfigure(&self, change: impl FnOnce(&mut Config)) -> Result<(), String> {
+        if !self.attached() {
+            change(&mut self.config.borrow_mut());
+            return Ok(());
+        }
+        let mut config = self.config.borrow_mut();
+        let mut next = Config {
+            handler: config.handler.clone(),
+            section: config.section.clone(),
+            ip_mode: config.ip_mode,
+            jit: config.jit,
+        };
+        change(&mut next);
+        let vm = Self::load(&next)?;
+        *config = next;
+        self.vm.replace(Some(vm));
+        Ok(())
+    }
+
+    fn count(&self, f: impl FnOnce(&mut Counters)) {
+        let mut c = self.counters.get();
+        f(&mut c);
+        self.counters.set(c);
+    }
+}
+
+impl NetFilterImpl for FilterUbpf {
+    fn setup(&self) -> Result<(), String> {
+        let vm = Self::load(&self.config.borrow())?;
+        self.vm.replace(Some(vm));
+        Ok(())
+    }
+
+    fn cleanup(&self) {
+        self.vm.replace(None);
+    }
+
+    fn receive(&self, vnet_hdr_len: usize, iov: &[iovec]) -> bool {
+        let mut vm = self.vm.borrow_mut();
+        let Some(vm) = vm.as_mut() else {
+            return true;
+        };
+        let mut scratch = self.scratch.borrow_mut();
+        let frame: &mut [u8] = if let [one] = iov {
+            if one.iov_base.is_null() {
+                &mut []
+            } else {
+                // SAFETY: the net layer hands us iov_len valid bytes that no
+                // one else touches while the filter chain runs; the program
+                // may write to them, as an XDP program may.
+                unsafe { std::slice::from_raw_parts_mut(one.iov_base.cast::<u8>(), one.iov_len) }
+            }
+        } else {
+            scratch.clear();
+            for piece in iov.iter().filter(|v| !v.iov_base.is_null()) {
+                // SAFETY: as above, each piece holds iov_len valid bytes.
+                let bytes = unsafe {
+                    std::slice::from_raw_parts(piece.iov_base.cast::<u8>(), piece.iov_len)
+                };
+                scratch.extend_from_slice(bytes);
+            }
+            &mut scratch[..]
+        };
+        let frame = frame.get_mut(vnet_hdr_len..).unwrap_or_default();
+        let ip_mode = self.config.borrow().ip_mode;
+        let mem = if ip_mode {
+            packet::ipv4_payload_mut(frame)
+        } else {
+            packet::ethernet_frame_mut(frame)
+        };
+        let Some(mem) = mem else {
+            // not IPv4 in ip-mode, or too short to hold the headers the
+            // program may rely on: pass untouched
+            self.count(|c| {
+                c.packets += 1;
+                c.passed += 1;
+            });
+            return true;
+        };
+        match vm.run(mem) {
+            Ok(0) => {
+                self.count(|c| {
+                    c.packets += 1;
+                    c.passed += 1;
+                });
+                true
+            }
+            Ok(_) => {
+                self.count(|c| {
+                    c.packets += 1;
+                    c.dropped += 1;
+                });
+                false
+            }
+            Err(_) => {
+                self.count(|c| {
+                    c.packets += 1;
+                    c.passed += 1;
+                    c.errors += 1;
+                });
+                true
+            }
+        }
+    }
+}
+
+// ---- QOM property accessors (C ABI) ----
+
+fn strdup(s: Option<&str>) -> *mut c_char {
+    let s = CString::new(s.unwrap_or_default()).unwrap_or_default();
+    // SAFETY: s is a valid NUL-terminated string; g_strdup copies it into
+    // memory the caller (QOM) frees with g_free.
+    unsafe { g_strdup(s.as_ptr()) }
+}
+
+/// # Safety
+///
+/// `v` must be a valid NUL-terminated string.
+unsafe fn arg(v: *const c_char) -> String {
+    // SAFETY: QOM passes the NUL-terminated property value.
+    unsafe { CStr::from_ptr(v) }.to_string_lossy().into_owned()
+}
+
+unsafe extern "C" fn get_handler(obj: *mut bindings::Object, _errp: *mut *mut Error) -> *mut c_char {
+    strdup(FilterUbpf::from_obj(obj).config.borrow().handler.as_deref())
+}
+
+unsafe extern "C" fn set_handler(obj: *mut bindings::Object, v: *const c_char, errp: *mut *mut Error) {
+    // SAFETY: v is the property value passed by QOM.
+    let path = unsafe { arg(v) };
+    if let Err(msg) = FilterUbpf::from_obj(obj).reconfigure(|c| c.handler = Some(path)) {
+        // SAFETY: errp comes from QOM.
+        unsafe { error_set(errp, &msg) };
+    }
+}
+
+unsafe extern "C" fn get_section(obj: *mut bindings::Object, _errp: *mut *mut Error) -> *mut c_char {
+    strdup(FilterUbpf::from_obj(obj).config.borrow().section.as_deref())
+}
+
+unsafe extern "C" fn set_section(obj: *mut bindings::Object, v: *const c_char, errp: *mut *mut Error) {
+    // SAFETY: v is the property value passed by QOM.
+    let section = unsafe { arg(v) };
+    let section = (!section.is_empty()).then_some(section);
+    if let Err(msg) = FilterUbpf::from_obj(obj).reconfigure(|c| c.section = section) {
+        // SAFETY: errp comes from QOM.
+        unsafe { error_set(errp, &msg) };
+    }
+}
+
+unsafe extern "C" fn get_ip_mode(obj: *mut bindings::Object, _errp: *mut *mut Error) -> bool {
+    FilterUbpf::from_obj(obj).config.borrow().ip_mode
+}
+
+unsafe extern "C" fn set_ip_mode(obj: *mut bindings::Object, v: bool, _errp: *mut *mut Error) {
+    FilterUbpf::from_obj(obj).config.borrow_mut().ip_mode = v;
+}
+
+unsafe extern "C" fn get_jit(obj: *mut bindings::Object, _errp: *mut *mut Error) -> bool {
+    FilterUbpf::from_obj(obj).config.borrow().jit
+}
+
+unsafe extern "C" fn set_jit(obj: *mut bindings::Object, v: bool, errp: *mut *mut Error) {
+    if let Err(msg) = FilterUbpf::from_obj(obj).reconfigure(|c| c.jit = v) {
+        // SAFETY: errp comes from QOM.
+        unsafe { error_set(errp, &msg) };
+    }
+}
+
+unsafe extern "C" fn get_counter(
+    obj: *mut bindings::Object,
+    v: *mut Visitor,
+    name: *const c_char,
+    opaque: *mut c_void,
+    errp: *mut *mut Error,
+) {
+    let index = (opaque as usize).wrapping_sub(1);
+    let Some((counter, _, _)) = Counter::ALL.get(index) else {
+        return;
+    };
+    let mut value = counter.read(FilterUbpf::from_obj(obj).counters.get());
+    // SAFETY: v, name and errp come from QOM; value outlives the call.
+    unsafe { visit_type_uint64(v, name, &mut value, errp) };
+}

@@ -1,0 +1,320 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Apply the filter-ubpf overlay to a QEMU 10.0.x source tree.
+
+The repository holding this script mirrors QEMU's tree: every file in it
+(except the project's own meta files) is a *new* file that is copied to the
+same path in QEMU.  Changes to files that QEMU already has are described in
+``scripts/ubpf/insertions.toml`` as small edits: an anchor line that must
+exist exactly once, and our own text to put after or before it.
+
+Commands:
+
+  apply QEMU_DIR         copy the overlay and apply every insertion
+                         (idempotent: a second run changes nothing)
+  check-copies BASE_DIR  fail if any overlay file is identical to a file of
+                         the pristine QEMU tree BASE_DIR
+  seed-crates QEMU_DIR   put the crates named by QEMU's subprojects/*.wrap
+                         into subprojects/packagecache, downloading them from
+                         static.crates.io (for machines where the crates.io
+                         API host used by QEMU's wraps does not resolve)
+"""
+
+import argparse
+import hashlib
+import os
+import re
+import shutil
+import sys
+import tomllib
+import urllib.request
+from pathlib import Path
+
+OVERLAY = Path(__file__).resolve().parents[2]
+SPEC = OVERLAY / "scripts" / "ubpf" / "insertions.toml"
+MANIFEST = ".filter-ubpf-overlay"
+
+# Paths of the repository that are not part of the overlay.
+META = {".git", ".ci", ".gitignore", "README.md", "target"}
+
+
+class OverlayError(Exception):
+    pass
+
+
+def overlay_files():
+    """Yield the overlay's files as paths relative to the repository."""
+    for root, dirs, files in os.walk(OVERLAY):
+        rel_root = Path(root).relative_to(OVERLAY)
+        keep = []
+        for d in sorted(dirs):
+            rel = rel_root / d
+            if d in META or d.startswith("."):
+                continue
+            # crate sources unpacked by meson or prepare-crates, and caches
+            if rel_root == Path("subprojects") and d != "packagefiles":
+                continue
+            keep.append(d)
+        dirs[:] = keep
+        for f in sorted(files):
+            rel = rel_root / f
+            if str(rel) in META or f.startswith(".") or f.endswith(".pyc"):
+                continue
+            yield rel
+
+
+def sha256(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def qemu_version(qemu_dir):
+    version_file = qemu_dir / "VERSION"
+    if not version_file.is_file():
+        raise OverlayError(f"{qemu_dir}: not a QEMU source tree (no VERSION file)")
+    version = version_file.read_text().strip()
+    return version
+
+
+def check_version(qemu_dir, spec):
+    version = qemu_version(qemu_dir)
+    want = spec["qemu"]["version"]
+    if not re.fullmatch(want, version):
+        raise OverlayError(
+            f"{qemu_dir}: QEMU {version} is not supported, "
+            f"the overlay needs QEMU matching {want} (10.0.x)")
+    return version
+
+
+def load_spec():
+    with open(SPEC, "rb") as f:
+        return tomllib.load(f)
+
+
+def read_manifest(qemu_dir):
+    path = qemu_dir / MANIFEST
+    if not path.exists():
+        return set()
+    return {line.strip() for line in path.read_text().splitlines()
+            if line.strip() and not line.startswith("#")}
+
+
+def copy_overlay(qemu_dir, changed):
+    """Copy new files; never overwrite a file that QEMU itself has."""
+    ours = read_manifest(qemu_dir)
+    installed = []
+    for rel in overlay_files():
+        src = OVERLAY / rel
+        dst = qemu_dir / rel
+        if dst.exists() and str(rel) not in ours:
+            if dst.read_bytes() == src.read_bytes():
+                installed.append(str(rel))
+                continue
+            if rel.parts[:2] == ("subprojects", "packagefiles"):
+                # QEMU's own packagefiles (a git checkout) win over ours,
+                # which only stand in for them in Debian's tarball.
+                continue
+            raise OverlayError(
+                f"{dst}: exists in the QEMU tree and differs from the overlay's "
+                f"{rel}; refusing to overwrite a QEMU file")
+        installed.append(str(rel))
+        if dst.exists() and dst.read_bytes() == src.read_bytes():
+            continue
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dst)
+        shutil.copymode(src, dst)
+        changed.append(str(rel))
+    text = "# files installed by the filter-ubpf overlay\n" + \
+        "".join(f"{p}\n" for p in sorted(installed))
+    manifest = qemu_dir / MANIFEST
+    if not manifest.exists() or manifest.read_text() != text:
+        manifest.write_text(text)
+
+
+def edit_block(edit):
+    text = edit["text"]
+    return text if text.endswith("\n") else text + "\n"
+
+
+def apply_edit(qemu_dir, edit):
+    """Apply one edit; return True when the file changed."""
+    path = qemu_dir / edit["file"]
+    where = f"{edit['file']}"
+    if not path.is_file():
+        raise OverlayError(f"{path}: file not found (needed by an insertion)")
+    if "unless_exists" in edit and (qemu_dir / edit["unless_exists"]).exists():
+        return False
+    content = path.read_text()
+    lines = content.splitlines(keepends=True)
+
+    if "replace" in edit:
+        anchor = edit["replace"]
+        block = edit_block(edit)
+        if block in content:
+            return False
+        hits = [i for i, l in enumerate(lines) if l.rstrip("\n") == anchor]
+        if len(hits) != 1:
+            raise OverlayError(anchor_error(where, anchor, len(hits)))
+        lines[hits[0]] = block
+    else:
+        if "after" in edit:
+            anchor, offset = edit["after"], 1
+        elif "before" in edit:
+            anchor, offset = edit["before"], 0
+        else:
+            raise OverlayError(f"{SPEC}: edit of {where} has no after/before/replace")
+        block = edit_block(edit)
+        if block in content:
+            return False
+        hits = [i for i, l in enumerate(lines) if l.rstrip("\n") == anchor]
+        if len(hits) != 1:
+            raise OverlayError(anchor_error(where, anchor, len(hits)))
+        lines.insert(hits[0] + offset, block)
+    path.write_text("".join(lines))
+    return True
+
+
+def anchor_error(where, anchor, count):
+    if count == 0:
+        return (f"{where}: anchor line not found: {anchor!r} "
+                f"(is this an unmodified QEMU 10.0.x tree?)")
+    return f"{where}: anchor line found {count} times, need exactly one: {anchor!r}"
+
+
+def cmd_apply(args):
+    qemu_dir = Path(args.qemu_dir).resolve()
+    spec = load_spec()
+    version = check_version(qemu_dir, spec)
+    if "+" in str(qemu_dir):
+        raise OverlayError(
+            f"{qemu_dir}: the path contains '+'; QEMU passes the source path "
+            f"unescaped as a regex to bindgen, rename the directory first")
+    # check every anchor before changing anything
+    for edit in spec["edit"]:
+        path = qemu_dir / edit["file"]
+        if not path.is_file():
+            raise OverlayError(f"{path}: file not found (needed by an insertion)")
+        if "unless_exists" in edit and (qemu_dir / edit["unless_exists"]).exists():
+            continue
+        content = path.read_text()
+        if edit_block(edit) in content:
+            continue
+        anchor = edit.get("after", edit.get("before", edit.get("replace")))
+        count = sum(1 for l in content.splitlines() if l == anchor)
+        if count != 1:
+            raise OverlayError(anchor_error(edit["file"], anchor, count))
+    changed = []
+    copy_overlay(qemu_dir, changed)
+    for edit in spec["edit"]:
+        if apply_edit(qemu_dir, edit):
+            changed.append(f"{edit['file']} (insertion: {edit['what']})")
+    if changed:
+        print(f"overlay: QEMU {version} at {qemu_dir}: {len(changed)} change(s)")
+        for c in changed:
+            print(f"  {c}")
+    else:
+        print(f"overlay: QEMU {version} at {qemu_dir}: already up to date")
+    return 0
+
+
+def cmd_check_copies(args):
+    base = Path(args.base_dir).resolve()
+    qemu_version(base)
+    by_hash = {}
+    for root, dirs, files in os.walk(base):
+        dirs[:] = [d for d in dirs if d not in (".git", "build")]
+        for f in files:
+            p = Path(root) / f
+            if p.is_file() and not p.is_symlink():
+                by_hash.setdefault(sha256(p), p.relative_to(base))
+    copies = []
+    count = 0
+    for rel in overlay_files():
+        count += 1
+        h = sha256(OVERLAY / rel)
+        if h in by_hash and (OVERLAY / rel).stat().st_size > 0:
+            copies.append(f"{rel} is identical to QEMU's {by_hash[h]}")
+    if copies:
+        for c in copies:
+            print(f"check-copies: {c}", file=sys.stderr)
+        raise OverlayError(f"{len(copies)} overlay file(s) copied from QEMU")
+    print(f"check-copies: {count} overlay files, none identical to a file of "
+          f"QEMU {qemu_version(base)} ({len(by_hash)} files)")
+    return 0
+
+
+def parse_wrap(path):
+    values = {}
+    for line in path.read_text().splitlines():
+        m = re.match(r"^\s*([a-z_]+)\s*=\s*(.*?)\s*$", line)
+        if m:
+            values[m.group(1)] = m.group(2)
+    return values
+
+
+def crate_url(wrap):
+    url = wrap.get("source_url", "")
+    m = re.match(r"https://crates\.io/api/v1/crates/([^/]+)/([^/]+)/download$", url)
+    if m:
+        return f"https://static.crates.io/crates/{m[1]}/{m[1]}-{m[2]}.crate"
+    return url
+
+
+def fetch_wrap_source(subprojects, wrap):
+    """Make sure packagecache holds the wrap's source archive; return it."""
+    cache = subprojects / "packagecache"
+    dest = cache / wrap["source_filename"]
+    if dest.exists() and sha256(dest) == wrap["source_hash"]:
+        return dest
+    url = crate_url(wrap)
+    cache.mkdir(exist_ok=True)
+    with urllib.request.urlopen(url, timeout=60) as resp:
+        data = resp.read()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != wrap["source_hash"]:
+        raise OverlayError(f"{url}: sha256 {digest} does not match the wrap's "
+                           f"source_hash {wrap['source_hash']}")
+    tmp = dest.with_suffix(".part")
+    tmp.write_bytes(data)
+    tmp.rename(dest)
+    return dest
+
+
+def cmd_seed_crates(args):
+    subprojects = Path(args.qemu_dir).resolve() / "subprojects"
+    fetched = 0
+    for wrap_path in sorted(subprojects.glob("*-rs.wrap")):
+        wrap = parse_wrap(wrap_path)
+        if "source_url" not in wrap:
+            continue
+        dest = subprojects / "packagecache" / wrap["source_filename"]
+        if dest.exists() and sha256(dest) == wrap["source_hash"]:
+            continue
+        fetch_wrap_source(subprojects, wrap)
+        fetched += 1
+    print(f"seed-crates: {fetched} crate(s) downloaded into {subprojects / 'packagecache'}")
+    return 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("apply", help="copy the overlay into QEMU_DIR and apply insertions")
+    p.add_argument("qemu_dir")
+    p.set_defaults(func=cmd_apply)
+    p = sub.add_parser("check-copies", help="fail if an overlay file is a copy of a QEMU file")
+    p.add_argument("base_dir")
+    p.set_defaults(func=cmd_check_copies)
+    p = sub.add_parser("seed-crates", help="fill subprojects/packagecache from static.crates.io")
+    p.add_argument("qemu_dir")
+    p.set_defaults(func=cmd_seed_crates)
+    args = parser.parse_args()
+    try:
+        return args.func(args)
+    except OverlayError as e:
+        print(f"overlay: error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
