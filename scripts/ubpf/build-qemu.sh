@@ -38,12 +38,43 @@ else
     fi
 fi
 
-python3 "$repo/scripts/ubpf/overlay.py" apply "$tree" >&2
+# Our cached copy is recomputed from the pristine source, so that changed
+# insertions replace their old text; a user's checkout is edited in place.
+base=()
+[ -n "${QEMU_SRC:-}" ] || base=(--base "$CACHE/qemu-src")
+python3 "$repo/scripts/ubpf/overlay.py" apply "${base[@]}" "$tree" >&2
 # QEMU's wraps point at the crates.io API host; fetch the same files from
 # static.crates.io when that host is not reachable.
 python3 "$repo/scripts/ubpf/overlay.py" seed-crates "$tree" >&2
 
 build=$tree/build
+
+# meson unpacks a wrap (and applies its diff_files) only once: when one of
+# our patches changes, drop the unpacked crate so that it is unpacked anew.
+patch_stamp() {  # wrap file -> "dir sha256-of-its-patches", nothing if unpatched
+    local wrap=$1 dir patches
+    dir=$(sed -n 's/^directory *= *//p' "$wrap")
+    patches=$(sed -n 's/^diff_files *= *//p' "$wrap" | tr ',' ' ')
+    [ -n "$patches" ] || return 0
+    echo "$dir $(cd "$tree/subprojects/packagefiles" && cat $patches | sha256sum | cut -d' ' -f1)"
+}
+reconfigure=0
+for wrap in "$tree"/subprojects/*-rs.wrap; do
+    read -r dir sum < <(patch_stamp "$wrap") || continue
+    stamp=$tree/subprojects/$dir/.filter-ubpf-patches
+    if [ -d "$tree/subprojects/$dir" ] && [ "$(cat "$stamp" 2>/dev/null)" != "$sum" ]; then
+        log "patches of $dir changed: unpacking it again"
+        rm -rf "${tree:?}/subprojects/$dir"
+        reconfigure=1
+    fi
+done
+if [ "$reconfigure" = 1 ] && [ -f "$build/build.ninja" ]; then
+    "$build/pyvenv/bin/meson" setup --reconfigure "$build" "$tree" >"$build/reconfigure.log" 2>&1 || {
+        tail -n 30 "$build/reconfigure.log" >&2
+        exit 1
+    }
+fi
+
 if [ ! -f "$build/build.ninja" ]; then
     log "configuring $build"
     mkdir -p "$build"
@@ -71,6 +102,10 @@ make -C "$build" -j"$(nproc)" >"$build/make.log" 2>&1 || {
     log "make failed; full log in $build/make.log"
     exit 1
 }
+for wrap in "$tree"/subprojects/*-rs.wrap; do
+    read -r dir sum < <(patch_stamp "$wrap") || continue
+    [ -d "$tree/subprojects/$dir" ] && echo "$sum" > "$tree/subprojects/$dir/.filter-ubpf-patches"
+done
 
 # Debian strips firmware blobs from its source: make the packaged ones
 # visible to binaries run from the build tree (qemu-bundle redirects the

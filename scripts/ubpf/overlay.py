@@ -10,8 +10,11 @@ exist exactly once, and our own text to put after or before it.
 
 Commands:
 
-  apply QEMU_DIR         copy the overlay and apply every insertion
-                         (idempotent: a second run changes nothing)
+  apply [--base PRISTINE] QEMU_DIR
+                         copy the overlay and apply every insertion
+                         (idempotent: a second run changes nothing; with
+                         --base, edited files are computed from the pristine
+                         tree, so changed insertions replace their old text)
   check-copies BASE_DIR  fail if any overlay file is identical to a file of
                          the pristine QEMU tree BASE_DIR
   seed-crates QEMU_DIR   put the crates named by QEMU's subprojects/*.wrap
@@ -135,42 +138,23 @@ def edit_block(edit):
     return text if text.endswith("\n") else text + "\n"
 
 
-def apply_edit(qemu_dir, edit):
-    """Apply one edit; return True when the file changed."""
-    path = qemu_dir / edit["file"]
-    where = f"{edit['file']}"
-    if not path.is_file():
-        raise OverlayError(f"{path}: file not found (needed by an insertion)")
-    if "unless_exists" in edit and (qemu_dir / edit["unless_exists"]).exists():
-        return False
-    content = path.read_text()
+def apply_edit(content, edit):
+    """Return `content` with one edit applied (unchanged if already there)."""
+    block = edit_block(edit)
+    if block in content:
+        return content
+    anchor = edit.get("after", edit.get("before", edit.get("replace")))
+    if anchor is None:
+        raise OverlayError(f"{SPEC}: edit of {edit['file']} has no after/before/replace")
     lines = content.splitlines(keepends=True)
-
+    hits = [i for i, l in enumerate(lines) if l.rstrip("\n") == anchor]
+    if len(hits) != 1:
+        raise OverlayError(anchor_error(edit["file"], anchor, len(hits)))
     if "replace" in edit:
-        anchor = edit["replace"]
-        block = edit_block(edit)
-        if block in content:
-            return False
-        hits = [i for i, l in enumerate(lines) if l.rstrip("\n") == anchor]
-        if len(hits) != 1:
-            raise OverlayError(anchor_error(where, anchor, len(hits)))
         lines[hits[0]] = block
     else:
-        if "after" in edit:
-            anchor, offset = edit["after"], 1
-        elif "before" in edit:
-            anchor, offset = edit["before"], 0
-        else:
-            raise OverlayError(f"{SPEC}: edit of {where} has no after/before/replace")
-        block = edit_block(edit)
-        if block in content:
-            return False
-        hits = [i for i, l in enumerate(lines) if l.rstrip("\n") == anchor]
-        if len(hits) != 1:
-            raise OverlayError(anchor_error(where, anchor, len(hits)))
-        lines.insert(hits[0] + offset, block)
-    path.write_text("".join(lines))
-    return True
+        lines.insert(hits[0] + (1 if "after" in edit else 0), block)
+    return "".join(lines)
 
 
 def anchor_error(where, anchor, count):
@@ -188,25 +172,30 @@ def cmd_apply(args):
         raise OverlayError(
             f"{qemu_dir}: the path contains '+'; QEMU passes the source path "
             f"unescaped as a regex to bindgen, rename the directory first")
-    # check every anchor before changing anything
+    base = Path(args.base).resolve() if args.base else None
+    if base:
+        check_version(base, spec)
+    # compute every edited file first: nothing changes unless all anchors hold
+    edited = {}
     for edit in spec["edit"]:
-        path = qemu_dir / edit["file"]
-        if not path.is_file():
-            raise OverlayError(f"{path}: file not found (needed by an insertion)")
+        name = edit["file"]
+        if name not in edited:
+            src = (base or qemu_dir) / name
+            if not src.is_file():
+                raise OverlayError(f"{src}: file not found (needed by an insertion)")
+            edited[name] = (src.read_text(), [])
         if "unless_exists" in edit and (qemu_dir / edit["unless_exists"]).exists():
             continue
-        content = path.read_text()
-        if edit_block(edit) in content:
-            continue
-        anchor = edit.get("after", edit.get("before", edit.get("replace")))
-        count = sum(1 for l in content.splitlines() if l == anchor)
-        if count != 1:
-            raise OverlayError(anchor_error(edit["file"], anchor, count))
+        content, whats = edited[name]
+        new = apply_edit(content, edit)
+        edited[name] = (new, whats + ([edit["what"]] if new != content else []))
     changed = []
     copy_overlay(qemu_dir, changed)
-    for edit in spec["edit"]:
-        if apply_edit(qemu_dir, edit):
-            changed.append(f"{edit['file']} (insertion: {edit['what']})")
+    for name, (content, whats) in edited.items():
+        path = qemu_dir / name
+        if path.read_text() != content:
+            path.write_text(content)
+            changed.append(f"{name} (insertions: {', '.join(whats) or 'updated'})")
     if changed:
         print(f"overlay: QEMU {version} at {qemu_dir}: {len(changed)} change(s)")
         for c in changed:
@@ -301,6 +290,9 @@ def main():
     sub = parser.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("apply", help="copy the overlay into QEMU_DIR and apply insertions")
     p.add_argument("qemu_dir")
+    p.add_argument("--base", metavar="PRISTINE_DIR",
+                   help="unmodified QEMU tree to compute edited files from "
+                        "(lets a changed insertion replace its old text)")
     p.set_defaults(func=cmd_apply)
     p = sub.add_parser("check-copies", help="fail if an overlay file is a copy of a QEMU file")
     p.add_argument("base_dir")

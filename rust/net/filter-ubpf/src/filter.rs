@@ -260,7 +260,7 @@ impl FilterUbpf {
         change(&mut next);
         let vm = Self::load(&next)?;
         *config = next;
-        self.vm.replace(Some(vm));
+        *self.vm.borrow_mut() = Some(vm);
         Ok(())
     }
 
@@ -274,12 +274,8 @@ impl FilterUbpf {
 impl NetFilterImpl for FilterUbpf {
     fn setup(&self) -> Result<(), String> {
         let vm = Self::load(&self.config.borrow())?;
-        self.vm.replace(Some(vm));
+        *self.vm.borrow_mut() = Some(vm);
         Ok(())
-    }
-
-    fn cleanup(&self) {
-        self.vm.replace(None);
     }
 
     fn receive(&self, vnet_hdr_len: usize, iov: &[iovec]) -> bool {

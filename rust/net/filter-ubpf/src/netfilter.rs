@@ -14,11 +14,16 @@ use std::{
     ptr::NonNull,
 };
 
+extern "C" {
+    // include/net/net.h, which the generated bindings do not cover
+    fn qemu_get_vnet_hdr_len(nc: *mut NetClientState) -> c_int;
+}
+
 use qemu_api::{
     bindings::{self, iovec, Error, NetClientState, NetPacketSent},
     c_str,
     cell::Opaque,
-    qom::{IsA, Object, ObjectImpl, ObjectType},
+    qom::{IsA, Object, ObjectCast, ObjectImpl, ObjectType},
     qom_isa,
 };
 
@@ -51,14 +56,9 @@ impl NetFilterState {
     pub fn vnet_hdr_len(&self) -> usize {
         // SAFETY: the state is valid while &self is; netdev is set by the
         // netfilter base class before setup() and stays valid while the
-        // filter is attached to it.
-        unsafe {
-            let nf = self.0.as_ptr();
-            match NonNull::new((*nf).netdev) {
-                Some(nc) => usize::try_from(nc.as_ref().vnet_hdr_len).unwrap_or(0),
-                None => 0,
-            }
-        }
+        // filter is attached to it; qemu_get_vnet_hdr_len accepts NULL.
+        let len = unsafe { qemu_get_vnet_hdr_len((*self.0.as_ptr()).netdev) };
+        usize::try_from(len).unwrap_or(0)
     }
 }
 
@@ -69,9 +69,6 @@ pub trait NetFilterImpl: ObjectImpl + IsA<NetFilterState> {
     fn setup(&self) -> Result<(), String> {
         Ok(())
     }
-
-    /// Called before the filter is detached from its netdev.
-    fn cleanup(&self) {}
 
     /// One packet, as an iovec array.  Return `true` to let it pass to the
     /// next filter or the peer, `false` to consume (drop) it.
@@ -120,11 +117,6 @@ unsafe extern "C" fn rust_setup<T: NetFilterImpl>(
     }
 }
 
-unsafe extern "C" fn rust_cleanup<T: NetFilterImpl>(nf: *mut bindings::NetFilterState) {
-    // SAFETY: called by netfilter_finalize on an instance of T.
-    unsafe { state::<T>(nf) }.cleanup();
-}
-
 unsafe extern "C" fn rust_receive_iov<T: NetFilterImpl>(
     nf: *mut bindings::NetFilterState,
     _sender: *mut NetClientState,
@@ -153,9 +145,13 @@ unsafe extern "C" fn rust_receive_iov<T: NetFilterImpl>(
 /// Fill the `NetFilterClass` virtual methods from `T`'s `NetFilterImpl`,
 /// then the `ObjectClass` ones.  A free function rather than an inherent
 /// method because `NetFilterClass` is defined in another crate.
+///
+/// There is deliberately no `cleanup` hook: QOM finalizes the subclass
+/// first, and qemu-api's `instance_finalize` drops the whole Rust struct,
+/// before the parent's `netfilter_finalize` would call `cleanup` on it.
+/// A Rust filter releases its resources in `Drop` instead.
 pub fn netfilter_class_init<T: NetFilterImpl>(klass: &mut NetFilterClass) {
     klass.setup = Some(rust_setup::<T>);
-    klass.cleanup = Some(rust_cleanup::<T>);
     klass.receive_iov = Some(rust_receive_iov::<T>);
     klass.parent_class.class_init::<T>();
 }
