@@ -11,7 +11,7 @@
  * reaches the test: each check sends the dropped packets first and a
  * passing "marker" packet last, and asserts which packet arrives first.
  *
- * The eBPF programs are built from tests/qtest/ubpf/*.bpf.c with clang.
+ * The eBPF programs are built from tests/data/ubpf/*.bpf.c with clang.
  */
 
 #include "qemu/osdep.h"
@@ -21,8 +21,8 @@
 #include "qemu/iov.h"
 #include "qemu/sockets.h"
 
-#define PROGS "tests/qtest/ubpf/qtest-progs.bpf.o"
-#define DROP_ALL "tests/qtest/ubpf/qtest-drop-all.bpf.o"
+#define PROGS "tests/data/ubpf/qtest-progs.bpf.o"
+#define DROP_ALL "tests/data/ubpf/qtest-drop-all.bpf.o"
 
 typedef struct Rig {
     QTestState *qts;

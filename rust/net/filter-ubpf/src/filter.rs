@@ -25,11 +25,10 @@ use qemu_api::{
     qom::{ObjectImpl, ObjectType, ParentField},
     qom_isa,
 };
-use ubpf::{Engine, Program, Trust, Vm};
+use ubpf::{net::program_memory, Engine, Program, Trust, Vm};
 
-use crate::{
-    netfilter::{error_set, netfilter_class_init, NetFilterClass, NetFilterImpl, NetFilterState},
-    packet,
+use crate::netfilter::{
+    error_set, netfilter_class_init, NetFilterClass, NetFilterImpl, NetFilterState,
 };
 
 extern "C" {
@@ -305,13 +304,7 @@ impl NetFilterImpl for FilterUbpf {
             &mut scratch[..]
         };
         let frame = frame.get_mut(vnet_hdr_len..).unwrap_or_default();
-        let ip_mode = self.config.borrow().ip_mode;
-        let mem = if ip_mode {
-            packet::ipv4_payload_mut(frame)
-        } else {
-            packet::ethernet_frame_mut(frame)
-        };
-        let Some(mem) = mem else {
+        let Some(mem) = program_memory(frame, self.config.borrow().ip_mode) else {
             // not IPv4 in ip-mode, or too short to hold the headers the
             // program may rely on: pass untouched
             self.count(|c| {

@@ -10,6 +10,5 @@
 
 pub mod filter;
 pub mod netfilter;
-pub mod packet;
 
 pub use filter::{FilterUbpf, TYPE_FILTER_UBPF};

@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+//! Loading eBPF programs from ELF objects built by
+//! `clang -O2 [-g] -target bpf -c`.
+//!
+//! The ELF structure is read with the `object` crate.  A program is one
+//! executable section; bpf-to-bpf calls into `.text` are linked by
+//! appending `.text` behind the program section and fixing the calls'
+//! immediates from their relocations.
+
+use object::elf;
+use object::read::elf::{ElfFile64, FileHeader};
+use object::{
+    Endianness, FileKind, Object, ObjectSection, ObjectSymbol, RelocationFlags, RelocationTarget,
+    SectionIndex,
+};
+
+use crate::check::{Insn, CALL, INSN_SIZE, LDDW};
+use crate::error::ErrorKind;
+
+/// A program extracted from an ELF object, before checking.
+pub struct Extracted {
+    pub section: String,
+    pub code: Vec<u8>,
+}
+
+/// Failure with the section it concerns, if known.
+pub type Failure = (Option<String>, ErrorKind);
+
+fn fail<T>(section: Option<&str>, kind: ErrorKind) -> Result<T, Failure> {
+    Err((section.map(str::to_owned), kind))
+}
+
+/// Check the ELF header: magic, class, endianness and machine.
+fn check_header(data: &[u8]) -> Result<(), ErrorKind> {
+    match FileKind::parse(data) {
+        Ok(FileKind::Elf64) => {}
+        Ok(FileKind::Elf32) => return Err(ErrorKind::NotElf("32-bit ELF".to_owned())),
+        Ok(_) => return Err(ErrorKind::NotElf("not ELF, unknown format".to_owned())),
+        Err(_) => return Err(ErrorKind::NotElf("no ELF header".to_owned())),
+    }
+    let header = elf::FileHeader64::<Endianness>::parse(data)
+        .map_err(|e| ErrorKind::NotElf(e.to_string()))?;
+    if header.e_ident().data != elf::ELFDATA2LSB {
+        return Err(ErrorKind::WrongEndianness);
+    }
+    let machine = header.e_machine(Endianness::Little);
+    if machine != elf::EM_BPF {
+        return Err(ErrorKind::WrongMachine(machine));
+    }
+    Ok(())
+}
+
+/// Sections that hold code: executable and not empty.
+fn program_sections(file: &ElfFile64<'_, Endianness>) -> Vec<(SectionIndex, String)> {
+    file.sections()
+        .filter(|s| s.kind() == object::SectionKind::Text && s.size() > 0)
+        .filter_map(|s| Some((s.index(), s.name().ok()?.to_owned())))
+        .collect()
+}
+
+/// A section placed in the linked program.
+struct Placed {
+    index: SectionIndex,
+    name: String,
+    /// Position in the linked program, in instructions.
+    base: usize,
+    len: usize,
+}
+
+struct Linker<'a, 'data> {
+    file: &'a ElfFile64<'data, Endianness>,
+    main: String,
+    code: Vec<u8>,
+    placed: Vec<Placed>,
+}
+
+impl Linker<'_, '_> {
+    fn err<T>(&self, kind: ErrorKind) -> Result<T, Failure> {
+        fail(Some(&self.main), kind)
+    }
+
+    /// Append section `index` to the program and return its position.
+    fn place(&mut self, index: SectionIndex) -> Result<usize, Failure> {
+        if let Some(p) = self.placed.iter().find(|p| p.index == index) {
+            return Ok(p.base);
+        }
+        let section = self
+            .file
+            .section_by_index(index)
+            .or_else(|e| self.err(ErrorKind::BadElf(e.to_string())))?;
+        let name = section.name().unwrap_or("?").to_owned();
+        let data = section
+            .data()
+            .or_else(|e| fail(Some(&name), ErrorKind::Truncated(e.to_string())))?;
+        if data.len() % INSN_SIZE != 0 {
+            return fail(
+                Some(&name),
+                ErrorKind::Truncated(format!(
+                    "section size {} is not a multiple of {INSN_SIZE}",
+                    data.len()
+                )),
+            );
+        }
+        let base = self.code.len() / INSN_SIZE;
+        self.code.extend_from_slice(data);
+        self.placed.push(Placed {
+            index,
+            name,
+            base,
+            len: data.len() / INSN_SIZE,
+        });
+        Ok(base)
+    }
+
+    fn set_imm(&mut self, insn: usize, imm: i32) {
+        let at = insn * INSN_SIZE + 4;
+        self.code[at..at + 4].copy_from_slice(&imm.to_le_bytes());
+    }
+
+    /// Apply the relocations of the `k`-th placed section.
+    fn relocate(&mut self, k: usize) -> Result<(), Failure> {
+        let (index, base, len) = {
+            let p = &self.placed[k];
+            (p.index, p.base, p.len)
+        };
+        let section = self
+            .file
+            .section_by_index(index)
+            .or_else(|e| self.err(ErrorKind::BadElf(e.to_string())))?;
+        for (offset, reloc) in section.relocations() {
+            let slot = usize::try_from(offset / INSN_SIZE as u64).unwrap_or(usize::MAX);
+            if offset % INSN_SIZE as u64 != 0 || slot >= len {
+                return self.err(ErrorKind::BadElf(format!(
+                    "relocation at offset {offset} of section \"{}\" is outside its code",
+                    self.placed[k].name
+                )));
+            }
+            let at = base + slot;
+            let r_type = match reloc.flags() {
+                RelocationFlags::Elf { r_type } => r_type,
+                _ => u32::MAX,
+            };
+            if r_type == elf::R_BPF_NONE {
+                continue;
+            }
+            let sym = match reloc.target() {
+                RelocationTarget::Symbol(s) => self.file.symbol_by_index(s).ok(),
+                _ => None,
+            };
+            let Some(sym) = sym else {
+                return self.err(ErrorKind::UnsupportedRelocation {
+                    insn: at,
+                    detail: "relocation without a valid symbol".to_owned(),
+                });
+            };
+            let sym_name = sym.name().unwrap_or("?").to_owned();
+            let target_section = sym.section_index();
+            let target_name = target_section
+                .and_then(|i| self.file.section_by_index(i).ok())
+                .and_then(|s| s.name().ok().map(str::to_owned))
+                .unwrap_or_else(|| "(undefined)".to_owned());
+            let x = Insn::at(&self.code, at);
+
+            if r_type == elf::R_BPF_64_64 && x.code == LDDW {
+                return self.err(ErrorKind::UnsupportedRelocation {
+                    insn: at,
+                    detail: format!(
+                        "lddw refers to \"{sym_name}\" in section \"{target_name}\" \
+                         (maps and global data are not supported yet)"
+                    ),
+                });
+            }
+            if r_type != elf::R_BPF_64_32 || x.code != CALL || x.src != 1 {
+                return self.err(ErrorKind::UnsupportedRelocation {
+                    insn: at,
+                    detail: format!(
+                        "relocation type {r_type} against \"{sym_name}\" on opcode {:#04x}",
+                        x.code
+                    ),
+                });
+            }
+            // bpf-to-bpf call
+            let Some(tsec) = target_section else {
+                return self.err(ErrorKind::UnsupportedRelocation {
+                    insn: at,
+                    detail: format!("call to undefined function \"{sym_name}\""),
+                });
+            };
+            let is_text = target_name == ".text";
+            if tsec != index && !is_text {
+                return self.err(ErrorKind::UnsupportedRelocation {
+                    insn: at,
+                    detail: format!("call into section \"{target_name}\""),
+                });
+            }
+            let tbase = self.place(tsec)?;
+            // The callee is at symbol value / 8 + imm + 1 within its section.
+            let rel = i64::try_from(sym.address() / INSN_SIZE as u64).unwrap_or(i64::MAX)
+                + i64::from(x.imm)
+                + 1;
+            let target = i64::try_from(tbase).unwrap_or(i64::MAX).saturating_add(rel);
+            let imm = target - i64::try_from(at).unwrap_or(i64::MAX) - 1;
+            let Ok(imm) = i32::try_from(imm) else {
+                return self.err(ErrorKind::UnsupportedRelocation {
+                    insn: at,
+                    detail: format!("call target out of range for \"{sym_name}\""),
+                });
+            };
+            self.set_imm(at, imm);
+        }
+        Ok(())
+    }
+}
+
+/// Extract and link the program of `section` (or the only program).
+pub fn extract(data: &[u8], section: Option<&str>) -> Result<Extracted, Failure> {
+    check_header(data).map_err(|k| (None, k))?;
+    let file = ElfFile64::<Endianness>::parse(data)
+        .map_err(|e| (None, ErrorKind::BadElf(e.to_string())))?;
+    let programs = program_sections(&file);
+    let names: Vec<String> = programs.iter().map(|(_, n)| n.clone()).collect();
+    let chosen = if let Some(want) = section {
+        programs
+            .iter()
+            .find(|(_, n)| n == want)
+            .ok_or_else(|| {
+                (
+                    Some(want.to_owned()),
+                    ErrorKind::UnknownSection {
+                        wanted: want.to_owned(),
+                        available: names.clone(),
+                    },
+                )
+            })?
+            .clone()
+    } else {
+        let main: Vec<_> = programs.iter().filter(|(_, n)| n != ".text").collect();
+        match main.as_slice() {
+            [one] => (*one).clone(),
+            [] => programs
+                .iter()
+                .find(|(_, n)| n == ".text")
+                .cloned()
+                .ok_or((None, ErrorKind::NoProgram))?,
+            _ => {
+                return fail(
+                    None,
+                    ErrorKind::AmbiguousSection {
+                        available: main.iter().map(|(_, n)| n.clone()).collect(),
+                    },
+                )
+            }
+        }
+    };
+
+    let mut linker = Linker {
+        file: &file,
+        main: chosen.1.clone(),
+        code: Vec::new(),
+        placed: Vec::new(),
+    };
+    linker.place(chosen.0)?;
+    let mut k = 0;
+    while k < linker.placed.len() {
+        linker.relocate(k)?;
+        k += 1;
+    }
+    Ok(Extracted {
+        section: chosen.1,
+        code: linker.code,
+    })
+}

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+//! Helper functions the engine provides to programs, with the kernel's
+//! helper IDs so that programs written for the kernel compile unchanged.
+//!
+//! Helpers never allocate and never panic.  Map helpers (1-3) come with
+//! map support.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// `u64 bpf_ktime_get_ns(void)`
+pub const KTIME_GET_NS: i32 = 5;
+/// `long bpf_trace_printk(const char *fmt, u32 fmt_size, ...)`
+pub const TRACE_PRINTK: i32 = 6;
+/// `u32 bpf_get_prandom_u32(void)`
+pub const GET_PRANDOM_U32: i32 = 7;
+
+/// Whether a helper ID is provided.
+pub const fn is_known(id: i32) -> bool {
+    matches!(id, KTIME_GET_NS | TRACE_PRINTK | GET_PRANDOM_U32)
+}
+
+/// The helpers, as registered into rbpf.
+pub(crate) const ALL: [(i32, rbpf::Helper); 3] = [
+    (KTIME_GET_NS, ktime_get_ns),
+    (TRACE_PRINTK, trace_printk),
+    (GET_PRANDOM_U32, get_prandom_u32),
+];
+
+fn ktime_get_ns(_: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always
+    // exists on the hosts QEMU supports.
+    let ret = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &raw mut ts) };
+    if ret != 0 {
+        return 0;
+    }
+    let secs = u64::try_from(ts.tv_sec).unwrap_or(0);
+    let nsecs = u64::try_from(ts.tv_nsec).unwrap_or(0);
+    secs.wrapping_mul(1_000_000_000).wrapping_add(nsecs)
+}
+
+/// `bpf_trace_printk`: accepted and ignored (the format string lives in
+/// program memory that the helper cannot check); returns 0.
+const fn trace_printk(_: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    0
+}
+
+static PRANDOM_STATE: AtomicU64 = AtomicU64::new(0);
+
+/// Seed the pseudo-random generator of `bpf_get_prandom_u32` (tests use
+/// this for reproducible runs).  Without a seed, the first call seeds it
+/// from the monotonic clock.
+pub fn seed_prandom(seed: u64) {
+    PRANDOM_STATE.store(seed | 1, Ordering::Relaxed);
+}
+
+fn get_prandom_u32(_: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
+    if PRANDOM_STATE.load(Ordering::Relaxed) == 0 {
+        let seed = ktime_get_ns(0, 0, 0, 0, 0) | 1;
+        let _ = PRANDOM_STATE.compare_exchange(0, seed, Ordering::Relaxed, Ordering::Relaxed);
+    }
+    // splitmix64 step: lock-free and allocation-free
+    let mut z = PRANDOM_STATE
+        .fetch_add(GOLDEN, Ordering::Relaxed)
+        .wrapping_add(GOLDEN);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    z >> 32
+}

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+//! Shared test helpers: compiling the BPF C sources of tests/data/ubpf
+//! with clang, crafting packets, a tiny PRNG.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+use ubpf::{Engine, Program, Trust, Vm};
+
+/// Directory of the BPF C test sources (shared with QEMU's tests).
+pub fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/ubpf")
+}
+
+static COMPILE_LOCK: Mutex<()> = Mutex::new(());
+
+/// Compile `tests/data/ubpf/<name>.bpf.c` with
+/// `clang -O2 -g -target bpf -c` (once per test binary) and return the
+/// object's path.
+pub fn compile(name: &str) -> PathBuf {
+    let _guard = COMPILE_LOCK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ubpf-progs");
+    std::fs::create_dir_all(&out_dir).expect("create output directory");
+    let src = data_dir().join(format!("{name}.bpf.c"));
+    let obj = out_dir.join(format!("{name}.{}.bpf.o", std::process::id()));
+    if obj.exists() {
+        return obj;
+    }
+    let clang = std::env::var("CLANG").unwrap_or_else(|_| "clang".to_owned());
+    let tmp = obj.with_extension("tmp");
+    let status = Command::new(&clang)
+        .args(["-O2", "-g", "-target", "bpf", "-c"])
+        .arg("-I/usr/include/x86_64-linux-gnu")
+        .arg("-I")
+        .arg(data_dir())
+        .arg(&src)
+        .arg("-o")
+        .arg(&tmp)
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {clang}: {e}"));
+    assert!(status.success(), "{clang} failed on {}", src.display());
+    std::fs::rename(&tmp, &obj).expect("rename object");
+    obj
+}
+
+/// Load the only program of the compiled `name`.
+pub fn load(name: &str) -> Program {
+    let obj = compile(name);
+    Program::load_file(&obj, None).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Both engines for `prog`: interpreter and JIT (trusted test programs).
+pub fn vms(prog: &Program) -> (Vm, Vm) {
+    let int = Vm::new(prog.clone(), Engine::Interpreter).unwrap_or_else(|e| panic!("{e}"));
+    let jit = Vm::new(prog.clone(), Engine::Jit(Trust::Trusted)).unwrap_or_else(|e| panic!("{e}"));
+    (int, jit)
+}
+
+/// Run `pkt` on both VMs; they must agree; return the verdict.
+pub fn verdict(int: &mut Vm, jit: &mut Vm, pkt: &[u8]) -> u64 {
+    let mut a = pkt.to_vec();
+    let mut b = pkt.to_vec();
+    let ri = int
+        .run(&mut a)
+        .unwrap_or_else(|e| panic!("interpreter: {e}"));
+    let rj = jit.run(&mut b).unwrap_or_else(|e| panic!("jit: {e}"));
+    assert_eq!(ri, rj, "interpreter and JIT disagree on {pkt:02x?}");
+    assert_eq!(a, b, "interpreter and JIT left different packets");
+    ri
+}
+
+/// Deterministic xorshift64* generator.
+pub struct Rng(u64);
+
+impl Rng {
+    pub const fn new(seed: u64) -> Self {
+        Self(seed | 1)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next_u64() as u8).collect()
+    }
+}
+
+/// IPv4 header (20 bytes, no options) + `l4` payload.
+pub fn ipv4(proto: u8, src: [u8; 4], dst: [u8; 4], l4: &[u8]) -> Vec<u8> {
+    let total = u16::try_from(20 + l4.len()).unwrap();
+    let mut p = vec![0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, proto, 0, 0];
+    p[2..4].copy_from_slice(&total.to_be_bytes());
+    p.extend_from_slice(&src);
+    p.extend_from_slice(&dst);
+    p.extend_from_slice(l4);
+    p
+}
+
+/// TCP or UDP header start: source and destination port, zero padded to
+/// `len` bytes.
+pub fn ports(sport: u16, dport: u16, len: usize) -> Vec<u8> {
+    let mut l4 = vec![0u8; len.max(4)];
+    l4[0..2].copy_from_slice(&sport.to_be_bytes());
+    l4[2..4].copy_from_slice(&dport.to_be_bytes());
+    l4
+}
+
+/// Ethernet frame with optional VLAN tags (TPIDs) around `payload`.
+pub fn ether(ethertype: u16, vlans: &[u16], payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![
+        0x52, 0x54, 0, 0x12, 0x34, 0x56, 0x52, 0x54, 0, 0xab, 0xcd, 0xef,
+    ];
+    for tpid in vlans {
+        f.extend_from_slice(&tpid.to_be_bytes());
+        f.extend_from_slice(&[0x00, 0x05]);
+    }
+    f.extend_from_slice(&ethertype.to_be_bytes());
+    f.extend_from_slice(payload);
+    f
+}
