@@ -5,7 +5,7 @@
 The repository holding this script mirrors QEMU's tree: every file in it
 (except the project's own meta files) is a *new* file that is copied to the
 same path in QEMU.  Changes to files that QEMU already has are described in
-``scripts/ubpf/insertions.toml`` as small edits: an anchor line that must
+``scripts/ubpf/insertions*.toml`` as small edits: an anchor line that must
 exist exactly once, and our own text to put after or before it.
 
 Commands:
@@ -34,7 +34,8 @@ import urllib.request
 from pathlib import Path
 
 OVERLAY = Path(__file__).resolve().parents[2]
-SPEC = OVERLAY / "scripts" / "ubpf" / "insertions.toml"
+SPEC_DIR = OVERLAY / "scripts" / "ubpf"
+SPEC = SPEC_DIR / "insertions*.toml"
 MANIFEST = ".filter-ubpf-overlay"
 
 # Paths of the repository that are not part of the overlay.
@@ -89,8 +90,16 @@ def check_version(qemu_dir, spec):
 
 
 def load_spec():
-    with open(SPEC, "rb") as f:
-        return tomllib.load(f)
+    """Merge scripts/ubpf/insertions*.toml (edits in file name order)."""
+    spec = {"edit": []}
+    for path in sorted(SPEC_DIR.glob("insertions*.toml")):
+        with open(path, "rb") as f:
+            part = tomllib.load(f)
+        spec.setdefault("qemu", part.get("qemu"))
+        if part.get("qemu"):
+            spec["qemu"] = part["qemu"]
+        spec["edit"] += part.get("edit", [])
+    return spec
 
 
 def read_manifest(qemu_dir):

@@ -24,9 +24,10 @@ mini_tree() {
     local dst=$1
     mkdir -p "$dst"
     cp "$base/VERSION" "$dst/"
-    python3 - "$repo/scripts/ubpf/insertions.toml" <<'PY' | while read -r f; do
+    python3 - "$repo"/scripts/ubpf/insertions*.toml <<'PY' | while read -r f; do
 import sys, tomllib
-for e in tomllib.load(open(sys.argv[1], "rb"))["edit"]:
+for p in sys.argv[1:]:
+  for e in tomllib.load(open(p, "rb")).get("edit", []):
     print(e["file"])
 PY
         mkdir -p "$dst/$(dirname "$f")"

@@ -10,7 +10,7 @@
 //! of this, and packet processing, runs with the BQL held.
 
 use std::{
-    ffi::{c_char, c_void, CStr, CString},
+    ffi::{c_char, c_uint, c_void, CStr, CString},
     path::Path,
     ptr::{addr_of_mut, NonNull},
 };
@@ -18,7 +18,8 @@ use std::{
 use qemu_api::{
     bindings::{
         self, iovec, object_class_property_add, object_class_property_add_bool,
-        object_class_property_add_str, object_class_property_set_description, Error, Visitor,
+        object_class_property_add_str, object_class_property_set_description,
+        object_get_canonical_path_component, Error, Visitor,
     },
     c_str,
     cell::{BqlCell, BqlRefCell},
@@ -32,6 +33,19 @@ use crate::netfilter::{
 };
 
 extern "C" {
+    // net/filter-ubpf-trace.h
+    fn filter_ubpf_trace_loaded(
+        id: *const c_char,
+        replaced: bool,
+        path: *const c_char,
+        section: *const c_char,
+        insns: c_uint,
+        jit: bool,
+    );
+    fn filter_ubpf_trace_load_failed(id: *const c_char, error: *const c_char);
+    fn filter_ubpf_trace_run_error_enabled() -> bool;
+    fn filter_ubpf_trace_run_error(id: *const c_char, error: *const c_char);
+
     fn g_strdup(s: *const c_char) -> *mut c_char;
     fn visit_type_uint64(
         v: *mut Visitor,
@@ -151,7 +165,7 @@ impl FilterUbpf {
 
     fn class_init(klass: &mut NetFilterClass) {
         netfilter_class_init::<Self>(klass);
-        let oc: *mut bindings::ObjectClass = &mut klass.parent_class;
+        let oc: *mut bindings::ObjectClass = &raw mut klass.parent_class;
         // SAFETY: oc is the class being initialized; names, descriptions and
         // accessors are 'static.
         unsafe {
@@ -175,7 +189,8 @@ impl FilterUbpf {
             object_class_property_set_description(
                 oc,
                 c_str!("section").as_ptr(),
-                c_str!("ELF section of the program (default: the only program in the object)").as_ptr(),
+                c_str!("ELF section of the program (default: the only program in the object)")
+                    .as_ptr(),
             );
             object_class_property_add_bool(
                 oc,
@@ -221,7 +236,7 @@ impl FilterUbpf {
         unsafe { NonNull::new(obj).unwrap().cast::<Self>().as_ref() }
     }
 
-    /// Whether setup() ran: properties then take effect at once.
+    /// Whether `setup()` ran: properties then take effect at once.
     fn attached(&self) -> bool {
         self.vm.borrow().is_some()
     }
@@ -257,10 +272,67 @@ impl FilterUbpf {
             jit: config.jit,
         };
         change(&mut next);
-        let vm = Self::load(&next)?;
+        let vm = self.load_traced(&next, true)?;
         *config = next;
         *self.vm.borrow_mut() = Some(vm);
         Ok(())
+    }
+
+    /// [`Self::load`], with the outcome in the trace.
+    fn load_traced(&self, config: &Config, replaced: bool) -> Result<Vm, String> {
+        let id = self.id();
+        match Self::load(config) {
+            Ok(vm) => {
+                let path = cstring(config.handler.as_deref().unwrap_or_default());
+                let section = cstring(vm.program().section());
+                let insns = c_uint::try_from(vm.program().insn_count()).unwrap_or(c_uint::MAX);
+                // SAFETY: all strings are NUL-terminated and outlive the call.
+                unsafe {
+                    filter_ubpf_trace_loaded(
+                        id.as_ptr(),
+                        replaced,
+                        path.as_ptr(),
+                        section.as_ptr(),
+                        insns,
+                        vm.is_jit(),
+                    );
+                }
+                Ok(vm)
+            }
+            Err(msg) => {
+                let error = cstring(&msg);
+                // SAFETY: both strings are NUL-terminated and outlive the call.
+                unsafe {
+                    filter_ubpf_trace_load_failed(id.as_ptr(), error.as_ptr());
+                }
+                Err(msg)
+            }
+        }
+    }
+
+    /// The object's id, for traces ("filter-ubpf" before it has one).
+    fn id(&self) -> CString {
+        let obj: *const bindings::Object = (self as *const Self).cast();
+        // SAFETY: self is a live QOM object; the function returns NULL or
+        // a string owned by the object.
+        let name = unsafe { object_get_canonical_path_component(obj) };
+        if name.is_null() {
+            cstring("filter-ubpf")
+        } else {
+            // SAFETY: name is a valid NUL-terminated string (see above).
+            unsafe { CStr::from_ptr(name) }.to_owned()
+        }
+    }
+
+    fn trace_run_error(&self, error: &ubpf::RunError) {
+        // SAFETY: no arguments; reads the trace event's state.
+        if unsafe { filter_ubpf_trace_run_error_enabled() } {
+            let error = cstring(&error.to_string());
+            // SAFETY: both strings are NUL-terminated and outlive the call.
+            unsafe {
+                filter_ubpf_trace_run_error(self.id().as_ptr(), error.as_ptr());
+            }
+        }
     }
 
     fn count(&self, f: impl FnOnce(&mut Counters)) {
@@ -272,7 +344,7 @@ impl FilterUbpf {
 
 impl NetFilterImpl for FilterUbpf {
     fn setup(&self) -> Result<(), String> {
-        let vm = Self::load(&self.config.borrow())?;
+        let vm = self.load_traced(&self.config.borrow(), false)?;
         *self.vm.borrow_mut() = Some(vm);
         Ok(())
     }
@@ -328,7 +400,8 @@ impl NetFilterImpl for FilterUbpf {
                 });
                 false
             }
-            Err(_) => {
+            Err(e) => {
+                self.trace_run_error(&e);
                 self.count(|c| {
                     c.packets += 1;
                     c.passed += 1;
@@ -342,8 +415,13 @@ impl NetFilterImpl for FilterUbpf {
 
 // ---- QOM property accessors (C ABI) ----
 
+/// `s` as a C string (a NUL inside it would end the string: replaced).
+fn cstring(s: &str) -> CString {
+    CString::new(s.replace('\0', " ")).unwrap_or_default()
+}
+
 fn strdup(s: Option<&str>) -> *mut c_char {
-    let s = CString::new(s.unwrap_or_default()).unwrap_or_default();
+    let s = cstring(s.unwrap_or_default());
     // SAFETY: s is a valid NUL-terminated string; g_strdup copies it into
     // memory the caller (QOM) frees with g_free.
     unsafe { g_strdup(s.as_ptr()) }
@@ -357,30 +435,48 @@ unsafe fn arg(v: *const c_char) -> String {
     unsafe { CStr::from_ptr(v) }.to_string_lossy().into_owned()
 }
 
-unsafe extern "C" fn get_handler(obj: *mut bindings::Object, _errp: *mut *mut Error) -> *mut c_char {
+unsafe extern "C" fn get_handler(
+    obj: *mut bindings::Object,
+    _errp: *mut *mut Error,
+) -> *mut c_char {
     strdup(FilterUbpf::from_obj(obj).config.borrow().handler.as_deref())
 }
 
-unsafe extern "C" fn set_handler(obj: *mut bindings::Object, v: *const c_char, errp: *mut *mut Error) {
+unsafe extern "C" fn set_handler(
+    obj: *mut bindings::Object,
+    v: *const c_char,
+    errp: *mut *mut Error,
+) {
     // SAFETY: v is the property value passed by QOM.
     let path = unsafe { arg(v) };
     if let Err(msg) = FilterUbpf::from_obj(obj).reconfigure(|c| c.handler = Some(path)) {
         // SAFETY: errp comes from QOM.
-        unsafe { error_set(errp, &msg) };
+        unsafe {
+            error_set(errp, &msg);
+        }
     }
 }
 
-unsafe extern "C" fn get_section(obj: *mut bindings::Object, _errp: *mut *mut Error) -> *mut c_char {
+unsafe extern "C" fn get_section(
+    obj: *mut bindings::Object,
+    _errp: *mut *mut Error,
+) -> *mut c_char {
     strdup(FilterUbpf::from_obj(obj).config.borrow().section.as_deref())
 }
 
-unsafe extern "C" fn set_section(obj: *mut bindings::Object, v: *const c_char, errp: *mut *mut Error) {
+unsafe extern "C" fn set_section(
+    obj: *mut bindings::Object,
+    v: *const c_char,
+    errp: *mut *mut Error,
+) {
     // SAFETY: v is the property value passed by QOM.
     let section = unsafe { arg(v) };
     let section = (!section.is_empty()).then_some(section);
     if let Err(msg) = FilterUbpf::from_obj(obj).reconfigure(|c| c.section = section) {
         // SAFETY: errp comes from QOM.
-        unsafe { error_set(errp, &msg) };
+        unsafe {
+            error_set(errp, &msg);
+        }
     }
 }
 
@@ -399,7 +495,9 @@ unsafe extern "C" fn get_jit(obj: *mut bindings::Object, _errp: *mut *mut Error)
 unsafe extern "C" fn set_jit(obj: *mut bindings::Object, v: bool, errp: *mut *mut Error) {
     if let Err(msg) = FilterUbpf::from_obj(obj).reconfigure(|c| c.jit = v) {
         // SAFETY: errp comes from QOM.
-        unsafe { error_set(errp, &msg) };
+        unsafe {
+            error_set(errp, &msg);
+        }
     }
 }
 
@@ -416,5 +514,7 @@ unsafe extern "C" fn get_counter(
     };
     let mut value = counter.read(FilterUbpf::from_obj(obj).counters.get());
     // SAFETY: v, name and errp come from QOM; value outlives the call.
-    unsafe { visit_type_uint64(v, name, &mut value, errp) };
+    unsafe {
+        visit_type_uint64(v, name, &raw mut value, errp);
+    }
 }

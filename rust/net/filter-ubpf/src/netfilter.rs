@@ -113,7 +113,9 @@ unsafe extern "C" fn rust_setup<T: NetFilterImpl>(
     let filter = unsafe { state::<T>(nf) };
     if let Err(msg) = filter.setup() {
         // SAFETY: errp comes straight from QEMU.
-        unsafe { error_set(errp, &msg) };
+        unsafe {
+            error_set(errp, &msg);
+        }
     }
 }
 
