@@ -12,19 +12,7 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "ebpf/ubpf.h"
-
-/* Exported by rust/ubpf/src/capi.rs; UbpfVm is the Rust UbpfRs handle. */
-UbpfVm *ubpf_rs_new(bool jit);
-bool ubpf_rs_load_file(UbpfVm *vm, const char *path, const char *section,
-                       char **errmsg);
-bool ubpf_rs_load_bytecode(UbpfVm *vm, const void *code, size_t len,
-                           char **errmsg);
-bool ubpf_rs_run(UbpfVm *vm, void *mem, size_t len, uint64_t *result,
-                 char **errmsg);
-bool ubpf_rs_set_jit(UbpfVm *vm, bool jit, char **errmsg);
-bool ubpf_rs_is_jit(const UbpfVm *vm);
-void ubpf_rs_free(UbpfVm *vm);
-void ubpf_rs_free_error(char *errmsg);
+#include "ebpf/ubpf-rs.h"
 
 /* Move an engine error message into @errp. */
 static bool ubpf_error(bool ok, char *errmsg, Error **errp)

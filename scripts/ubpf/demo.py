@@ -142,6 +142,10 @@ def main():
         ok = True
         try:
             qmp = Qmp(qmp_path)
+            props = qmp.cmd("qom-list", path="/objects/f0")["return"]
+            print("\n$ qom-list /objects/f0")
+            print("  " + ", ".join(f"{p['name']} ({p['type']})" for p in props
+                                   if not p["type"].startswith("child<")))
             tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             tx.bind(("127.0.0.1", QEMU_IN_REMOTE))
             rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -20,7 +20,7 @@ log() { echo "setup-host: $*"; }
 
 apt_packages=(
     dpkg-dev ninja-build pkg-config libglib2.0-dev libslirp-dev libfdt-dev
-    zlib1g-dev flex bison python3-venv libclang-dev clang llvm libbpf-dev ccache
+    zlib1g-dev flex bison python3-venv libclang-dev clang llvm libbpf-dev ccache patch
     seabios ipxe-qemu qemu-system-data
 )
 

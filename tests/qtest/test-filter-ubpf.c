@@ -11,7 +11,8 @@
  * reaches the test: each check sends the dropped packets first and a
  * passing "marker" packet last, and asserts which packet arrives first.
  *
- * The eBPF programs are built from tests/data/ubpf/*.bpf.c with clang.
+ * The eBPF programs are built with clang from the sources in
+ * tests/data/ubpf/.
  */
 
 #include "qemu/osdep.h"
@@ -376,7 +377,8 @@ static void test_raw_mode(void)
 {
     Rig r = rig_start(false,
                       "-object filter-ubpf,id=f0,netdev=n0,queue=tx,"
-                      "ip-mode=off,ubpf-handler=" PROGS ",section=ubpf/drop_arp");
+                      "ip-mode=off,ubpf-handler=" PROGS
+                      ",section=ubpf/drop_arp");
     Pkt arp = arp_frame(1);
     Pkt udp = udp_frame(2, 53, false, 2);
 
@@ -448,7 +450,8 @@ static void test_runtime_error(void)
 {
     Rig r = rig_start(false,
                       "-object filter-ubpf,id=f0,netdev=n0,queue=tx,"
-                      "ip-mode=off,ubpf-handler=" PROGS ",section=ubpf/read_oob");
+                      "ip-mode=off,ubpf-handler=" PROGS
+                      ",section=ubpf/read_oob");
     Pkt p = udp_frame(2, 53, false, 1);
 
     send_pkt(r.feed, &p);
