@@ -78,6 +78,26 @@ for f in $c_files; do
 done
 echo "checkpatch: $(echo "$c_files" | wc -w) C files clean"
 
+# the configure switch: generated options file up to date, clear refusal
+# of --enable-ubpf without Rust
+cp "$tree/scripts/meson-buildoptions.sh" "$build/meson-buildoptions.sh.ours"
+make -s -C "$build" update-buildoptions >/dev/null
+if ! cmp -s "$tree/scripts/meson-buildoptions.sh" "$build/meson-buildoptions.sh.ours"; then
+    diff -u "$build/meson-buildoptions.sh.ours" "$tree/scripts/meson-buildoptions.sh" || true
+    echo "scripts/meson-buildoptions.sh differs from what QEMU generates"; exit 1
+fi
+cfg=$(mktemp -d /tmp/ubpf-configure.XXXXXX)
+if (cd "$cfg" && "$tree/configure" --python="$CACHE/pyvenv/bin/python3" \
+        --enable-ubpf --disable-rust --target-list=x86_64-softmmu \
+        --without-default-features --disable-docs >"$cfg/log" 2>&1); then
+    echo "configure --enable-ubpf --disable-rust succeeded"; exit 1
+fi
+grep -q "configure with --enable-rust to use --enable-ubpf" "$cfg/log" ||
+    { tail -n 20 "$cfg/log"; echo "configure: unclear refusal"; exit 1; }
+grep -m1 "ERROR: Feature ubpf" "$cfg/log"
+rm -rf "$cfg"
+"$build/qemu-system-x86_64" -object filter-ubpf,help
+
 step "6. demo (README's main job)"
 python3 "$here/demo.py" "$build"
 

@@ -201,7 +201,7 @@ impl FilterUbpf {
             object_class_property_set_description(
                 oc,
                 c_str!("ip-mode").as_ptr(),
-                c_str!("on: the program sees the packet from the IPv4 header on, non-IPv4 frames pass; off: the whole Ethernet frame (default: on)").as_ptr(),
+                c_str!("on: the program sees the packet from the IPv4 header on, frames without one pass; off: the whole Ethernet frame (default: on)").as_ptr(),
             );
             object_class_property_add_bool(
                 oc,
