@@ -15,13 +15,18 @@ use object::{
     SectionIndex,
 };
 
+use crate::btf::Btf;
 use crate::check::{Insn, CALL, INSN_SIZE, LDDW};
 use crate::error::ErrorKind;
+use crate::maps::{MapDef, MapKind, MapRef};
 
 /// A program extracted from an ELF object, before checking.
 pub struct Extracted {
     pub section: String,
     pub code: Vec<u8>,
+    /// Maps the program refers to, and where.
+    pub maps: Vec<MapDef>,
+    pub map_refs: Vec<MapRef>,
 }
 
 /// Failure with the section it concerns, if known.
@@ -73,6 +78,9 @@ struct Linker<'a, 'data> {
     main: String,
     code: Vec<u8>,
     placed: Vec<Placed>,
+    btf: Option<Btf>,
+    maps: Vec<MapDef>,
+    map_refs: Vec<MapRef>,
 }
 
 impl Linker<'_, '_> {
@@ -163,13 +171,19 @@ impl Linker<'_, '_> {
             let x = Insn::at(&self.code, at);
 
             if r_type == elf::R_BPF_64_64 && x.code == LDDW {
-                return self.err(ErrorKind::UnsupportedRelocation {
+                let reference =
+                    self.map_ref(&sym, &sym_name, &target_name, x.imm)
+                        .map_err(|detail| {
+                            (
+                                Some(self.main.clone()),
+                                ErrorKind::UnsupportedRelocation { insn: at, detail },
+                            )
+                        })?;
+                self.map_refs.push(MapRef {
                     insn: at,
-                    detail: format!(
-                        "lddw refers to \"{sym_name}\" in section \"{target_name}\" \
-                         (maps and global data are not supported yet)"
-                    ),
+                    ..reference
                 });
+                continue;
             }
             if r_type != elf::R_BPF_64_32 || x.code != CALL || x.src != 1 {
                 return self.err(ErrorKind::UnsupportedRelocation {
@@ -211,6 +225,176 @@ impl Linker<'_, '_> {
         }
         Ok(())
     }
+}
+
+impl Linker<'_, '_> {
+    /// The map an `lddw` refers to: a map definition (`.maps` with BTF,
+    /// legacy `maps`) gives the map itself, a global variable (`.data`,
+    /// `.rodata*`, `.bss`) a pointer into its section's single-entry map.
+    fn map_ref(
+        &mut self,
+        sym: &object::read::elf::ElfSymbol64<'_, '_, Endianness>,
+        sym_name: &str,
+        section: &str,
+        imm: i32,
+    ) -> Result<MapRef, String> {
+        let index = |maps: &[MapDef], name: &str| maps.iter().position(|m| m.name == name);
+        if section == ".maps" || section == "maps" {
+            let map = match index(&self.maps, sym_name) {
+                Some(i) => i,
+                None => {
+                    let def = if section == ".maps" {
+                        self.btf_map(sym_name)?
+                    } else {
+                        self.legacy_map(sym, sym_name)?
+                    };
+                    self.maps.push(def);
+                    self.maps.len() - 1
+                }
+            };
+            return Ok(MapRef {
+                insn: 0,
+                map,
+                value_offset: None,
+            });
+        }
+        let is_data = section == ".data"
+            || section == ".bss"
+            || section == ".rodata"
+            || section.starts_with(".rodata.")
+            || section.starts_with(".data.");
+        if !is_data {
+            return Err(format!(
+                "lddw refers to \"{sym_name}\" in section \"{section}\", \
+                 which is neither a map nor global data"
+            ));
+        }
+        let map = match index(&self.maps, section) {
+            Some(i) => i,
+            None => {
+                let data = sym
+                    .section_index()
+                    .and_then(|i| self.file.section_by_index(i).ok())
+                    .ok_or_else(|| format!("section \"{section}\" not found"))?;
+                let size = u32::try_from(data.size())
+                    .ok()
+                    .filter(|&s| s > 0)
+                    .ok_or_else(|| format!("section \"{section}\" has size {}", data.size()))?;
+                let initial = (section != ".bss")
+                    .then(|| data.data().map(<[u8]>::to_vec))
+                    .transpose()
+                    .map_err(|e| format!("section \"{section}\": {e}"))?;
+                self.maps.push(MapDef {
+                    name: section.to_owned(),
+                    kind: MapKind::Array,
+                    key_size: 4,
+                    value_size: size,
+                    max_entries: 1,
+                    initial,
+                });
+                self.maps.len() - 1
+            }
+        };
+        // section symbols carry the offset in the instruction, variables
+        // in their value
+        let offset = i64::try_from(sym.address()).unwrap_or(i64::MAX) + i64::from(imm);
+        let size = i64::from(self.maps[map].value_size);
+        let value_offset = u32::try_from(offset)
+            .ok()
+            .filter(|&o| i64::from(o) < size)
+            .ok_or_else(|| format!("\"{sym_name}\" is outside section \"{section}\""))?;
+        Ok(MapRef {
+            insn: 0,
+            map,
+            value_offset: Some(value_offset),
+        })
+    }
+
+    /// A map declared the libbpf way: `struct { __uint(type, ...); ... }
+    /// name SEC(".maps");`, described by the object's BTF.
+    fn btf_map(&mut self, name: &str) -> Result<MapDef, String> {
+        if self.btf.is_none() {
+            let data = self
+                .file
+                .section_by_name(".BTF")
+                .ok_or("map in \".maps\" but the object has no BTF (compile with -g)")?
+                .data()
+                .map_err(|e| format!(".BTF: {e}"))?;
+            self.btf = Some(Btf::parse(data).map_err(|e| format!(".BTF: {e}"))?);
+        }
+        let btf = self.btf.as_ref().ok_or("no BTF")?;
+        let var = btf
+            .datasec(".maps")
+            .into_iter()
+            .find(|v| v.name == name)
+            .ok_or_else(|| format!("map \"{name}\" is not described in BTF"))?;
+        let fields = btf
+            .map_fields(var.type_id)
+            .map_err(|e| format!("map \"{name}\": {e}"))?;
+        for field in fields.keys() {
+            if !matches!(
+                field.as_str(),
+                "type" | "key" | "value" | "key_size" | "value_size" | "max_entries" | "map_flags"
+            ) {
+                return Err(format!(
+                    "map \"{name}\": field \"{field}\" is not supported"
+                ));
+            }
+        }
+        let get = |a: &str, b: &str| fields.get(a).or_else(|| fields.get(b)).copied();
+        let map_type = get("type", "type").ok_or_else(|| format!("map \"{name}\" has no type"))?;
+        map_def(
+            name,
+            map_type,
+            get("key", "key_size").unwrap_or(0),
+            get("value", "value_size").unwrap_or(0),
+            get("max_entries", "max_entries").unwrap_or(0),
+        )
+    }
+
+    /// A map declared in section `maps` with `struct bpf_map_def` (`type`,
+    /// `key_size`, `value_size`, `max_entries`, `map_flags`: 32-bit each).
+    fn legacy_map(
+        &self,
+        sym: &object::read::elf::ElfSymbol64<'_, '_, Endianness>,
+        name: &str,
+    ) -> Result<MapDef, String> {
+        let data = sym
+            .section_index()
+            .and_then(|i| self.file.section_by_index(i).ok())
+            .and_then(|s| s.data().ok())
+            .ok_or("section \"maps\" unreadable")?;
+        let start = usize::try_from(sym.address()).unwrap_or(usize::MAX);
+        let word = |i: usize| {
+            data.get(start + 4 * i..start + 4 * i + 4)
+                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .ok_or_else(|| format!("map \"{name}\": truncated definition"))
+        };
+        map_def(name, word(0)?, word(1)?, word(2)?, word(3)?)
+    }
+}
+
+fn map_def(
+    name: &str,
+    map_type: u32,
+    key_size: u32,
+    value_size: u32,
+    max_entries: u32,
+) -> Result<MapDef, String> {
+    let kind = MapKind::from_type(map_type).ok_or_else(|| {
+        format!(
+            "map \"{name}\": map type {map_type} is not supported \
+             (supported: hash (1), array (2), percpu_array (6))"
+        )
+    })?;
+    Ok(MapDef {
+        name: name.to_owned(),
+        kind,
+        key_size,
+        value_size,
+        max_entries,
+        initial: None,
+    })
 }
 
 /// Extract and link the program of `section` (or the only program).
@@ -259,6 +443,9 @@ pub fn extract(data: &[u8], section: Option<&str>) -> Result<Extracted, Failure>
         main: chosen.1.clone(),
         code: Vec::new(),
         placed: Vec::new(),
+        btf: None,
+        maps: Vec::new(),
+        map_refs: Vec::new(),
     };
     linker.place(chosen.0)?;
     let mut k = 0;
@@ -269,5 +456,7 @@ pub fn extract(data: &[u8], section: Option<&str>) -> Result<Extracted, Failure>
     Ok(Extracted {
         section: chosen.1,
         code: linker.code,
+        maps: linker.maps,
+        map_refs: linker.map_refs,
     })
 }

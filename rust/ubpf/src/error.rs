@@ -140,6 +140,8 @@ pub enum ErrorKind {
     Rejected(String),
     /// JIT compilation failed.
     Jit(String),
+    /// A map the program declares cannot be created.
+    Map(String),
 }
 
 impl ErrorKind {
@@ -239,6 +241,7 @@ impl fmt::Display for ErrorKind {
             }
             Self::Rejected(msg) => write!(f, "refused by rbpf: {msg}"),
             Self::Jit(msg) => write!(f, "JIT compilation failed: {msg}"),
+            Self::Map(msg) => write!(f, "{msg}"),
         }
     }
 }

@@ -3,11 +3,17 @@
 //! Helper functions the engine provides to programs, with the kernel's
 //! helper IDs so that programs written for the kernel compile unchanged.
 //!
-//! Helpers never allocate and never panic.  Map helpers (1-3) come with
-//! map support.
+//! Helpers never allocate and never panic.  The map helpers (1-3) live
+//! in the maps module.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// `void *bpf_map_lookup_elem(struct bpf_map *map, const void *key)`
+pub const MAP_LOOKUP_ELEM: i32 = 1;
+/// `long bpf_map_update_elem(struct bpf_map *map, const void *key, const void *value, u64 flags)`
+pub const MAP_UPDATE_ELEM: i32 = 2;
+/// `long bpf_map_delete_elem(struct bpf_map *map, const void *key)`
+pub const MAP_DELETE_ELEM: i32 = 3;
 /// `u64 bpf_ktime_get_ns(void)`
 pub const KTIME_GET_NS: i32 = 5;
 /// `long bpf_trace_printk(const char *fmt, u32 fmt_size, ...)`
@@ -17,11 +23,22 @@ pub const GET_PRANDOM_U32: i32 = 7;
 
 /// Whether a helper ID is provided.
 pub const fn is_known(id: i32) -> bool {
-    matches!(id, KTIME_GET_NS | TRACE_PRINTK | GET_PRANDOM_U32)
+    matches!(
+        id,
+        MAP_LOOKUP_ELEM
+            | MAP_UPDATE_ELEM
+            | MAP_DELETE_ELEM
+            | KTIME_GET_NS
+            | TRACE_PRINTK
+            | GET_PRANDOM_U32
+    )
 }
 
 /// The helpers, as registered into rbpf.
-pub(crate) const ALL: [(i32, rbpf::Helper); 3] = [
+pub(crate) const ALL: [(i32, rbpf::Helper); 6] = [
+    (MAP_LOOKUP_ELEM, crate::maps::lookup_elem),
+    (MAP_UPDATE_ELEM, crate::maps::update_elem),
+    (MAP_DELETE_ELEM, crate::maps::delete_elem),
     (KTIME_GET_NS, ktime_get_ns),
     (TRACE_PRINTK, trace_printk),
     (GET_PRANDOM_U32, get_prandom_u32),

@@ -10,10 +10,12 @@
 //! Calling convention: r1 = start of the packet, r2 = its length.  The
 //! return value is the program's r0.
 
+mod btf;
 mod check;
 mod elf;
 mod error;
 pub mod helpers;
+pub mod maps;
 pub mod net;
 
 pub mod capi;
@@ -22,6 +24,7 @@ use std::path::Path;
 
 pub use check::{MAX_CALL_DEPTH, MAX_INSNS};
 pub use error::{Error, ErrorKind, RunError};
+pub use maps::{Map, MapDef, MapRef};
 
 /// Origin used in errors for programs given as bytecode.
 const BYTECODE_ORIGIN: &str = "<bytecode>";
@@ -33,6 +36,8 @@ pub struct Program {
     code: Vec<u8>,
     section: String,
     origin: String,
+    maps: Vec<MapDef>,
+    map_refs: Vec<MapRef>,
 }
 
 impl Program {
@@ -46,6 +51,8 @@ impl Program {
             code,
             section: section.to_owned(),
             origin: origin.to_owned(),
+            maps: Vec::new(),
+            map_refs: Vec::new(),
         })
     }
 
@@ -63,12 +70,26 @@ impl Program {
     pub fn load_elf(bytes: &[u8], origin: &str, section: Option<&str>) -> Result<Self, Error> {
         let ex = elf::extract(bytes, section)
             .map_err(|(sect, kind)| Error::new(origin, sect.as_deref(), kind))?;
-        Self::checked(ex.code, origin, &ex.section)
+        let mut prog = Self::checked(ex.code, origin, &ex.section)?;
+        prog.maps = ex.maps;
+        prog.map_refs = ex.map_refs;
+        Ok(prog)
     }
 
     /// Use raw eBPF bytecode (little-endian 8-byte instructions).
     pub fn from_bytecode(code: &[u8]) -> Result<Self, Error> {
         Self::checked(code.to_vec(), BYTECODE_ORIGIN, "")
+    }
+
+    /// The maps the program uses (BTF or legacy map definitions, and
+    /// global data sections as single-entry arrays).
+    pub fn maps(&self) -> &[MapDef] {
+        &self.maps
+    }
+
+    /// The `lddw` instructions that refer to maps.
+    pub fn map_refs(&self) -> &[MapRef] {
+        &self.map_refs
     }
 
     /// The section the program came from (empty for bytecode).
@@ -157,22 +178,73 @@ pub struct Vm {
     mbuff: [u8; 16],
     jit: bool,
     program: Program,
+    /// The program's maps, in the order of `program.maps()`; empty once
+    /// retired.  Boxed: the code holds their addresses, which must not
+    /// change when the maps move to a replacement Vm.
+    #[allow(clippy::vec_box)]
+    maps: Vec<Box<Map>>,
+    /// Its maps went to a replacement ([`Vm::new_keeping_maps`]).
+    retired: bool,
 }
 
 // SAFETY: the rbpf VM holds helper function pointers, hash sets, the JIT
 // code (owned memory) and an optional stack-usage calculator context that
-// is never set here; `code` is owned.  Nothing is shared with other
-// threads or tied to the creating thread.
+// is never set here; `code` and the maps are owned (maps move to another
+// Vm only through `new_keeping_maps`, which retires this one).  Nothing is
+// shared with other threads or tied to the creating thread.
 unsafe impl Send for Vm {}
 
 impl Vm {
-    /// Prepare `prog` to run with `engine`.
+    /// Prepare `prog` to run with `engine`, with fresh maps.
     pub fn new(prog: Program, engine: Engine) -> Result<Self, Error> {
+        Self::build(prog, engine, None)
+    }
+
+    /// Like [`Vm::new`], but the new program takes over the maps of `old`
+    /// that match its own by name, kind and sizes, so that their contents
+    /// survive a program replacement; the other maps start empty.  On
+    /// success `old` is retired: its runs fail, it is only to be dropped.
+    /// On failure `old` is unchanged.
+    pub fn new_keeping_maps(prog: Program, engine: Engine, old: &mut Self) -> Result<Self, Error> {
+        Self::build(prog, engine, Some(old))
+    }
+
+    fn build(prog: Program, engine: Engine, old: Option<&mut Self>) -> Result<Self, Error> {
         let sect = (!prog.section.is_empty()).then_some(prog.section.as_str());
         let err = |k| Error::new(&prog.origin, sect, k);
+        // Maps first: the code refers to them by address.  Kept maps stay
+        // in `old` until nothing can fail any more.
+        let mut fresh: Vec<Option<Box<Map>>> = Vec::new();
+        let mut kept: Vec<Option<usize>> = Vec::new();
+        let mut addrs = Vec::new();
+        for def in &prog.maps {
+            let reuse = old
+                .as_deref()
+                .and_then(|o| o.maps.iter().position(|m| m.compatible(def)));
+            if let (Some(i), Some(o)) = (reuse, old.as_deref()) {
+                addrs.push(std::ptr::from_ref::<Map>(&o.maps[i]));
+                fresh.push(None);
+            } else {
+                let map = Box::new(Map::new(def.clone()).map_err(|m| err(ErrorKind::Map(m)))?);
+                addrs.push(std::ptr::from_ref::<Map>(&map));
+                fresh.push(Some(map));
+            }
+            kept.push(reuse);
+        }
         let mut code = Vec::with_capacity(PROLOGUE.len() + prog.code.len());
         code.extend_from_slice(&PROLOGUE);
         code.extend_from_slice(&prog.code);
+        for r in &prog.map_refs {
+            // SAFETY: the map outlives the code (both owned by the Vm).
+            let map = unsafe { &*addrs[r.map] };
+            let value = match r.value_offset {
+                None => addrs[r.map] as u64,
+                Some(off) => map.value_region().start + u64::from(off),
+            };
+            let at = (PROLOGUE_INSNS + r.insn) * check::INSN_SIZE;
+            code[at + 4..at + 8].copy_from_slice(&(value as u32).to_le_bytes());
+            code[at + 12..at + 16].copy_from_slice(&((value >> 32) as u32).to_le_bytes());
+        }
         let code = OwnedCode::new(code);
         let mut inner = rbpf::EbpfVmMbuff::new(Some(code.get()))
             .map_err(|e| err(ErrorKind::Rejected(e.to_string())))?;
@@ -181,17 +253,50 @@ impl Vm {
                 .register_helper(id.unsigned_abs(), f)
                 .map_err(|e| err(ErrorKind::Rejected(e.to_string())))?;
         }
+        for &addr in &addrs {
+            // SAFETY: see above.
+            inner.register_allowed_memory(unsafe { &*addr }.value_region());
+        }
         let jit = matches!(engine, Engine::Jit(Trust::Trusted)) && JIT_AVAILABLE;
         if jit {
             compile(&mut inner).map_err(|m| err(ErrorKind::Jit(m)))?;
         }
+        // Nothing fails from here on: take over the kept maps.
+        let mut taken = match old {
+            Some(o) => {
+                o.retired = true;
+                std::mem::take(&mut o.maps).into_iter().map(Some).collect()
+            }
+            None => Vec::new(),
+        };
+        let maps = fresh
+            .into_iter()
+            .zip(kept)
+            .map(|(f, k)| match (f, k) {
+                (Some(map), _) => map,
+                (None, Some(i)) => taken[i].take().expect("a map is kept once"),
+                (None, None) => unreachable!("a map is either fresh or kept"),
+            })
+            .collect();
         Ok(Self {
             inner,
             _code: code,
             mbuff: [0; 16],
             jit,
             program: prog,
+            maps,
+            retired: false,
         })
+    }
+
+    /// The program's maps, in the order of [`Program::maps`].
+    pub fn maps(&self) -> impl Iterator<Item = &Map> {
+        self.maps.iter().map(|m| &**m)
+    }
+
+    /// The map called `name`.
+    pub fn map(&self, name: &str) -> Option<&Map> {
+        self.maps().find(|m| m.def().name == name)
     }
 
     /// Run the program on `packet`: r1 = packet start, r2 = its length.
@@ -199,8 +304,15 @@ impl Vm {
     /// The program may modify the packet.  Does not allocate, except to
     /// describe an error.
     pub fn run(&mut self, packet: &mut [u8]) -> Result<u64, RunError> {
+        if self.retired {
+            return Err(RunError::Other(
+                "the program was replaced and its maps handed over".to_owned(),
+            ));
+        }
         let start = packet.as_mut_ptr() as usize as u64;
         let end = start.wrapping_add(packet.len() as u64);
+        // what the map helpers need: this run's maps and memory
+        let _ctx = maps::RunContext::enter(&self.maps, start..end, !self.jit);
         self.mbuff[..8].copy_from_slice(&start.to_ne_bytes());
         self.mbuff[8..].copy_from_slice(&end.to_ne_bytes());
         let res = if self.jit {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Uses a BPF map (BTF-defined, in SEC(".maps")): the engine does not
- * support maps yet and must refuse it, naming the instruction.
+ * Uses a BPF map (BTF-defined, in SEC(".maps")): counts the packets in
+ * an array map.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
