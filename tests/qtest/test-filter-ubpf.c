@@ -18,12 +18,15 @@
 #include "qemu/osdep.h"
 #include "libqtest.h"
 #include "qobject/qdict.h"
+#include "qobject/qlist.h"
 #include "qobject/qstring.h"
 #include "qemu/iov.h"
 #include "qemu/sockets.h"
 
 #define PROGS "tests/data/ubpf/qtest-progs.bpf.o"
 #define DROP_ALL "tests/data/ubpf/qtest-drop-all.bpf.o"
+#define BLOCKLIST "tests/data/ubpf/maps_blocklist.bpf.o"
+#define COUNTER "tests/data/ubpf/maps_counter.bpf.o"
 
 typedef struct Rig {
     QTestState *qts;
@@ -495,6 +498,133 @@ static void test_status_and_del(void)
     rig_stop(&r);
 }
 
+/* The value of @key in map @map of filter @id, from x-filter-ubpf-dump-map */
+static char *map_value(Rig *r, const char *id, const char *map,
+                       const char *key)
+{
+    QDict *rsp = qtest_qmp(r->qts, "{ 'execute': 'x-filter-ubpf-dump-map', "
+                           "'arguments': { 'id': %s, 'map': %s } }", id, map);
+    QList *entries = qdict_get_qlist(rsp, "return");
+    QListEntry *e;
+    char *value = NULL;
+
+    g_assert(entries);
+    QLIST_FOREACH_ENTRY(entries, e) {
+        QDict *entry = qobject_to(QDict, qlist_entry_obj(e));
+
+        if (g_str_equal(qdict_get_str(entry, "key"), key)) {
+            value = g_strdup(qdict_get_str(entry, "value"));
+        }
+    }
+    qobject_unref(rsp);
+    return value;
+}
+
+/* The host fills a blocklist map over QMP; the program drops by it. */
+static void test_map_blocklist(void)
+{
+    Rig r = rig_start(false,
+                      "-object filter-ubpf,id=f0,netdev=n0,queue=tx,"
+                      "ubpf-handler=" BLOCKLIST);
+    /* every udp_frame() comes from 10.0.0.1: key 0a000001 */
+    Pkt a = udp_frame(2, 53, false, 1);
+    Pkt b = udp_frame(2, 53, false, 2);
+    g_autofree char *hits = NULL;
+    QDict *rsp;
+    char *desc;
+
+    send_pkt(r.feed, &a);
+    expect_pkt(r.tap, &a);
+
+    qtest_qmp_assert_success(r.qts, "{ 'execute': 'x-filter-ubpf-update-map',"
+                             " 'arguments': { 'id': 'f0', 'map': 'blocked',"
+                             " 'key': '0a000001', 'value': '0000000000000000',"
+                             " 'mode': 'noexist' } }");
+    send_pkt(r.feed, &a);               /* blocked: dropped */
+    wait_counter(&r, "f0", "dropped", 1);
+    hits = map_value(&r, "f0", "blocked", "0a000001");
+    g_assert_cmpstr(hits, ==, "0100000000000000");
+
+    /* bad input: sizes, hex, names; nothing changes */
+    desc = qom_set_fails(&r, "f0", "status", "sideways");
+    g_free(desc);
+    rsp = qtest_qmp(r.qts, "{ 'execute': 'x-filter-ubpf-update-map',"
+                    " 'arguments': { 'id': 'f0', 'map': 'blocked',"
+                    " 'key': '0a0000', 'value': '0000000000000000' } }");
+    g_assert(strstr(qdict_get_str(qdict_get_qdict(rsp, "error"), "desc"),
+                    "key is 3 bytes, the map's keys are 4 bytes"));
+    qobject_unref(rsp);
+    rsp = qtest_qmp(r.qts, "{ 'execute': 'x-filter-ubpf-update-map',"
+                    " 'arguments': { 'id': 'f0', 'map': 'blocked',"
+                    " 'key': '0a000001', 'value': '00', 'mode': 'noexist' } }");
+    g_assert(strstr(qdict_get_str(qdict_get_qdict(rsp, "error"), "desc"),
+                    "value is 1 byte, the map's values are 8 bytes"));
+    qobject_unref(rsp);
+    rsp = qtest_qmp(r.qts, "{ 'execute': 'x-filter-ubpf-dump-map',"
+                    " 'arguments': { 'id': 'f0', 'map': 'nosuch' } }");
+    g_assert(strstr(qdict_get_str(qdict_get_qdict(rsp, "error"), "desc"),
+                    "no map \"nosuch\" (maps: \"blocked\")"));
+    qobject_unref(rsp);
+
+    qtest_qmp_assert_success(r.qts, "{ 'execute': "
+                             "'x-filter-ubpf-delete-map-entry', 'arguments':"
+                             " { 'id': 'f0', 'map': 'blocked',"
+                             " 'key': '0a000001' } }");
+    send_pkt(r.feed, &b);               /* unblocked: passes */
+    expect_pkt(r.tap, &b);
+    g_assert_cmpuint(counter(&r, "f0", "dropped"), ==, 1);
+    rig_stop(&r);
+}
+
+/* A counter map matches what was sent, and survives a hot swap. */
+static void test_map_counter_keep(void)
+{
+    Rig r = rig_start(false,
+                      "-object filter-ubpf,id=f0,netdev=n0,queue=tx,"
+                      "ubpf-handler=" COUNTER);
+    Pkt udp = udp_frame(2, 53, false, 1);
+    Pkt arp = arp_frame(2);
+    g_autofree char *before = NULL;
+    g_autofree char *kept = NULL;
+    g_autofree char *fresh = NULL;
+    g_autofree char *hmp = NULL;
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        send_pkt(r.feed, &udp);
+        expect_pkt(r.tap, &udp);
+    }
+    send_pkt(r.feed, &arp);             /* not IPv4: not counted */
+    expect_pkt(r.tap, &arp);
+    /* key: protocol 17 (UDP) as a little-endian u32 */
+    before = map_value(&r, "f0", "proto_count", "11000000");
+    g_assert_cmpstr(before, ==, "0300000000000000");
+
+    hmp = qtest_hmp(r.qts, "info ubpf-maps f0");
+    g_assert(strstr(hmp, "map \"proto_count\": array, key 4 bytes, "
+                    "value 8 bytes, 256/256 entries"));
+    g_assert(strstr(hmp, "11000000: 0300000000000000"));
+
+    /* replace the program keeping its maps: the count goes on */
+    qtest_qmp_assert_success(r.qts, "{ 'execute': 'qom-set', 'arguments': "
+                             "{ 'path': '/objects/f0', 'property': "
+                             "'keep-maps', 'value': true } }");
+    qom_set_str(&r, "f0", "ubpf-handler", COUNTER);
+    send_pkt(r.feed, &udp);
+    expect_pkt(r.tap, &udp);
+    kept = map_value(&r, "f0", "proto_count", "11000000");
+    g_assert_cmpstr(kept, ==, "0400000000000000");
+
+    /* without keep-maps, a replacement starts from fresh maps */
+    qtest_qmp_assert_success(r.qts, "{ 'execute': 'qom-set', 'arguments': "
+                             "{ 'path': '/objects/f0', 'property': "
+                             "'keep-maps', 'value': false } }");
+    qom_set_str(&r, "f0", "ubpf-handler", COUNTER);
+    fresh = map_value(&r, "f0", "proto_count", "11000000");
+    g_assert_cmpstr(fresh, ==, "0000000000000000");
+    rig_stop(&r);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -509,5 +639,7 @@ int main(int argc, char **argv)
     qtest_add_func("/netfilter/ubpf/replace", test_replace);
     qtest_add_func("/netfilter/ubpf/runtime_error", test_runtime_error);
     qtest_add_func("/netfilter/ubpf/status_and_del", test_status_and_del);
+    qtest_add_func("/netfilter/ubpf/map_blocklist", test_map_blocklist);
+    qtest_add_func("/netfilter/ubpf/map_counter_keep", test_map_counter_keep);
     return g_test_run();
 }

@@ -148,10 +148,13 @@ impl fmt::Display for MapError {
                 what,
                 expected,
                 got,
-            } => write!(
-                f,
-                "{what} is {got} bytes, the map's {what}s are {expected} bytes"
-            ),
+            } => {
+                let unit = if *got == 1 { "byte" } else { "bytes" };
+                write!(
+                    f,
+                    "{what} is {got} {unit}, the map's {what}s are {expected} bytes"
+                )
+            }
         }
     }
 }

@@ -58,12 +58,13 @@ extern "C" {
 pub const TYPE_FILTER_UBPF: &CStr = c_str!("filter-ubpf");
 
 /// What the user configured; applied when the filter is attached.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Config {
     handler: Option<String>,
     section: Option<String>,
     ip_mode: bool,
     jit: bool,
+    keep_maps: bool,
 }
 
 /// Packet counters, read-only QOM properties.
@@ -205,6 +206,17 @@ impl FilterUbpf {
             );
             object_class_property_add_bool(
                 oc,
+                c_str!("keep-maps").as_ptr(),
+                Some(get_keep_maps),
+                Some(set_keep_maps),
+            );
+            object_class_property_set_description(
+                oc,
+                c_str!("keep-maps").as_ptr(),
+                c_str!("on: a replacement program takes over the maps of the old one that have the same name, type and sizes; off: it starts with fresh maps (default: off)").as_ptr(),
+            );
+            object_class_property_add_bool(
+                oc,
                 c_str!("jit").as_ptr(),
                 Some(get_jit),
                 Some(set_jit),
@@ -230,7 +242,7 @@ impl FilterUbpf {
         }
     }
 
-    fn from_obj<'a>(obj: *mut bindings::Object) -> &'a Self {
+    pub(crate) fn from_obj<'a>(obj: *mut bindings::Object) -> &'a Self {
         // SAFETY: property accessors are only registered on this class, so
         // QOM passes instances of it.
         unsafe { NonNull::new(obj).unwrap().cast::<Self>().as_ref() }
@@ -241,8 +253,14 @@ impl FilterUbpf {
         self.vm.borrow().is_some()
     }
 
-    /// Load and check the program described by `config`.
-    fn load(config: &Config) -> Result<Vm, String> {
+    /// Run `f` on the running program, if there is one.
+    pub(crate) fn with_vm<R>(&self, f: impl FnOnce(&Vm) -> R) -> Option<R> {
+        self.vm.borrow().as_ref().map(f)
+    }
+
+    /// Load and check the program described by `config`; with `old`, the
+    /// new program takes over the old one's matching maps.
+    fn load(config: &Config, old: Option<&mut Vm>) -> Result<Vm, String> {
         let Some(handler) = config.handler.as_deref() else {
             return Err("filter-ubpf: property 'ubpf-handler' is required".to_owned());
         };
@@ -254,7 +272,11 @@ impl FilterUbpf {
         } else {
             Engine::Interpreter
         };
-        Vm::new(program, engine).map_err(|e| format!("filter-ubpf: {e}"))
+        match old {
+            Some(old) => Vm::new_keeping_maps(program, engine, old),
+            None => Vm::new(program, engine),
+        }
+        .map_err(|e| format!("filter-ubpf: {e}"))
     }
 
     /// Apply a configuration change: before setup, just store it; after,
@@ -265,23 +287,25 @@ impl FilterUbpf {
             return Ok(());
         }
         let mut config = self.config.borrow_mut();
-        let mut next = Config {
-            handler: config.handler.clone(),
-            section: config.section.clone(),
-            ip_mode: config.ip_mode,
-            jit: config.jit,
-        };
+        let mut next = config.clone();
         change(&mut next);
-        let vm = self.load_traced(&next, true)?;
+        let mut current = self.vm.borrow_mut();
+        let old = current.as_mut().filter(|_| next.keep_maps);
+        let vm = self.load_traced(&next, true, old)?;
         *config = next;
-        *self.vm.borrow_mut() = Some(vm);
+        *current = Some(vm);
         Ok(())
     }
 
     /// [`Self::load`], with the outcome in the trace.
-    fn load_traced(&self, config: &Config, replaced: bool) -> Result<Vm, String> {
+    fn load_traced(
+        &self,
+        config: &Config,
+        replaced: bool,
+        old: Option<&mut Vm>,
+    ) -> Result<Vm, String> {
         let id = self.id();
-        match Self::load(config) {
+        match Self::load(config, old) {
             Ok(vm) => {
                 let path = cstring(config.handler.as_deref().unwrap_or_default());
                 let section = cstring(vm.program().section());
@@ -344,7 +368,7 @@ impl FilterUbpf {
 
 impl NetFilterImpl for FilterUbpf {
     fn setup(&self) -> Result<(), String> {
-        let vm = self.load_traced(&self.config.borrow(), false)?;
+        let vm = self.load_traced(&self.config.borrow(), false, None)?;
         *self.vm.borrow_mut() = Some(vm);
         Ok(())
     }
@@ -420,7 +444,7 @@ fn cstring(s: &str) -> CString {
     CString::new(s.replace('\0', " ")).unwrap_or_default()
 }
 
-fn strdup(s: Option<&str>) -> *mut c_char {
+pub(crate) fn strdup(s: Option<&str>) -> *mut c_char {
     let s = cstring(s.unwrap_or_default());
     // SAFETY: s is a valid NUL-terminated string; g_strdup copies it into
     // memory the caller (QOM) frees with g_free.
@@ -486,6 +510,14 @@ unsafe extern "C" fn get_ip_mode(obj: *mut bindings::Object, _errp: *mut *mut Er
 
 unsafe extern "C" fn set_ip_mode(obj: *mut bindings::Object, v: bool, _errp: *mut *mut Error) {
     FilterUbpf::from_obj(obj).config.borrow_mut().ip_mode = v;
+}
+
+unsafe extern "C" fn get_keep_maps(obj: *mut bindings::Object, _errp: *mut *mut Error) -> bool {
+    FilterUbpf::from_obj(obj).config.borrow().keep_maps
+}
+
+unsafe extern "C" fn set_keep_maps(obj: *mut bindings::Object, v: bool, _errp: *mut *mut Error) {
+    FilterUbpf::from_obj(obj).config.borrow_mut().keep_maps = v;
 }
 
 unsafe extern "C" fn get_jit(obj: *mut bindings::Object, _errp: *mut *mut Error) -> bool {

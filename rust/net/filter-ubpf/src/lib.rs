@@ -9,6 +9,7 @@
 //! `docs/devel/userspace-ebpf.rst` for the design.
 
 pub mod filter;
+pub mod monitor;
 pub mod netfilter;
 
 pub use filter::{FilterUbpf, TYPE_FILTER_UBPF};
