@@ -48,14 +48,16 @@ unsafe fn with_vm(
         Err(msg) => {
             if !errmsg.is_null() {
                 // SAFETY: errmsg is writable (caller contract).
-                unsafe { *errmsg = strdup(Some(&msg)); }
+                unsafe {
+                    *errmsg = strdup(Some(&msg));
+                }
             }
             false
         }
     }
 }
 
-fn map<'a>(vm: &'a Vm, name: *const c_char) -> Result<&'a Map, String> {
+fn map(vm: &Vm, name: *const c_char) -> Result<&Map, String> {
     // SAFETY: the C callers pass a NUL-terminated map name.
     let name = unsafe { CStr::from_ptr(name) }.to_string_lossy();
     vm.map(&name).ok_or_else(|| {
