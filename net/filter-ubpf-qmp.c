@@ -176,25 +176,34 @@ UbpfMapEntryList *qmp_x_filter_ubpf_dump_map(const char *id, const char *map,
     return s.head;
 }
 
+/* The filter @id and the bytes of @key, for update and delete */
+static Object *filter_and_key(const char *id, const char *key, uint8_t **k,
+                              size_t *klen, Error **errp)
+{
+    Object *obj = find_filter(id, errp);
+
+    if (!obj) {
+        return NULL;
+    }
+    *k = parse_hex("key", key, klen, errp);
+    return *k ? obj : NULL;
+}
+
 void qmp_x_filter_ubpf_update_map(const char *id, const char *map,
                                   const char *key, const char *value,
                                   bool has_mode, UbpfMapUpdateMode mode,
                                   Error **errp)
 {
-    Object *obj = find_filter(id, errp);
     g_autofree uint8_t *k = NULL;
     g_autofree uint8_t *v = NULL;
     size_t klen, vlen;
+    Object *obj = filter_and_key(id, key, &k, &klen, errp);
     char *errmsg = NULL;
     /* BPF_ANY, BPF_NOEXIST, BPF_EXIST are 0, 1, 2, in the enum's order */
     uint64_t flags = has_mode ? mode : UBPF_MAP_UPDATE_MODE_ANY;
     bool ok;
 
     if (!obj) {
-        return;
-    }
-    k = parse_hex("key", key, &klen, errp);
-    if (!k) {
         return;
     }
     v = parse_hex("value", value, &vlen, errp);
@@ -208,17 +217,13 @@ void qmp_x_filter_ubpf_update_map(const char *id, const char *map,
 void qmp_x_filter_ubpf_delete_map_entry(const char *id, const char *map,
                                         const char *key, Error **errp)
 {
-    Object *obj = find_filter(id, errp);
     g_autofree uint8_t *k = NULL;
     size_t klen;
+    Object *obj = filter_and_key(id, key, &k, &klen, errp);
     char *errmsg = NULL;
     bool ok;
 
     if (!obj) {
-        return;
-    }
-    k = parse_hex("key", key, &klen, errp);
-    if (!k) {
         return;
     }
     ok = filter_ubpf_map_delete(obj, map, k, klen, &errmsg);
