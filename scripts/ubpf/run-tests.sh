@@ -11,7 +11,9 @@
 #   4. the filter crate: clippy and rustfmt under QEMU's rust/ lints
 #   5. QEMU's tests: our qtest and C unit test, QEMU's own filter qtests,
 #      the Rust qemu-api tests; checkpatch on our C files
-#   6. the demo (README's main job) as a smoke test
+#   6. a real guest: Linux under QEMU (TCG) behind filter-ubpf, program
+#      swapped and filter removed over QMP (scripts/ubpf/guest/run-guest.py)
+#   7. the demo (README's main job) as a smoke test
 #
 # Environment: UBPF_CACHE, QEMU_SRC as for build-qemu.sh;
 #   BPF_CONFORMANCE_DIR  the bpf_conformance suite's data
@@ -98,7 +100,10 @@ grep -m1 "ERROR: Feature ubpf" "$cfg/log"
 rm -rf "$cfg"
 "$build/qemu-system-x86_64" -object filter-ubpf,help
 
-step "6. demo (README's main job)"
+step "6. a real guest behind filter-ubpf (scripts/ubpf/guest)"
+python3 "$here/guest/run-guest.py" "$build" --assert
+
+step "7. demo (README's main job)"
 python3 "$here/demo.py" "$build"
 
 step "all tests passed"
