@@ -7,9 +7,10 @@
 //! refused instead of being silently misinterpreted), registers and
 //! reserved fields must be valid, jumps and calls must stay inside the
 //! program and never land on the second half of an `lddw`, and execution
-//! cannot run past the last instruction.  Jumps must go forward and
-//! bpf-to-bpf calls must not recurse: every program terminates by
-//! construction.
+//! cannot run past the last instruction.  Bpf-to-bpf calls must not
+//! recurse.  Backward jumps are recorded ([`Checked::back_edge`]): a
+//! program with loops only runs once the verifier proved that it
+//! terminates; without loops every program terminates by construction.
 
 use crate::error::ErrorKind;
 use crate::helpers;
@@ -201,7 +202,13 @@ fn jump_target(i: usize, rel: i64, flow: &Flow) -> Result<usize> {
     Ok(t)
 }
 
-fn check_jmp(i: usize, x: &Insn, flow: &Flow, calls: &mut Vec<(usize, usize)>) -> Result<()> {
+fn check_jmp(
+    i: usize,
+    x: &Insn,
+    flow: &Flow,
+    calls: &mut Vec<(usize, usize)>,
+    back: &mut Option<(usize, usize)>,
+) -> Result<()> {
     let op = x.code & 0xf0;
     let class = x.code & 0x07;
     let by_reg = x.code & SRC_X != 0;
@@ -285,8 +292,8 @@ fn check_jmp(i: usize, x: &Insn, flow: &Flow, calls: &mut Vec<(usize, usize)>) -
         }
     }
     let t = jump_target(i, i64::from(x.off), flow)?;
-    if t <= i {
-        return Err(ErrorKind::BackwardJump { insn: i, target: t });
+    if t <= i && back.is_none() {
+        *back = Some((i, t));
     }
     Ok(())
 }
@@ -337,8 +344,15 @@ fn check_mem(i: usize, x: &Insn) -> Result<()> {
     }
 }
 
+/// What the checks found out about a program.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Checked {
+    /// The first backward jump (instruction, target), if any.
+    pub back_edge: Option<(usize, usize)>,
+}
+
 /// Check `code` (a whole program, entry at instruction 0).
-pub fn check(code: &[u8]) -> Result<()> {
+pub fn check(code: &[u8]) -> Result<Checked> {
     if code.is_empty() {
         return Err(ErrorKind::Truncated("the program is empty".to_owned()));
     }
@@ -382,6 +396,7 @@ pub fn check(code: &[u8]) -> Result<()> {
 
     // Second pass: each instruction.
     let mut calls = Vec::new();
+    let mut back = None;
     let mut i = 0;
     while i < len {
         let x = Insn::at(code, i);
@@ -410,7 +425,7 @@ pub fn check(code: &[u8]) -> Result<()> {
             LD | LDX | ST | STX => check_mem(i, &x)?,
             ALU => check_alu(i, &x, false)?,
             ALU64 => check_alu(i, &x, true)?,
-            JMP | JMP32 => check_jmp(i, &x, &flow, &mut calls)?,
+            JMP | JMP32 => check_jmp(i, &x, &flow, &mut calls, &mut back)?,
             _ => {
                 return Err(ErrorKind::InvalidOpcode {
                     insn: i,
@@ -421,15 +436,16 @@ pub fn check(code: &[u8]) -> Result<()> {
         i += 1;
     }
 
-    // The last instruction must not fall through.  Jumps go forward, so
-    // every path ends at an exit.
+    // The last instruction must not fall through (only it can run past
+    // the end).
     let last = len - 1;
     let x = Insn::at(code, last);
     if x.code != EXIT && x.code != 0x05 {
         return Err(ErrorKind::FallsOffEnd { insn: last });
     }
 
-    check_calls(len, &calls)
+    check_calls(len, &calls)?;
+    Ok(Checked { back_edge: back })
 }
 
 /// Refuse recursion and too deep nesting of bpf-to-bpf calls.

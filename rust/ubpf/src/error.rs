@@ -105,7 +105,8 @@ pub enum ErrorKind {
         /// Instruction index.
         insn: usize,
     },
-    /// A backward jump: loops are refused (termination by construction).
+    /// A backward jump in a program that was not verified: loops only run
+    /// once the verifier proved that they terminate.
     BackwardJump {
         /// Instruction index.
         insn: usize,
@@ -136,6 +137,34 @@ pub enum ErrorKind {
         /// The last instruction.
         insn: usize,
     },
+    /// The verifier could not prove an instruction safe.
+    Verifier {
+        /// Instruction index.
+        insn: usize,
+        /// The register concerned, if any.
+        reg: Option<u8>,
+        /// What could not be proven.
+        detail: String,
+    },
+    /// The verifier could not prove that a loop terminates.
+    UnboundedLoop {
+        /// The backward jump closing the loop.
+        insn: usize,
+        /// Its target (the loop's head).
+        target: usize,
+        /// Why.
+        detail: String,
+    },
+    /// The program is too complex to verify within the verifier's limits.
+    TooComplex {
+        /// Where the verifier gave up.
+        insn: usize,
+        /// Which limit.
+        detail: String,
+    },
+    /// A verified program's proof does not fit the program or the
+    /// requested convention.
+    ProofMismatch(String),
     /// rbpf's own verifier refused the program.
     Rejected(String),
     /// JIT compilation failed.
@@ -160,7 +189,18 @@ impl ErrorKind {
             | Self::Recursion { insn }
             | Self::CallDepth { insn, .. }
             | Self::UnknownHelper { insn, .. }
-            | Self::FallsOffEnd { insn } => Some(*insn),
+            | Self::FallsOffEnd { insn }
+            | Self::Verifier { insn, .. }
+            | Self::UnboundedLoop { insn, .. }
+            | Self::TooComplex { insn, .. } => Some(*insn),
+            _ => None,
+        }
+    }
+
+    /// The register a verifier refusal concerns, if any.
+    pub const fn reg(&self) -> Option<u8> {
+        match self {
+            Self::Verifier { reg, .. } => *reg,
             _ => None,
         }
     }
@@ -229,7 +269,7 @@ impl fmt::Display for ErrorKind {
             Self::IncompleteLddw { .. } => write!(f, "incomplete lddw at the end of the program"),
             Self::BackwardJump { target, .. } => write!(
                 f,
-                "backward jump to instruction {target}: loops are not supported"
+                "backward jump to instruction {target}: loops only run in verified programs"
             ),
             Self::Recursion { .. } => write!(f, "recursive bpf-to-bpf call"),
             Self::CallDepth { max, .. } => {
@@ -239,6 +279,20 @@ impl fmt::Display for ErrorKind {
             Self::FallsOffEnd { .. } => {
                 write!(f, "execution can run past the end of the program (no exit)")
             }
+            Self::Verifier {
+                reg: Some(r),
+                detail,
+                ..
+            } if !detail.starts_with(&format!("r{r}")) => write!(f, "r{r}: {detail}"),
+            Self::Verifier { detail, .. } => write!(f, "{detail}"),
+            Self::UnboundedLoop { target, detail, .. } => write!(
+                f,
+                "loop (backward jump to instruction {target}) not proven to terminate: {detail}"
+            ),
+            Self::TooComplex { detail, .. } => {
+                write!(f, "program too complex to verify: {detail}")
+            }
+            Self::ProofMismatch(msg) => write!(f, "{msg}"),
             Self::Rejected(msg) => write!(f, "refused by rbpf: {msg}"),
             Self::Jit(msg) => write!(f, "JIT compilation failed: {msg}"),
             Self::Map(msg) => write!(f, "{msg}"),
@@ -283,6 +337,11 @@ impl Error {
     pub const fn insn(&self) -> Option<usize> {
         self.kind.insn()
     }
+
+    /// The register a verifier refusal concerns, if any.
+    pub const fn reg(&self) -> Option<u8> {
+        self.kind.reg()
+    }
 }
 
 impl fmt::Display for Error {
@@ -318,6 +377,14 @@ pub enum RunError {
     },
     /// Bpf-to-bpf calls nested too deep at run time.
     CallDepth,
+    /// The packet is shorter than the minimum length the program was
+    /// verified for (or longer than 4 GiB); it was not run.
+    PacketLength {
+        /// The packet's length.
+        len: usize,
+        /// The verified minimum.
+        min: usize,
+    },
     /// Any other failure reported by rbpf.
     Other(String),
 }
@@ -333,6 +400,11 @@ impl fmt::Display for RunError {
                 write!(f, "out-of-bounds memory access ({detail})")
             }
             Self::CallDepth => write!(f, "bpf-to-bpf calls nested too deep"),
+            Self::PacketLength { len, min } => write!(
+                f,
+                "packet of {len} bytes not run: the program was verified for packets of \
+                 {min} bytes or more"
+            ),
             Self::Other(msg) => write!(f, "{msg}"),
         }
     }

@@ -34,6 +34,75 @@ pub const fn is_known(id: i32) -> bool {
     )
 }
 
+/// What a helper expects in one argument register (checked by the
+/// verifier).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Arg {
+    /// Not read by the helper: anything, even uninitialised.
+    Unused,
+    /// Any initialised value.
+    Any,
+    /// A pointer to initialised, readable memory (stack or packet) of the
+    /// size held in argument register `size` (1-based, r1..r5).
+    ReadMem {
+        /// The argument holding the size.
+        size: u8,
+    },
+    /// A scalar: the size of a memory argument (at most 512).
+    Size,
+}
+
+/// What a helper returns in r0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Ret {
+    /// Any 64-bit number.
+    Scalar,
+    /// A number below 2^32.
+    U32,
+}
+
+/// The signature of a helper, for the verifier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Signature {
+    /// The helper's name (as in the kernel, without `bpf_`).
+    pub name: &'static str,
+    /// r1..r5.
+    pub args: [Arg; 5],
+    /// r0 after the call; r1-r5 are clobbered.
+    pub ret: Ret,
+}
+
+/// The signature of helper `id`, if provided.
+pub const fn signature(id: i32) -> Option<Signature> {
+    const NONE: [Arg; 5] = [Arg::Unused; 5];
+    Some(match id {
+        KTIME_GET_NS => Signature {
+            name: "ktime_get_ns",
+            args: NONE,
+            ret: Ret::Scalar,
+        },
+        TRACE_PRINTK => Signature {
+            name: "trace_printk",
+            args: [
+                Arg::ReadMem { size: 2 },
+                Arg::Size,
+                Arg::Unused,
+                Arg::Unused,
+                Arg::Unused,
+            ],
+            ret: Ret::Scalar,
+        },
+        GET_PRANDOM_U32 => Signature {
+            name: "get_prandom_u32",
+            args: NONE,
+            ret: Ret::U32,
+        },
+        _ => return None,
+    })
+}
+
 /// The helpers, as registered into rbpf.
 pub(crate) const ALL: [(i32, rbpf::Helper); 6] = [
     (MAP_LOOKUP_ELEM, crate::maps::lookup_elem),

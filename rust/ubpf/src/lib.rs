@@ -4,11 +4,24 @@
 //!
 //! A [`Program`] is loaded from an eBPF ELF object (or raw bytecode) and
 //! checked before anything runs; a [`Vm`] runs it on packets with rbpf's
-//! interpreter (memory accesses checked at run time) or, for programs the
-//! caller declares trusted, rbpf's x86-64 JIT.
+//! interpreter (memory accesses checked at run time) or rbpf's x86-64 JIT
+//! (unchecked: for programs proven safe by the [`verify`]er, or that the
+//! caller declares trusted).
 //!
-//! Calling convention: r1 = start of the packet, r2 = its length.  The
-//! return value is the program's r0.
+//! Calling conventions ([`Convention`]): r1 = start of the packet, r2 =
+//! its length (raw, the default), or r1 = a context block holding the
+//! packet's start and end (`struct ubpf_md`, XDP style).  The return value
+//! is the program's r0.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), ubpf::Error> {
+//! use ubpf::{Convention, Engine, Program, Trust, VerifyOptions, Vm};
+//! let prog = Program::load_file("ip_dst.o".as_ref(), None)?;
+//! let opts = VerifyOptions { convention: Convention::Raw, min_len: 20 };
+//! let proof = ubpf::verify(&prog, &opts)?;
+//! let mut vm = Vm::new(prog, Engine::Jit(Trust::Verified(proof)))?;
+//! # Ok(()) }
+//! ```
 
 mod btf;
 mod check;
@@ -17,6 +30,7 @@ mod error;
 pub mod helpers;
 pub mod maps;
 pub mod net;
+mod verifier;
 
 pub mod capi;
 
@@ -25,6 +39,9 @@ use std::path::Path;
 pub use check::{MAX_CALL_DEPTH, MAX_INSNS};
 pub use error::{Error, ErrorKind, RunError};
 pub use maps::{Map, MapDef, MapRef};
+pub use verifier::{
+    verify, verify_with_log, Convention, Verified, VerifyOptions, VerifyStats, MAX_PROCESSED,
+};
 
 /// Origin used in errors for programs given as bytecode.
 const BYTECODE_ORIGIN: &str = "<bytecode>";
@@ -38,12 +55,13 @@ pub struct Program {
     origin: String,
     maps: Vec<MapDef>,
     map_refs: Vec<MapRef>,
+    back_edge: Option<(usize, usize)>,
 }
 
 impl Program {
     fn checked(code: Vec<u8>, origin: &str, section: &str) -> Result<Self, Error> {
         let sect = (!section.is_empty()).then_some(section);
-        check::check(&code).map_err(|k| Error::new(origin, sect, k))?;
+        let checked = check::check(&code).map_err(|k| Error::new(origin, sect, k))?;
         // rbpf's own structural verifier, on top of ours.
         rbpf::EbpfVmMbuff::new(Some(&code))
             .map_err(|e| Error::new(origin, sect, ErrorKind::Rejected(e.to_string())))?;
@@ -53,6 +71,7 @@ impl Program {
             origin: origin.to_owned(),
             maps: Vec::new(),
             map_refs: Vec::new(),
+            back_edge: checked.back_edge,
         })
     }
 
@@ -111,19 +130,34 @@ impl Program {
     pub fn bytecode(&self) -> &[u8] {
         &self.code
     }
+
+    /// Whether the program has backward jumps (loops): it then only runs
+    /// with a proof from the verifier.
+    pub const fn has_back_edges(&self) -> bool {
+        self.back_edge.is_some()
+    }
+
+    fn error(&self, kind: ErrorKind) -> Error {
+        let sect = (!self.section.is_empty()).then_some(self.section.as_str());
+        Error::new(&self.origin, sect, kind)
+    }
 }
 
 /// Why the caller may run a program without run-time memory checks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Trust {
     /// The caller vouches for the program (it comes from a trusted source,
     /// e.g. the host administrator, and is known to stay within the packet).
     Trusted,
+    /// The verifier proved the program safe ([`verify`]); the VM uses the
+    /// proof's convention and refuses packets shorter than its minimum
+    /// length.
+    Verified(Verified),
 }
 
 /// How a [`Vm`] executes its program.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Engine {
     /// rbpf's interpreter; every memory access is checked.
     Interpreter,
@@ -143,7 +177,16 @@ const PROLOGUE: [u8; 24] = [
     0x79, 0x11, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // ldxdw r1, [r1 + 0]
     0x1f, 0x12, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // sub r2, r1
 ];
-const PROLOGUE_INSNS: usize = PROLOGUE.len() / check::INSN_SIZE;
+
+/// Options of [`Vm::with_options`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VmOptions {
+    /// How the program receives the packet (must be the proof's, if any).
+    pub convention: Convention,
+    /// A proof for the program, for the interpreter: programs with loops
+    /// run only with one (the JIT takes it from [`Trust::Verified`]).
+    pub proof: Option<Verified>,
+}
 
 /// Heap copy of the code that the rbpf VM borrows for `'static`.
 struct OwnedCode(*mut [u8]);
@@ -174,9 +217,15 @@ pub struct Vm {
     // Field order matters: `inner` borrows `code` and must drop first.
     inner: rbpf::EbpfVmMbuff<'static>,
     _code: OwnedCode,
-    /// `data` and `data_end` of the current packet, read by the prologue.
+    /// `data` and `data_end` of the current packet, read by the prologue
+    /// (raw convention) or by the program (context convention).
     mbuff: [u8; 16],
     jit: bool,
+    /// Instructions added in front of the program.
+    prologue: usize,
+    /// Shortest packet the program runs on (verified programs).
+    min_len: usize,
+    verified: bool,
     program: Program,
     /// The program's maps, in the order of `program.maps()`; empty once
     /// retired.  Boxed: the code holds their addresses, which must not
@@ -195,9 +244,19 @@ pub struct Vm {
 unsafe impl Send for Vm {}
 
 impl Vm {
-    /// Prepare `prog` to run with `engine`, with fresh maps.
+    /// Prepare `prog` to run with `engine`, with fresh maps: the raw
+    /// convention, or the convention of the proof in [`Trust::Verified`].
     pub fn new(prog: Program, engine: Engine) -> Result<Self, Error> {
-        Self::build(prog, engine, None)
+        let opts = default_options(&engine);
+        Self::build(prog, engine, opts, None)
+    }
+
+    /// Prepare `prog` to run with `engine` and `opts`, with fresh maps.
+    ///
+    /// A program with loops needs a proof (in `engine` or `opts`); a
+    /// proof must be about `prog` and for `opts.convention`.
+    pub fn with_options(prog: Program, engine: Engine, opts: VmOptions) -> Result<Self, Error> {
+        Self::build(prog, engine, opts, None)
     }
 
     /// Like [`Vm::new`], but the new program takes over the maps of `old`
@@ -206,12 +265,29 @@ impl Vm {
     /// success `old` is retired: its runs fail, it is only to be dropped.
     /// On failure `old` is unchanged.
     pub fn new_keeping_maps(prog: Program, engine: Engine, old: &mut Self) -> Result<Self, Error> {
-        Self::build(prog, engine, Some(old))
+        let opts = default_options(&engine);
+        Self::build(prog, engine, opts, Some(old))
     }
 
-    fn build(prog: Program, engine: Engine, old: Option<&mut Self>) -> Result<Self, Error> {
-        let sect = (!prog.section.is_empty()).then_some(prog.section.as_str());
-        let err = |k| Error::new(&prog.origin, sect, k);
+    /// [`Vm::new_keeping_maps`] with [`VmOptions`].
+    pub fn with_options_keeping_maps(
+        prog: Program,
+        engine: Engine,
+        opts: VmOptions,
+        old: &mut Self,
+    ) -> Result<Self, Error> {
+        Self::build(prog, engine, opts, Some(old))
+    }
+
+    fn build(
+        prog: Program,
+        engine: Engine,
+        opts: VmOptions,
+        old: Option<&mut Self>,
+    ) -> Result<Self, Error> {
+        let err = |k| prog.error(k);
+        let convention = opts.convention;
+        let proof = proof_for(&prog, &engine, opts)?;
         // Maps first: the code refers to them by address.  Kept maps stay
         // in `old` until nothing can fail any more.
         let mut fresh: Vec<Option<Box<Map>>> = Vec::new();
@@ -231,9 +307,15 @@ impl Vm {
             }
             kept.push(reuse);
         }
-        let mut code = Vec::with_capacity(PROLOGUE.len() + prog.code.len());
-        code.extend_from_slice(&PROLOGUE);
-        code.extend_from_slice(&prog.code);
+        let body = proof.as_ref().map_or(&prog.code[..], Verified::exec_code);
+        let prologue: &[u8] = match convention {
+            Convention::Raw => &PROLOGUE,
+            Convention::Context => &[],
+        };
+        let prologue_insns = prologue.len() / check::INSN_SIZE;
+        let mut code = Vec::with_capacity(prologue.len() + body.len());
+        code.extend_from_slice(prologue);
+        code.extend_from_slice(body);
         for r in &prog.map_refs {
             // SAFETY: the map outlives the code (both owned by the Vm).
             let map = unsafe { &*addrs[r.map] };
@@ -241,7 +323,7 @@ impl Vm {
                 None => addrs[r.map] as u64,
                 Some(off) => map.value_region().start + u64::from(off),
             };
-            let at = (PROLOGUE_INSNS + r.insn) * check::INSN_SIZE;
+            let at = (prologue_insns + r.insn) * check::INSN_SIZE;
             code[at + 4..at + 8].copy_from_slice(&(value as u32).to_le_bytes());
             code[at + 12..at + 16].copy_from_slice(&((value >> 32) as u32).to_le_bytes());
         }
@@ -257,7 +339,7 @@ impl Vm {
             // SAFETY: see above.
             inner.register_allowed_memory(unsafe { &*addr }.value_region());
         }
-        let jit = matches!(engine, Engine::Jit(Trust::Trusted)) && JIT_AVAILABLE;
+        let jit = matches!(engine, Engine::Jit(_)) && JIT_AVAILABLE;
         if jit {
             compile(&mut inner).map_err(|m| err(ErrorKind::Jit(m)))?;
         }
@@ -283,6 +365,9 @@ impl Vm {
             _code: code,
             mbuff: [0; 16],
             jit,
+            prologue: prologue_insns,
+            min_len: proof.as_ref().map_or(0, Verified::min_len),
+            verified: proof.is_some(),
             program: prog,
             maps,
             retired: false,
@@ -299,11 +384,21 @@ impl Vm {
         self.maps().find(|m| m.def().name == name)
     }
 
-    /// Run the program on `packet`: r1 = packet start, r2 = its length.
+    /// Run the program on `packet`: r1 = packet start, r2 = its length
+    /// (or r1 = the context block).
     ///
     /// The program may modify the packet.  Does not allocate, except to
-    /// describe an error.
+    /// describe an error.  A verified program does not run on packets
+    /// shorter than the minimum length it was proven for.
     pub fn run(&mut self, packet: &mut [u8]) -> Result<u64, RunError> {
+        if self.verified
+            && (packet.len() < self.min_len || packet.len() as u64 > u64::from(u32::MAX))
+        {
+            return Err(RunError::PacketLength {
+                len: packet.len(),
+                min: self.min_len,
+            });
+        }
         if self.retired {
             return Err(RunError::Other(
                 "the program was replaced and its maps handed over".to_owned(),
@@ -317,15 +412,18 @@ impl Vm {
         self.mbuff[8..].copy_from_slice(&end.to_ne_bytes());
         let res = if self.jit {
             // SAFETY: the JIT does not check memory accesses.  A `Vm` only
-            // uses it for programs the caller declared trusted (`Trust`),
-            // that passed the checks (valid code, forward jumps only, known
-            // helpers, bounded calls), and whose stack fits the frame the
-            // JIT allocates.  `packet` and `mbuff` are valid for the call.
+            // uses it for programs that passed the checks (valid code,
+            // known helpers, bounded calls) and that the verifier proved
+            // to stay within the packet (at least `min_len` bytes, checked
+            // above), their stack frames and the context block, and to
+            // terminate -- or that the caller declared trusted (`Trust`),
+            // which also requires forward jumps only.  `packet` and
+            // `mbuff` are valid for the call.
             unsafe { self.inner.execute_program_jit(packet, &mut self.mbuff) }
         } else {
             self.inner.execute_program(packet, &self.mbuff)
         };
-        res.map_err(|e| run_error(&e.to_string()))
+        res.map_err(|e| run_error(&e.to_string(), self.prologue))
     }
 
     /// Whether runs use JIT code.
@@ -333,9 +431,56 @@ impl Vm {
         self.jit
     }
 
+    /// Whether the program runs with a proof from the verifier.
+    pub const fn is_verified(&self) -> bool {
+        self.verified
+    }
+
     /// The program.
     pub const fn program(&self) -> &Program {
         &self.program
+    }
+}
+
+/// The options [`Vm::new`] uses for `engine`.
+fn default_options(engine: &Engine) -> VmOptions {
+    VmOptions {
+        convention: opts_convention(engine),
+        proof: None,
+    }
+}
+
+const fn opts_convention(engine: &Engine) -> Convention {
+    match engine {
+        Engine::Jit(Trust::Verified(v)) => v.convention(),
+        _ => Convention::Raw,
+    }
+}
+
+/// The proof `prog` runs with, checked against it and `opts`.
+fn proof_for(prog: &Program, engine: &Engine, opts: VmOptions) -> Result<Option<Verified>, Error> {
+    let mismatch = |m: String| prog.error(ErrorKind::ProofMismatch(m));
+    let proof = match (engine, opts.proof) {
+        (Engine::Jit(Trust::Verified(v)), Some(p)) if *v != p => {
+            return Err(mismatch("two different proofs given".to_owned()));
+        }
+        (Engine::Jit(Trust::Verified(v)), _) => Some(v.clone()),
+        (_, p) => p,
+    };
+    match &proof {
+        Some(p) if !p.proves(prog) => {
+            Err(mismatch("the proof is about another program".to_owned()))
+        }
+        Some(p) if p.convention() != opts.convention => Err(mismatch(format!(
+            "the program was verified for the {:?} convention, not {:?}",
+            p.convention(),
+            opts.convention
+        ))),
+        Some(_) => Ok(proof),
+        None => match prog.back_edge {
+            Some((insn, target)) => Err(prog.error(ErrorKind::BackwardJump { insn, target })),
+            None => Ok(None),
+        },
     }
 }
 
@@ -356,7 +501,7 @@ fn compile(_inner: &mut rbpf::EbpfVmMbuff<'static>) -> Result<(), String> {
 
 /// Turn an rbpf run-time error message into a [`RunError`], with the
 /// instruction index in program terms (without the prologue).
-fn run_error(msg: &str) -> RunError {
+fn run_error(msg: &str, prologue: usize) -> RunError {
     let msg = msg.strip_prefix("Error: ").unwrap_or(msg);
     if msg.starts_with("out of bounds") {
         // rbpf reports the index of the instruction after the access.
@@ -366,7 +511,7 @@ fn run_error(msg: &str) -> RunError {
                 let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
                 digits.parse::<usize>().ok()
             })
-            .and_then(|n| n.checked_sub(1 + PROLOGUE_INSNS));
+            .and_then(|n| n.checked_sub(1 + prologue));
         let detail = msg.lines().next().unwrap_or(msg).to_owned();
         return RunError::OutOfBounds { insn, detail };
     }

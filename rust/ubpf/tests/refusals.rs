@@ -252,11 +252,6 @@ fn checks_name_the_instruction() {
         ),
         (prog(&[MOV0, insn(0x18, 0, 0, 0, 1)]), 1, "incomplete lddw"),
         (
-            prog(&[MOV0, insn(0x15, 0, 0, -2, 0), EXIT]),
-            1,
-            "backward jump to instruction 0",
-        ),
-        (
             // bpf_tail_call: a kernel helper the engine does not provide
             prog(&[MOV0, insn(0x85, 0, 0, 0, 12), EXIT]),
             1,
@@ -298,6 +293,23 @@ fn checks_name_the_instruction() {
         );
         assert!(msg.contains(what), "{msg} (wanted {what:?})");
     }
+}
+
+#[test]
+fn unverified_loops_never_run() {
+    // A backward jump loads (the verifier may prove the loop bounded) but
+    // runs only with a proof.
+    let p = Program::from_bytecode(&prog(&[MOV0, insn(0x15, 0, 0, -2, 0), EXIT])).unwrap();
+    assert!(p.has_back_edges());
+    let err = Vm::new(p, Engine::Interpreter)
+        .err()
+        .expect("must be refused");
+    assert_eq!(err.insn(), Some(1), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("<bytecode>: instruction 1: backward jump to instruction 0"),
+        "{err}"
+    );
 }
 
 #[test]

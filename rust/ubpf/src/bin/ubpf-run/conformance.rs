@@ -11,7 +11,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use ubpf::{Engine, Program, Trust, Vm};
+use ubpf::{Convention, Engine, Program, Trust, VerifyOptions, Vm, VmOptions};
 
 /// Execution mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -248,14 +248,29 @@ pub fn program(t: &TestFile) -> Result<Program, String> {
 /// Run `prog` on `mem` in `mode`.  In JIT mode the program (trusted, as
 /// conformance programs are) first runs on the interpreter: a program the
 /// interpreter stops for a bad access is not handed to the unchecked JIT.
+///
+/// A program the verifier proves safe on this memory runs with the proof
+/// (which lets bounded loops run); the others run unverified, as the
+/// suite is about instruction semantics.
 pub fn execute(prog: &Program, mem: &[u8], mode: Mode) -> Result<u64, String> {
+    let vopts = VerifyOptions {
+        convention: Convention::Raw,
+        min_len: mem.len(),
+    };
+    let proof = ubpf::verify(prog, &vopts).ok();
+    let opts = VmOptions {
+        convention: Convention::Raw,
+        proof: proof.clone(),
+    };
     let mut m = mem.to_vec();
-    let mut int = Vm::new(prog.clone(), Engine::Interpreter).map_err(|e| e.to_string())?;
+    let mut int =
+        Vm::with_options(prog.clone(), Engine::Interpreter, opts).map_err(|e| e.to_string())?;
     let r = int.run(&mut m).map_err(|e| format!("run: {e}"))?;
     if mode == Mode::Interpreter {
         return Ok(r);
     }
-    let mut jit = Vm::new(prog.clone(), Engine::Jit(Trust::Trusted)).map_err(|e| e.to_string())?;
+    let trust = proof.map_or(Trust::Trusted, Trust::Verified);
+    let mut jit = Vm::new(prog.clone(), Engine::Jit(trust)).map_err(|e| e.to_string())?;
     let mut m2 = mem.to_vec();
     jit.run(&mut m2).map_err(|e| format!("run: {e}"))
 }

@@ -10,16 +10,22 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use conformance::{Mode, Xfail};
-use ubpf::{Engine, Program, Trust, Vm};
+use ubpf::{Convention, Engine, Program, Trust, VerifyOptions, Vm, VmOptions};
 
 const USAGE: &str = "\
 usage:
-  ubpf-run [--jit] [--ip-mode] [--section NAME | --raw] PROGRAM [--pcap FILE] [HEX...]
+  ubpf-run [--jit] [--ip-mode] [--section NAME | --raw] [--context]
+           [--verify | --verifier-log] [--min-len N] PROGRAM [--pcap FILE] [HEX...]
       run PROGRAM (an eBPF ELF object, or raw bytecode with --raw) on each
       packet of a pcap file and/or each packet given in hex; print each
       verdict (non-zero = drop) and a summary.  --ip-mode: the program sees
       the packet from the IPv4 header on (after Ethernet and 802.1Q tags);
-      other frames pass untouched.
+      other frames pass untouched.  --context: r1 points to a context
+      (struct ubpf_md / xdp_md) instead of r1 = packet, r2 = length.
+      --verify: verify the program first (minimum packet length: --min-len,
+      by default 20 with --ip-mode, else 14) and run it with the proof;
+      exit 2 if it is refused.  --verifier-log: also print the verifier's
+      log (each simulated instruction with the abstract state before it).
   ubpf-run --conformance DIR [--xfail FILE] [--mode interpreter|jit|both]
       run the eBPF conformance suite's .data files (DIR/tests, DIR/negative).
   ubpf-run --plugin [--jit] [--elf] [MEMHEX]
@@ -57,6 +63,10 @@ struct RunOpts {
     jit: bool,
     ip_mode: bool,
     raw: bool,
+    context: bool,
+    verify: bool,
+    verifier_log: bool,
+    min_len: Option<usize>,
     section: Option<String>,
     program: Option<PathBuf>,
     pcap: Option<PathBuf>,
@@ -71,6 +81,16 @@ fn parse_run_opts(args: &[String]) -> Result<RunOpts, String> {
             "--jit" => o.jit = true,
             "--ip-mode" => o.ip_mode = true,
             "--raw" => o.raw = true,
+            "--context" => o.context = true,
+            "--verify" => o.verify = true,
+            "--verifier-log" => {
+                o.verify = true;
+                o.verifier_log = true;
+            }
+            "--min-len" => {
+                let n = it.next().ok_or("--min-len needs a number")?;
+                o.min_len = Some(n.parse().map_err(|e| format!("--min-len {n}: {e}"))?);
+            }
             "--section" => o.section = Some(it.next().ok_or("--section needs a name")?.clone()),
             "--pcap" => o.pcap = Some(it.next().ok_or("--pcap needs a file")?.into()),
             s if s.starts_with("--") => return Err(format!("unknown option {s}\n{USAGE}")),
@@ -149,13 +169,16 @@ fn run_main(args: &[String]) -> Result<ExitCode, String> {
         Program::load_file(path, o.section.as_deref())
     }
     .map_err(|e| e.to_string())?;
-    let mut vm = Vm::new(prog, engine(o.jit)).map_err(|e| e.to_string())?;
+    let Some(mut vm) = prepare(prog, &o)? else {
+        return Ok(ExitCode::from(2));
+    };
     println!(
-        "program {} section \"{}\": {} instructions, {}{}",
+        "program {} section \"{}\": {} instructions, {}{}{}",
         vm.program().origin(),
         vm.program().section(),
         vm.program().insn_count(),
         if vm.is_jit() { "JIT" } else { "interpreter" },
+        if vm.is_verified() { ", verified" } else { "" },
         if o.ip_mode { ", ip-mode" } else { "" }
     );
     let mut totals = Totals::default();
@@ -187,6 +210,64 @@ fn run_main(args: &[String]) -> Result<ExitCode, String> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The VM for `prog` under the options; `None` if the verifier refused it
+/// (the reason is printed).
+fn prepare(prog: Program, o: &RunOpts) -> Result<Option<Vm>, String> {
+    let convention = if o.context {
+        Convention::Context
+    } else {
+        Convention::Raw
+    };
+    if !o.verify {
+        let opts = VmOptions {
+            convention,
+            proof: None,
+        };
+        return Vm::with_options(prog, engine(o.jit), opts)
+            .map(Some)
+            .map_err(|e| e.to_string());
+    }
+    let min_len = o.min_len.unwrap_or(if o.ip_mode { 20 } else { 14 });
+    let vopts = VerifyOptions {
+        convention,
+        min_len,
+    };
+    let mut log = String::new();
+    let start = std::time::Instant::now();
+    let res = if o.verifier_log {
+        ubpf::verify_with_log(&prog, &vopts, &mut log)
+    } else {
+        ubpf::verify(&prog, &vopts)
+    };
+    let took = start.elapsed();
+    print!("{log}");
+    let proof = match res {
+        Ok(p) => p,
+        Err(e) => {
+            println!("refused by the verifier: {e}");
+            return Ok(None);
+        }
+    };
+    let s = proof.stats();
+    println!(
+        "verified ({convention:?} convention, packets of {min_len} bytes or more): \
+         {} instructions simulated, {} states, {} µs",
+        s.processed,
+        s.states,
+        took.as_micros()
+    );
+    let vm = if o.jit {
+        Vm::new(prog, Engine::Jit(Trust::Verified(proof)))
+    } else {
+        let opts = VmOptions {
+            convention,
+            proof: Some(proof),
+        };
+        Vm::with_options(prog, Engine::Interpreter, opts)
+    };
+    vm.map(Some).map_err(|e| e.to_string())
 }
 
 fn conformance_main(args: &[String]) -> Result<ExitCode, String> {

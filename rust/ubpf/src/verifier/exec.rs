@@ -1,0 +1,925 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+//! Abstract execution of one instruction.
+
+use super::domain::{Cmp, Range};
+use super::state::{slot_of, Frame, Reg, Slot, State, Val, LEN, MAX_LEN, NONE, ZERO};
+use super::Convention;
+use crate::check::{Insn, CALL, EXIT, LDDW};
+use crate::helpers::{self, Arg, Ret};
+
+/// Largest packet pointer offset (in magnitude) arithmetic may produce.
+const MAX_OFF: i64 = 1 << 40;
+
+/// Why the program was rejected at an instruction.
+#[derive(Debug)]
+pub struct Reject {
+    pub reg: Option<u8>,
+    pub msg: String,
+}
+
+pub type VResult<T> = Result<T, Reject>;
+
+fn reject<T>(reg: impl Into<Option<u8>>, msg: impl Into<String>) -> VResult<T> {
+    Err(Reject {
+        reg: reg.into(),
+        msg: msg.into(),
+    })
+}
+
+/// What follows an instruction.
+pub enum Step {
+    /// Continue at this instruction.
+    Next(usize),
+    /// Conditional jump: the state was narrowed to the fall-through case
+    /// (`fall`: whether it is possible); `taken` is the state at `target`.
+    Branch {
+        target: usize,
+        taken: Option<Box<State>>,
+        fall: bool,
+    },
+    /// The program returned.
+    Exit,
+}
+
+/// Per-program facts and what the verifier records for the engine.
+pub struct Prog<'a> {
+    pub code: &'a [Insn],
+    pub conv: Convention,
+    /// Whether the program has bpf-to-bpf calls (frame sizes depend on it).
+    pub has_calls: bool,
+    /// Per instruction: 1 = accesses the context, 2 = other memory.
+    pub access: Vec<u8>,
+    /// Context loads to rewrite into 64-bit loads: the new offset.
+    pub rewrite: Vec<Option<i16>>,
+}
+
+impl Prog<'_> {
+    /// Stack bytes of a frame at call depth `depth`.  The engine (rbpf
+    /// interpreter and JIT alike) gives the program 512 bytes and each
+    /// callee a frame pointer 256 bytes below its caller's.
+    pub const fn frame_limit(&self, depth: usize) -> i64 {
+        if !self.has_calls {
+            512
+        } else if depth < 2 {
+            256
+        } else {
+            0
+        }
+    }
+
+    fn hint(&self) -> &'static str {
+        match self.conv {
+            Convention::Raw => "test the length (r2) first",
+            Convention::Context => "compare against data_end first",
+        }
+    }
+}
+
+fn read(st: &State, r: u8) -> VResult<Reg> {
+    let v = st.regs[usize::from(r)];
+    if v.is_init() {
+        Ok(v)
+    } else {
+        reject(
+            r,
+            format!("r{r} is read before it is written (uninitialised)"),
+        )
+    }
+}
+
+fn scalar(st: &State, r: u8) -> VResult<Val> {
+    match read(st, r)? {
+        Reg::Scalar(v) => Ok(v),
+        o => reject(r, format!("r{r} must be a scalar here, not a {}", o.kind())),
+    }
+}
+
+/// Give `dst` a new value computed by instruction `i`.
+fn set(st: &mut State, i: usize, dst: u8, v: Reg) {
+    if let Reg::Scalar(x) | Reg::Pkt(x) = v {
+        if x.sym == super::state::site(i) {
+            st.retire(x.sym);
+        }
+    }
+    st.regs[usize::from(dst)] = v;
+}
+
+const fn size_of(code: u8) -> u32 {
+    match code & 0x18 {
+        0x00 => 4,
+        0x08 => 2,
+        0x10 => 1,
+        _ => 8,
+    }
+}
+
+fn bytes(n: u32) -> String {
+    if n == 1 {
+        "1 byte".to_owned()
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+fn fmt_off(v: &Val, off: i64) -> String {
+    match v.n.as_const() {
+        Some(c) => format!("{}", (c as i64).wrapping_add(off)),
+        None => {
+            let (lo, hi) = (v.n.smin.saturating_add(off), v.n.smax.saturating_add(off));
+            match v.sym {
+                LEN => format!("data_end{:+}", v.c.saturating_add(off)),
+                _ => format!("[{lo}, {hi}]"),
+            }
+        }
+    }
+}
+
+/// Check a packet access of `size` bytes at `v + off`.
+fn check_pkt(p: &Prog, st: &State, r: u8, v: &Val, off: i64, size: u32, what: &str) -> VResult<()> {
+    let n = i64::from(size);
+    if v.n.smin.saturating_add(off) < 0 {
+        return reject(
+            r,
+            format!(
+                "packet {what} of {} at offset {} may start before the packet",
+                bytes(size),
+                fmt_off(v, off)
+            ),
+        );
+    }
+    let need = v.c.saturating_add(off).saturating_add(n);
+    let by_sym = st.safe(v.sym).is_some_and(|k| k >= need);
+    let by_num = v.n.smax.saturating_add(off).saturating_add(n) <= st.min_len();
+    if by_sym || by_num {
+        return Ok(());
+    }
+    let known = match st.safe(v.sym) {
+        Some(k) if v.sym != ZERO && v.sym != LEN => {
+            format!(
+                "{k} bytes beyond the variable part, at least {}",
+                st.min_len()
+            )
+        }
+        _ => format!("[0, {})", st.min_len()),
+    };
+    reject(
+        r,
+        format!(
+            "packet {what} of {} at offset {} not proven within the packet (bounds known: {known}); {}",
+            bytes(size),
+            fmt_off(v, off),
+            p.hint()
+        ),
+    )
+}
+
+/// Check a stack access and return the frame index and offset.
+fn check_stack(
+    st: &State,
+    r: u8,
+    frame: u8,
+    off: i64,
+    size: u32,
+    what: &str,
+    aligned: bool,
+) -> VResult<(usize, i64)> {
+    let f = usize::from(frame);
+    let limit = st.frames.get(f).map_or(0, |fr| fr.limit);
+    let end = off + i64::from(size);
+    if off < -limit || end > 0 {
+        let frame_desc = if limit == 0 {
+            "this call depth has no stack (the engine gives frames below depth 1 none)".to_owned()
+        } else {
+            format!("outside the {limit}-byte stack frame [fp-{limit}, fp)")
+        };
+        return reject(
+            r,
+            format!("stack {what} of {} at fp{off:+} {frame_desc}", bytes(size)),
+        );
+    }
+    if aligned && off.rem_euclid(i64::from(size)) != 0 {
+        return reject(
+            r,
+            format!(
+                "stack {what} of {} at fp{off:+} is not {size}-byte aligned",
+                bytes(size)
+            ),
+        );
+    }
+    Ok((f, off))
+}
+
+fn stack_load(fr: &Frame, r: u8, off: i64, size: u32, i: usize) -> VResult<Reg> {
+    let (k, b) = slot_of(off);
+    let slot = fr.slot(k);
+    if size == 8 {
+        if let Some(Slot::Spill(v)) = slot {
+            return Ok(v);
+        }
+    }
+    let init = match slot {
+        Some(Slot::Spill(Reg::Scalar(v))) => {
+            if let Some(c) = v.n.as_const() {
+                let shifted = c >> (8 * b);
+                let mask = if size == 8 {
+                    u64::MAX
+                } else {
+                    (1u64 << (8 * size)) - 1
+                };
+                return Ok(Reg::Scalar(Val::konst(shifted & mask)));
+            }
+            true
+        }
+        Some(Slot::Spill(_)) => true,
+        Some(Slot::Bytes(m)) => {
+            let want = (((1u16 << size) - 1) << b) as u8;
+            m & want == want
+        }
+        None => false,
+    };
+    if !init {
+        return reject(
+            r,
+            format!(
+                "stack read of {} at fp{off:+} reads uninitialised stack",
+                bytes(size)
+            ),
+        );
+    }
+    Ok(Reg::Scalar(Val::fresh(Range::unknown_bytes(size), i)))
+}
+
+fn stack_store(fr: &mut Frame, r: u8, off: i64, size: u32, v: Reg) -> VResult<()> {
+    let (k, b) = slot_of(off);
+    if size == 8 {
+        fr.set_slot(k, Slot::Spill(v));
+        return Ok(());
+    }
+    if v.is_pointer() {
+        return reject(
+            r,
+            format!(
+                "partial store of a {} ({} at fp{off:+}): pointers are spilled with aligned 8-byte stores",
+                v.kind(),
+                bytes(size)
+            ),
+        );
+    }
+    let m = match fr.slot(k) {
+        Some(Slot::Spill(_)) => 0xff,
+        Some(Slot::Bytes(m)) => m,
+        None => 0,
+    };
+    let bits = (((1u16 << size) - 1) << b) as u8;
+    fr.set_slot(k, Slot::Bytes(m | bits));
+    Ok(())
+}
+
+fn note_access(p: &mut Prog, i: usize, r: u8, ctx: bool) -> VResult<()> {
+    let kind = if ctx { 1 } else { 2 };
+    if p.access[i] != 0 && p.access[i] != kind {
+        return reject(
+            r,
+            "the same load accesses the context on one path and other memory on another",
+        );
+    }
+    p.access[i] = kind;
+    Ok(())
+}
+
+fn ctx_load(
+    p: &mut Prog,
+    st: &State,
+    i: usize,
+    r: u8,
+    total: i64,
+    size: u32,
+    x: &Insn,
+) -> VResult<Reg> {
+    let min = u64::try_from(st.min_len()).unwrap_or(0);
+    let end = Reg::Pkt(Val {
+        n: Range::urange(min, MAX_LEN),
+        sym: LEN,
+        c: 0,
+    });
+    let start = Reg::Pkt(Val::konst(0));
+    let (reg, field_off) = match (size, total) {
+        (8, 0) => (start, None),
+        (8, 8) => (end, None),
+        (4, 0) => (start, Some(0)),
+        (4, 4) => (end, Some(8)),
+        _ => {
+            return reject(
+                r,
+                format!(
+                    "context read of {} at offset {total}: the context provides data at 0 and \
+                     data_end at 8 (struct ubpf_md, 8-byte loads) or at 0 and 4 \
+                     (struct xdp_md, 4-byte loads), nothing else",
+                    bytes(size)
+                ),
+            )
+        }
+    };
+    if let Some(fo) = field_off {
+        let new = i16::try_from(i64::from(x.off) + fo - total).unwrap_or(i16::MAX);
+        if p.rewrite[i].is_some_and(|o| o != new) {
+            return reject(r, "context load at different offsets on different paths");
+        }
+        p.rewrite[i] = Some(new);
+    } else if p.rewrite[i].is_some() {
+        return reject(r, "context load of different sizes on different paths");
+    }
+    Ok(reg)
+}
+
+/// A load (`value == None`) or store through register `r`.
+fn access(
+    p: &mut Prog,
+    st: &mut State,
+    i: usize,
+    x: &Insn,
+    r: u8,
+    value: Option<Reg>,
+) -> VResult<Option<Reg>> {
+    let size = size_of(x.code);
+    let off = i64::from(x.off);
+    let what = if value.is_some() { "write" } else { "read" };
+    let base = read(st, r)?;
+    note_access(p, i, r, matches!(base, Reg::Ctx { .. }))?;
+    match base {
+        Reg::Uninit => unreachable!(),
+        Reg::Scalar(_) => reject(
+            r,
+            format!("memory {what} through r{r}, a scalar (not a pointer)"),
+        ),
+        Reg::Pkt(v) => {
+            check_pkt(p, st, r, &v, off, size, what)?;
+            match value {
+                Some(val) if val.is_pointer() => reject(
+                    x.src,
+                    format!(
+                        "storing a {} into the packet would leak a host address",
+                        val.kind()
+                    ),
+                ),
+                Some(_) => Ok(None),
+                None => Ok(Some(Reg::Scalar(Val::fresh(Range::unknown_bytes(size), i)))),
+            }
+        }
+        Reg::Stack { frame, off: fo } => {
+            let (f, total) = check_stack(st, r, frame, fo + off, size, what, true)?;
+            match value {
+                Some(val) => {
+                    stack_store(&mut st.frames[f], x.src, total, size, val)?;
+                    Ok(None)
+                }
+                None => stack_load(&st.frames[f], r, total, size, i).map(Some),
+            }
+        }
+        Reg::Ctx { off: co } => {
+            if value.is_some() {
+                return reject(r, "the context is read-only");
+            }
+            ctx_load(p, st, i, r, co + off, size, x).map(Some)
+        }
+    }
+}
+
+/// A memory argument of a helper: `size` bytes readable at `v`.
+fn check_mem_arg(st: &State, p: &Prog, r: u8, v: Reg, size: u32, helper: &str) -> VResult<()> {
+    match v {
+        Reg::Stack { frame, off } => {
+            let (f, total) = check_stack(st, r, frame, off, size, "read (helper argument)", false)?;
+            for b in 0..size {
+                let o = total + i64::from(b);
+                let (k, bit) = slot_of(o);
+                let ok = match st.frames[f].slot(k) {
+                    Some(Slot::Spill(_)) => true,
+                    Some(Slot::Bytes(m)) => m & (1 << bit) != 0,
+                    None => false,
+                };
+                if !ok {
+                    return reject(
+                        r,
+                        format!("{helper}: argument r{r} points to uninitialised stack at fp{o:+}"),
+                    );
+                }
+            }
+            Ok(())
+        }
+        Reg::Pkt(val) => check_pkt(p, st, r, &val, 0, size, "read (helper argument)"),
+        o => reject(
+            r,
+            format!(
+                "{helper}: argument r{r} must point to readable memory (stack or packet), not a {}",
+                o.kind()
+            ),
+        ),
+    }
+}
+
+fn call_helper(p: &Prog, st: &mut State, i: usize, id: i32) -> VResult<()> {
+    let Some(sig) = helpers::signature(id) else {
+        return reject(None, format!("call to unknown helper {id}"));
+    };
+    let name = format!("helper {id} ({})", sig.name);
+    // sizes first: memory arguments are checked with them
+    let mut order: Vec<usize> = (0..5).collect();
+    order.sort_by_key(|&k| !matches!(sig.args[k], Arg::Size));
+    for k in order {
+        let arg = &sig.args[k];
+        let r = u8::try_from(k + 1).unwrap_or(1);
+        match *arg {
+            Arg::Unused => {}
+            Arg::Any => {
+                read(st, r)?;
+            }
+            Arg::Size => {
+                let v = scalar(st, r)?;
+                if v.n.umax > 512 {
+                    return reject(
+                        r,
+                        format!(
+                            "{name}: size argument r{r} may exceed 512 (r{r} in {})",
+                            v.n
+                        ),
+                    );
+                }
+            }
+            Arg::ReadMem { size } => {
+                let v = read(st, r)?;
+                let sv = scalar(st, size)?;
+                let n = u32::try_from(sv.n.umax.min(512)).unwrap_or(512);
+                check_mem_arg(st, p, r, v, n, &name)?;
+            }
+        }
+    }
+    for r in 1..=5 {
+        st.regs[r] = Reg::Uninit;
+    }
+    let ret = match sig.ret {
+        Ret::U32 => Range::urange(0, u64::from(u32::MAX)),
+        _ => Range::UNKNOWN,
+    };
+    set(st, i, 0, Reg::Scalar(Val::fresh(ret, i)));
+    Ok(())
+}
+
+fn call_local(p: &Prog, st: &mut State, i: usize, target: usize) -> VResult<Step> {
+    let depth = st.depth() + 1;
+    if depth > crate::check::MAX_CALL_DEPTH {
+        return reject(None, "bpf-to-bpf calls nest too deep");
+    }
+    let saved = [st.regs[6], st.regs[7], st.regs[8], st.regs[9]];
+    st.frames.push(Frame::new(i, saved, p.frame_limit(depth)));
+    st.regs[0] = Reg::Uninit;
+    for r in 6..=9 {
+        st.regs[r] = Reg::Uninit;
+    }
+    st.regs[10] = Reg::Stack {
+        frame: u8::try_from(depth).unwrap_or(u8::MAX),
+        off: 0,
+    };
+    Ok(Step::Next(target))
+}
+
+fn exit(st: &mut State) -> VResult<Step> {
+    let r0 = read(st, 0)?;
+    let depth = st.depth();
+    if depth == 0 {
+        if !matches!(r0, Reg::Scalar(_)) {
+            return reject(
+                0,
+                format!("the program returns a {}, not a number", r0.kind()),
+            );
+        }
+        return Ok(Step::Exit);
+    }
+    if matches!(r0, Reg::Stack { frame, .. } if usize::from(frame) >= depth) {
+        return reject(0, "a function returns a pointer to its own stack frame");
+    }
+    let Some(fr) = st.frames.pop() else {
+        return reject(None, "no frame to return to");
+    };
+    for r in 1..=5 {
+        st.regs[r] = Reg::Uninit;
+    }
+    st.regs[6..=9].copy_from_slice(&fr.saved);
+    st.regs[10] = Reg::Stack {
+        frame: u8::try_from(depth - 1).unwrap_or(0),
+        off: 0,
+    };
+    // pointers into the dead frame are no longer usable
+    st.for_each_reg(|r| {
+        if matches!(r, Reg::Stack { frame, .. } if usize::from(*frame) >= depth) {
+            *r = Reg::Uninit;
+        }
+    });
+    Ok(Step::Next(fr.callsite + 1))
+}
+
+/// `p ± s` for a packet pointer `p` and a scalar `s`.
+fn pkt_add(i: usize, r: u8, src: u8, p: &Val, s: &Val, neg: bool) -> VResult<Val> {
+    let bounded = s.n.smin >= -MAX_OFF && s.n.smax <= MAX_OFF;
+    if !bounded {
+        return reject(
+            r,
+            format!(
+                "pointer arithmetic with an unbounded scalar (r{src} in {}); bound it by a comparison first",
+                s.n
+            ),
+        );
+    }
+    let n = if neg { p.n.sub(&s.n) } else { p.n.add(&s.n) };
+    if n.smin < -MAX_OFF || n.smax > MAX_OFF {
+        return reject(r, format!("packet pointer offset out of range ({n})"));
+    }
+    let konst = s.n.as_const().map(|k| k as i64);
+    let (sym, c) = match konst {
+        Some(k) if p.sym != NONE => (p.sym, if neg { p.c - k } else { p.c + k }),
+        _ if !neg && p.sym == ZERO && s.sym != NONE && s.n.smin >= 0 => (s.sym, p.c + s.c),
+        _ => return Ok(Val::fresh(n, i)),
+    };
+    Ok(Val { n, sym, c })
+}
+
+fn alu(st: &mut State, i: usize, x: &Insn) -> VResult<()> {
+    let op = x.code & 0xf0;
+    let is64 = x.code & 0x07 == 0x07;
+    let by_reg = x.code & 0x08 != 0;
+    let dst = x.dst;
+    let src_v = if by_reg {
+        read(st, x.src)?
+    } else if is64 {
+        Reg::Scalar(Val::konst(i64::from(x.imm) as u64))
+    } else {
+        Reg::Scalar(Val::konst(u64::from(x.imm as u32)))
+    };
+    if op == 0xd0 {
+        // byte swap
+        let v = scalar(st, dst)?;
+        let width = u32::try_from(x.imm).unwrap_or(64);
+        let n = match (v.n.as_const(), by_reg) {
+            (Some(c), true) => Range::konst(match width {
+                16 => u64::from((c as u16).swap_bytes()),
+                32 => u64::from((c as u32).swap_bytes()),
+                _ => c.swap_bytes(),
+            }),
+            (Some(c), false) => Range::konst(match width {
+                16 => u64::from(c as u16),
+                32 => u64::from(c as u32),
+                _ => c,
+            }),
+            _ => Range::unknown_bytes(width / 8),
+        };
+        set(st, i, dst, Reg::Scalar(Val::fresh(n, i)));
+        return Ok(());
+    }
+    if op == 0xb0 {
+        let v = if is64 {
+            src_v
+        } else {
+            let Reg::Scalar(s) = src_v else {
+                return reject(x.src, format!("32-bit move of a {}", src_v.kind()));
+            };
+            if s.n.umax <= u64::from(u32::MAX) {
+                Reg::Scalar(s)
+            } else {
+                Reg::Scalar(Val::fresh(s.n.low32(), i))
+            }
+        };
+        set(st, i, dst, v);
+        return Ok(());
+    }
+    let dst_v = read(st, dst)?;
+    let src_r = if by_reg { x.src } else { dst };
+    let res = match (dst_v, src_v) {
+        (Reg::Scalar(a), Reg::Scalar(b)) => Reg::Scalar(scalar_alu(i, op, &a, &b, is64)),
+        (Reg::Pkt(a), Reg::Scalar(b)) if is64 && (op == 0x00 || op == 0x10) => {
+            Reg::Pkt(pkt_add(i, dst, src_r, &a, &b, op == 0x10)?)
+        }
+        (Reg::Scalar(a), Reg::Pkt(b)) if is64 && op == 0x00 => {
+            Reg::Pkt(pkt_add(i, dst, dst, &b, &a, false)?)
+        }
+        (Reg::Pkt(a), Reg::Pkt(b)) if is64 && op == 0x10 => {
+            let n = a.n.sub(&b.n);
+            let v = if a.sym == b.sym && a.sym != NONE {
+                Val::konst((a.c - b.c) as u64)
+            } else if b.sym == ZERO && a.sym != NONE && n.smin >= 0 {
+                Val {
+                    n,
+                    sym: a.sym,
+                    c: a.c - b.c,
+                }
+            } else {
+                Val::fresh(n, i)
+            };
+            Reg::Scalar(v)
+        }
+        (Reg::Stack { frame, off }, Reg::Scalar(b))
+        | (Reg::Scalar(b), Reg::Stack { frame, off })
+            if is64 && (op == 0x00 || (op == 0x10 && matches!(dst_v, Reg::Stack { .. }))) =>
+        {
+            let Some(k) = b.n.as_const() else {
+                return reject(
+                    dst,
+                    format!(
+                        "variable offset into the stack (scalar in {}) is not supported",
+                        b.n
+                    ),
+                );
+            };
+            let k = k as i64;
+            let off = if op == 0x10 { off - k } else { off + k };
+            if off.abs() > MAX_OFF {
+                return reject(dst, "stack pointer offset out of range");
+            }
+            Reg::Stack { frame, off }
+        }
+        (Reg::Ctx { off }, Reg::Scalar(b)) if is64 && (op == 0x00 || op == 0x10) => {
+            let Some(k) = b.n.as_const() else {
+                return reject(dst, "variable offset into the context is not supported");
+            };
+            let k = k as i64;
+            let off = if op == 0x10 { off - k } else { off + k };
+            if off.abs() > MAX_OFF {
+                return reject(dst, "context pointer offset out of range");
+            }
+            Reg::Ctx { off }
+        }
+        (a, b) => {
+            let (r, what) = if a.is_pointer() { (dst, a) } else { (src_r, b) };
+            return reject(
+                r,
+                format!(
+                    "{}-bit ALU operation {:#04x} on a {}: only adding or subtracting a \
+                     scalar (64-bit) is allowed on pointers",
+                    if is64 { 64 } else { 32 },
+                    x.code,
+                    what.kind()
+                ),
+            );
+        }
+    };
+    set(st, i, dst, res);
+    Ok(())
+}
+
+fn scalar_alu(i: usize, op: u8, a: &Val, b: &Val, is64: bool) -> Val {
+    let n = a.n.alu(op, &b.n, is64);
+    if let Some(c) = n.as_const() {
+        return Val::konst(c);
+    }
+    // keep the symbolic part across additions of constants that cannot wrap
+    let limit = if is64 { u64::MAX } else { u64::from(u32::MAX) };
+    let shift = |v: &Val, k: i64| -> Option<Val> {
+        if v.sym == NONE || v.n.umax > limit {
+            return None;
+        }
+        let m = v.n.shifted(k)?;
+        (m.umax <= limit).then_some(Val {
+            n: m,
+            sym: v.sym,
+            c: v.c.checked_add(k)?,
+        })
+    };
+    let k_of = |v: &Val| -> Option<i64> {
+        let c = v.n.as_const()?;
+        Some(if is64 {
+            c as i64
+        } else {
+            i64::from(c as u32 as i32)
+        })
+    };
+    let kept = match op {
+        0x00 => k_of(b)
+            .and_then(|k| shift(a, k))
+            .or_else(|| k_of(a).and_then(|k| shift(b, k))),
+        0x10 => k_of(b).and_then(|k| shift(a, k.checked_neg()?)),
+        // setting bits known to be clear adds them
+        0x40 | 0xa0 => {
+            b.n.as_const()
+                .filter(|&k| (a.n.t.value | a.n.t.mask) & k == 0 && k <= i64::MAX as u64)
+                .and_then(|k| shift(a, k as i64))
+        }
+        _ => None,
+    };
+    kept.unwrap_or_else(|| Val::fresh(n, i))
+}
+
+/// Learn from `lo <= hi` (`lo < hi` if `strict`) on values `lo`, `hi`.
+fn learn_le(st: &mut State, lo: &Val, hi: &Val, strict: bool) {
+    if hi.sym == LEN && lo.sym != NONE && lo.sym != LEN {
+        st.learn(lo.sym, lo.c - hi.c + i64::from(strict));
+    }
+}
+
+/// Record what `a op b` tells about the packet length.
+fn learn(st: &mut State, a: &Val, b: &Val, op: Cmp) {
+    match op {
+        Cmp::Lt => learn_le(st, a, b, true),
+        Cmp::Le => learn_le(st, a, b, false),
+        Cmp::Gt => learn_le(st, b, a, true),
+        Cmp::Ge => learn_le(st, b, a, false),
+        Cmp::Eq => {
+            learn_le(st, a, b, false);
+            learn_le(st, b, a, false);
+        }
+        _ => {}
+    }
+}
+
+/// Narrow other registers holding the same symbol as `r`.
+fn propagate(st: &mut State, r: usize) {
+    let Reg::Scalar(v) = st.regs[r] else {
+        return;
+    };
+    if v.sym == NONE || v.sym == ZERO {
+        return;
+    }
+    if v.sym == LEN {
+        // LEN = v - c >= v.umin - c
+        if let Ok(m) = i64::try_from(v.n.umin) {
+            st.learn(ZERO, m - v.c);
+        }
+    }
+    for k in 0..10 {
+        if k == r {
+            continue;
+        }
+        if let Reg::Scalar(o) = &mut st.regs[k] {
+            if o.sym == v.sym {
+                if let Some((m, _)) =
+                    v.n.shifted(o.c - v.c)
+                        .and_then(|n| Range::refine(&o.n, &n, Cmp::Eq))
+                {
+                    o.n = m;
+                }
+            }
+        }
+    }
+}
+
+/// Narrow `st` assuming `dst op src` holds; `false` if it cannot.
+fn assume(st: &mut State, x: &Insn, op: Cmp, is64: bool) -> bool {
+    let by_reg = x.code & 0x08 != 0;
+    let a = st.regs[usize::from(x.dst)];
+    let b = if by_reg {
+        st.regs[usize::from(x.src)]
+    } else if is64 {
+        Reg::Scalar(Val::konst(i64::from(x.imm) as u64))
+    } else {
+        Reg::Scalar(Val::konst(u64::from(x.imm as u32)))
+    };
+    match (a, b) {
+        (Reg::Scalar(va), Reg::Scalar(vb)) => {
+            let fits = |v: &Val| v.n.umax <= u64::from(u32::MAX >> u32::from(is_signed(op)));
+            if !(is64 || fits(&va) && fits(&vb)) {
+                // 32-bit comparison of values wider than 32 bits
+                if let (Some(p), Some(q)) = (va.n.as_const(), vb.n.as_const()) {
+                    let (p, q) = if is_signed(op) {
+                        (
+                            i64::from(p as u32 as i32) as u64,
+                            i64::from(q as u32 as i32) as u64,
+                        )
+                    } else {
+                        (u64::from(p as u32), u64::from(q as u32))
+                    };
+                    return op.eval(p, q);
+                }
+                return true;
+            }
+            let Some((na, nb)) = Range::refine(&va.n, &vb.n, op) else {
+                return false;
+            };
+            learn(st, &va, &vb, op);
+            if let Reg::Scalar(v) = &mut st.regs[usize::from(x.dst)] {
+                v.n = na;
+            }
+            propagate(st, usize::from(x.dst));
+            if by_reg {
+                if let Reg::Scalar(v) = &mut st.regs[usize::from(x.src)] {
+                    v.n = nb;
+                }
+                propagate(st, usize::from(x.src));
+            }
+            true
+        }
+        (Reg::Pkt(va), Reg::Pkt(vb)) if is64 => {
+            if va.sym == vb.sym && va.sym != NONE {
+                let (p, q) = if is_signed(op) {
+                    (va.c as u64, vb.c as u64)
+                } else {
+                    (va.c as u64 ^ (1 << 63), vb.c as u64 ^ (1 << 63))
+                };
+                return op.eval(p, q) || matches!(op, Cmp::Set | Cmp::NotSet);
+            }
+            if va.n.smin >= 0 && vb.n.smin >= 0 && !is_signed(op) {
+                learn(st, &va, &vb, op);
+            }
+            true
+        }
+        _ => true,
+    }
+}
+
+const fn is_signed(op: Cmp) -> bool {
+    matches!(op, Cmp::Sgt | Cmp::Sge | Cmp::Slt | Cmp::Sle)
+}
+
+fn jump(st: &mut State, i: usize, x: &Insn) -> VResult<Step> {
+    let op = x.code & 0xf0;
+    let target = usize::try_from(i64::try_from(i).unwrap_or(0) + 1 + i64::from(x.off)).unwrap_or(0);
+    if op == 0x00 {
+        return Ok(Step::Next(target));
+    }
+    let is64 = x.code & 0x07 == 0x05;
+    read(st, x.dst)?;
+    if x.code & 0x08 != 0 {
+        read(st, x.src)?;
+    }
+    let Some(cmp) = Cmp::from_op(op) else {
+        return reject(None, format!("unknown jump {:#04x}", x.code));
+    };
+    let mut taken = st.clone();
+    let t_ok = assume(&mut taken, x, cmp, is64);
+    let f_ok = assume(st, x, cmp.negate(), is64);
+    Ok(Step::Branch {
+        target,
+        taken: t_ok.then(|| Box::new(taken)),
+        fall: f_ok,
+    })
+}
+
+/// Execute instruction `i` on `st`.
+pub fn step(p: &mut Prog, st: &mut State, i: usize) -> VResult<Step> {
+    let x = p.code[i];
+    match x.code & 0x07 {
+        0x00 if x.code == LDDW => {
+            let hi = p.code.get(i + 1).map_or(0, |y| y.imm as u32);
+            let v = u64::from(x.imm as u32) | (u64::from(hi) << 32);
+            set(st, i, x.dst, Reg::Scalar(Val::konst(v)));
+            Ok(Step::Next(i + 2))
+        }
+        0x00 => reject(
+            None,
+            "legacy packet access (ld_abs/ld_ind) is not supported by the verifier",
+        ),
+        0x01 => {
+            let v = access(p, st, i, &x, x.src, None)?;
+            set(st, i, x.dst, v.unwrap_or(Reg::Uninit));
+            Ok(Step::Next(i + 1))
+        }
+        0x02 => {
+            let imm = Reg::Scalar(Val::konst(i64::from(x.imm) as u64));
+            access(p, st, i, &x, x.dst, Some(imm))?;
+            Ok(Step::Next(i + 1))
+        }
+        0x03 => {
+            let v = read(st, x.src)?;
+            access(p, st, i, &x, x.dst, Some(v))?;
+            Ok(Step::Next(i + 1))
+        }
+        0x04 | 0x07 => {
+            alu(st, i, &x)?;
+            Ok(Step::Next(i + 1))
+        }
+        _ if x.code == CALL && x.src == 0 => {
+            call_helper(p, st, i, x.imm)?;
+            Ok(Step::Next(i + 1))
+        }
+        _ if x.code == CALL => {
+            let t =
+                usize::try_from(i64::try_from(i).unwrap_or(0) + 1 + i64::from(x.imm)).unwrap_or(0);
+            call_local(p, st, i, t)
+        }
+        _ if x.code == EXIT => exit(st),
+        _ => jump(st, i, &x),
+    }
+}
+
+/// The state on entry.
+pub fn entry_state(p: &Prog, min_len: u64) -> State {
+    let mut regs = [Reg::Uninit; 11];
+    let min = min_len.min(MAX_LEN);
+    match p.conv {
+        Convention::Raw => {
+            regs[1] = Reg::Pkt(Val::konst(0));
+            regs[2] = Reg::Scalar(Val {
+                n: Range::urange(min, MAX_LEN),
+                sym: LEN,
+                c: 0,
+            });
+        }
+        Convention::Context => regs[1] = Reg::Ctx { off: 0 },
+    }
+    regs[10] = Reg::Stack { frame: 0, off: 0 };
+    let mut st = State {
+        regs,
+        frames: vec![Frame::new(usize::MAX, [Reg::Uninit; 4], p.frame_limit(0))],
+        safe: Vec::new(),
+    };
+    st.learn(ZERO, i64::try_from(min).unwrap_or(0));
+    st
+}

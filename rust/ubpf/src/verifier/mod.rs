@@ -1,0 +1,473 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+//! The verifier: proves that a program stays within the memory it is
+//! given, never reads an uninitialised register or stack byte, and
+//! terminates.  Only proven programs may run on the JIT unchecked
+//! ([`crate::Trust::Verified`]).
+//!
+//! It is an abstract interpreter over the program's paths: every register
+//! has a type (number, packet pointer, stack pointer, context pointer)
+//! and a value range (unsigned and signed bounds, known bits); every
+//! 8-byte stack slot remembers which bytes were written and which
+//! register was spilled into it.  Packet accesses are allowed when proven
+//! in bounds, from comparisons of packet pointers against `data_end`
+//! (context convention) or of offsets against the length in r2 (raw
+//! convention), and from the minimum length the caller guarantees
+//! ([`VerifyOptions::min_len`]).
+//!
+//! States are compared at jump targets: a state contained in one already
+//! explored completely is not explored again; when too many states meet
+//! at a point of loop-free code they are joined.  Loops are simulated with
+//! exact values until they exit: a loop whose state repeats (it cannot be
+//! shown to progress) or that runs past the budget of
+//! [`MAX_PROCESSED`] simulated instructions is rejected, naming its back
+//! edge.  bpf-to-bpf calls are analysed at each call with the caller's
+//! argument state.
+//!
+//! # Conventions
+//!
+//! - [`Convention::Raw`]: r1 = packet start, r2 = packet length (the
+//!   original series' `int prog(void *pkt, unsigned long len)`).
+//! - [`Convention::Context`]: r1 points to a context block
+//!   `struct ubpf_md { __u64 data; __u64 data_end; }` (header
+//!   `tests/data/ubpf/verifier/ubpf_md.h`).  Programs written for XDP
+//!   with the kernel's `struct xdp_md` (`__u32 data, data_end`) also
+//!   verify unchanged: like the kernel, the verifier rewrites their
+//!   4-byte context loads (`data` at 0, `data_end` at 4) into 8-byte loads
+//!   of the engine's block (the rewritten code is in the proof, and only
+//!   verified programs get it).  Other context fields are refused.
+
+mod cfg;
+mod domain;
+mod exec;
+mod state;
+
+use std::fmt::Write;
+use std::sync::Arc;
+
+use crate::check::{Insn, INSN_SIZE};
+use crate::error::{Error, ErrorKind};
+use crate::Program;
+
+use exec::{Prog, Step};
+use state::State;
+
+/// How the program receives the packet.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Convention {
+    /// r1 = packet start, r2 = packet length.
+    #[default]
+    Raw,
+    /// r1 = pointer to `struct ubpf_md { __u64 data, data_end; }` (or
+    /// the kernel's `struct xdp_md`, see the module documentation).
+    Context,
+}
+
+/// What the verifier may assume.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VerifyOptions {
+    /// How the program receives the packet.
+    pub convention: Convention,
+    /// Bytes every packet is guaranteed to have (the filter's: 20 in
+    /// ip-mode, 14 in raw mode).  The engine refuses shorter packets for
+    /// verified programs.
+    pub min_len: usize,
+}
+
+/// Figures of one verification.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VerifyStats {
+    /// Instructions simulated.
+    pub processed: usize,
+    /// States stored at prune points.
+    pub states: usize,
+    /// Paths cut short because an explored state contained them.
+    pub pruned: usize,
+    /// States joined.
+    pub joins: usize,
+    /// Whether the program has loops (backward jumps).
+    pub loops: bool,
+}
+
+/// Proof that a program passed the verifier: the only way to obtain one
+/// is [`verify`].  It names the program (its bytecode), the convention
+/// and the minimum packet length it was proven for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verified {
+    code: Arc<[u8]>,
+    exec: Arc<[u8]>,
+    opts: VerifyOptions,
+    stats: VerifyStats,
+}
+
+impl Verified {
+    /// The convention the program was verified for.
+    pub const fn convention(&self) -> Convention {
+        self.opts.convention
+    }
+
+    /// The minimum packet length the proof assumes.
+    pub const fn min_len(&self) -> usize {
+        self.opts.min_len
+    }
+
+    /// Verification figures.
+    pub const fn stats(&self) -> &VerifyStats {
+        &self.stats
+    }
+
+    /// Whether the proof is about `prog`.
+    pub fn proves(&self, prog: &Program) -> bool {
+        *self.code == *prog.bytecode()
+    }
+
+    /// The code to execute (context loads rewritten).
+    pub(crate) fn exec_code(&self) -> &[u8] {
+        &self.exec
+    }
+}
+
+/// Most instructions simulated before the verifier gives up.
+pub const MAX_PROCESSED: usize = 1_000_000;
+/// Most states stored per instruction.
+const MAX_STATES: usize = 64;
+/// Join states of loop-free code beyond this many per instruction.
+const JOIN_AT: usize = 8;
+/// Most paths waiting to be explored.
+const MAX_PENDING: usize = 65_536;
+
+/// Verify `program` under `opts`.
+pub fn verify(program: &Program, opts: &VerifyOptions) -> Result<Verified, Error> {
+    run(program, opts, None)
+}
+
+/// [`verify`], appending a log of every simulated instruction with the
+/// abstract state before it to `log`.
+pub fn verify_with_log(
+    program: &Program,
+    opts: &VerifyOptions,
+    log: &mut String,
+) -> Result<Verified, Error> {
+    run(program, opts, Some(log))
+}
+
+struct Checkpoint {
+    st: State,
+    parent: Option<usize>,
+    pending: u32,
+    complete: bool,
+    /// Created on a path that took a backward jump.
+    looped: bool,
+}
+
+struct Path {
+    insn: usize,
+    st: State,
+    cp: Option<usize>,
+    looped: bool,
+    back: Option<(usize, usize)>,
+}
+
+enum Fail {
+    At(usize, exec::Reject),
+    Loop {
+        back: (usize, usize),
+        detail: String,
+    },
+    Complex(usize, String),
+}
+
+struct Driver<'a> {
+    prog: Prog<'a>,
+    cfg: cfg::Cfg,
+    cps: Vec<Checkpoint>,
+    at: Vec<Vec<usize>>,
+    back_count: Vec<u32>,
+    stats: VerifyStats,
+    log: Option<&'a mut String>,
+    disasm: Vec<String>,
+}
+
+impl Driver<'_> {
+    /// A path ended: release its checkpoint chain.
+    fn finish(&mut self, mut cp: Option<usize>) {
+        while let Some(c) = cp {
+            let k = &mut self.cps[c];
+            k.pending -= 1;
+            if k.pending > 0 {
+                return;
+            }
+            k.complete = true;
+            cp = k.parent;
+        }
+    }
+
+    /// At a prune point: `None` to stop the path, or the path to go on.
+    fn visit(&mut self, mut p: Path) -> Result<Option<Path>, Fail> {
+        let live = self.cfg.live[p.insn];
+        for r in 0..10 {
+            if live & (1 << r) == 0 {
+                p.st.regs[r] = state::Reg::Uninit;
+            }
+        }
+        p.st.gc();
+        for &c in &self.at[p.insn] {
+            let k = &self.cps[c];
+            if !p.st.within(&k.st) {
+                continue;
+            }
+            if k.complete {
+                self.stats.pruned += 1;
+                self.finish(p.cp);
+                return Ok(None);
+            }
+            // an unfinished state is one of this path's ancestors
+            let back = p.back.unwrap_or((p.insn, p.insn));
+            return Err(Fail::Loop {
+                back,
+                detail: "its state repeats: no progress towards an exit can be shown".to_owned(),
+            });
+        }
+        let n = self.at[p.insn].len();
+        if !p.looped && n >= JOIN_AT {
+            // never join states of different loop iterations: that would
+            // lose the loop's counter
+            let partner = self.at[p.insn]
+                .iter()
+                .rev()
+                .find(|&&c| self.cps[c].complete && !self.cps[c].looped);
+            if let Some(&c) = partner {
+                if let Some(j) = p.st.join(&self.cps[c].st, p.insn) {
+                    self.stats.joins += 1;
+                    p.st = j;
+                }
+            }
+        }
+        if n < MAX_STATES {
+            let id = self.cps.len();
+            self.cps.push(Checkpoint {
+                st: p.st.clone(),
+                parent: p.cp,
+                pending: 1,
+                complete: false,
+                looped: p.looped,
+            });
+            self.at[p.insn].push(id);
+            self.stats.states += 1;
+            p.cp = Some(id);
+        }
+        Ok(Some(p))
+    }
+
+    fn explore(&mut self, first: Path) -> Result<(), Fail> {
+        let mut stack = vec![first];
+        while let Some(mut p) = stack.pop() {
+            loop {
+                self.stats.processed += 1;
+                if self.stats.processed > MAX_PROCESSED {
+                    return Err(self.give_up(
+                        p.insn,
+                        format!("more than {MAX_PROCESSED} instructions to simulate"),
+                    ));
+                }
+                if self.cfg.prune[p.insn] {
+                    match self.visit(p)? {
+                        Some(q) => p = q,
+                        None => break,
+                    }
+                }
+                if let Some(log) = self.log.as_deref_mut() {
+                    let _ = writeln!(
+                        log,
+                        "{:5}: {:<28}{}",
+                        p.insn,
+                        self.disasm.get(p.insn).map_or("", String::as_str),
+                        p.st.describe()
+                    );
+                }
+                let i = p.insn;
+                match exec::step(&mut self.prog, &mut p.st, i).map_err(|e| Fail::At(i, e))? {
+                    Step::Next(t) => self.go(&mut p, i, t),
+                    Step::Exit => {
+                        self.finish(p.cp);
+                        break;
+                    }
+                    Step::Branch {
+                        target,
+                        taken,
+                        fall,
+                    } => match (taken, fall) {
+                        (Some(t), true) => {
+                            if stack.len() >= MAX_PENDING {
+                                return Err(self
+                                    .give_up(i, format!("more than {MAX_PENDING} paths pending")));
+                            }
+                            if let Some(c) = p.cp {
+                                self.cps[c].pending += 1;
+                            }
+                            let mut q = Path {
+                                insn: i,
+                                st: *t,
+                                cp: p.cp,
+                                looped: p.looped,
+                                back: p.back,
+                            };
+                            self.go(&mut q, i, target);
+                            stack.push(q);
+                            self.go(&mut p, i, i + 1);
+                        }
+                        (Some(t), false) => {
+                            p.st = *t;
+                            self.go(&mut p, i, target);
+                        }
+                        (None, true) => self.go(&mut p, i, i + 1),
+                        (None, false) => {
+                            // no concrete state reaches here
+                            self.finish(p.cp);
+                            break;
+                        }
+                    },
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn go(&mut self, p: &mut Path, from: usize, to: usize) {
+        let x = self.prog.code[from];
+        let is_jump = matches!(x.code & 0x07, 0x05 | 0x06) && x.code != crate::check::CALL;
+        if is_jump && to <= from {
+            p.looped = true;
+            p.back = Some((from, to));
+            self.back_count[from] = self.back_count[from].saturating_add(1);
+        }
+        p.insn = to;
+    }
+
+    /// A limit was reached at `at`: blame the busiest loop, if any.
+    fn give_up(&self, at: usize, why: String) -> Fail {
+        let hot = self
+            .back_count
+            .iter()
+            .enumerate()
+            .max_by_key(|&(_, c)| *c)
+            .filter(|&(_, c)| *c > 0)
+            .map(|(i, _)| i);
+        match hot {
+            Some(i) => {
+                let x = self.prog.code[i];
+                let t = usize::try_from(i64::try_from(i).unwrap_or(0) + 1 + i64::from(x.off))
+                    .unwrap_or(0);
+                Fail::Loop {
+                    back: (i, t),
+                    detail: format!(
+                        "no bound found ({why}, after {} iterations); bound it with a \
+                         constant limit",
+                        self.back_count[i]
+                    ),
+                }
+            }
+            None => Fail::Complex(at, why),
+        }
+    }
+}
+
+fn disassemble(code: &[u8]) -> Vec<String> {
+    let n = code.len() / INSN_SIZE;
+    let mut out = vec![String::new(); n];
+    let mut i = 0;
+    for h in rbpf::disassembler::to_insn_vec(code) {
+        if i >= n {
+            break;
+        }
+        out[i] = h.desc;
+        i += if h.opc == crate::check::LDDW { 2 } else { 1 };
+    }
+    out
+}
+
+fn run(
+    program: &Program,
+    opts: &VerifyOptions,
+    log: Option<&mut String>,
+) -> Result<Verified, Error> {
+    let bytes = program.bytecode();
+    let n = bytes.len() / INSN_SIZE;
+    let code: Vec<Insn> = (0..n).map(|i| Insn::at(bytes, i)).collect();
+    let cfg = cfg::analyse(&code);
+    let disasm = if log.is_some() {
+        disassemble(bytes)
+    } else {
+        Vec::new()
+    };
+    let prog = Prog {
+        code: &code,
+        conv: opts.convention,
+        has_calls: cfg.has_calls,
+        access: vec![0; n],
+        rewrite: vec![None; n],
+    };
+    let min = u64::try_from(opts.min_len).unwrap_or(u64::MAX);
+    let st = exec::entry_state(&prog, min);
+    let mut d = Driver {
+        prog,
+        cfg,
+        cps: Vec::new(),
+        at: vec![Vec::new(); n],
+        back_count: vec![0; n],
+        stats: VerifyStats::default(),
+        log,
+        disasm,
+    };
+    let res = d.explore(Path {
+        insn: 0,
+        st,
+        cp: None,
+        looped: false,
+        back: None,
+    });
+    d.stats.loops = d.back_count.iter().any(|&c| c > 0) || program.has_back_edges();
+    let sect = (!program.section().is_empty()).then_some(program.section());
+    let err = |k| Error::new(program.origin(), sect, k);
+    if let Err(f) = res {
+        let kind = match f {
+            Fail::At(insn, r) => ErrorKind::Verifier {
+                insn,
+                reg: r.reg,
+                detail: r.msg,
+            },
+            Fail::Loop { back, detail } => ErrorKind::UnboundedLoop {
+                insn: back.0,
+                target: back.1,
+                detail,
+            },
+            Fail::Complex(insn, detail) => ErrorKind::TooComplex { insn, detail },
+        };
+        if let Some(out) = d.log.as_deref_mut() {
+            let _ = writeln!(out, "rejected: {}", err(kind.clone()));
+        }
+        return Err(err(kind));
+    }
+    let mut exec = bytes.to_vec();
+    for (i, r) in d.prog.rewrite.iter().enumerate() {
+        if let Some(off) = r {
+            let b = &mut exec[i * INSN_SIZE..(i + 1) * INSN_SIZE];
+            b[0] = 0x79; // ldxdw
+            b[2..4].copy_from_slice(&off.to_le_bytes());
+        }
+    }
+    if let Some(out) = d.log.as_deref_mut() {
+        let s = &d.stats;
+        let _ = writeln!(
+            out,
+            "verified: {} instructions simulated, {} states stored, {} pruned, {} joins",
+            s.processed, s.states, s.pruned, s.joins
+        );
+    }
+    Ok(Verified {
+        code: Arc::from(bytes),
+        exec: Arc::from(exec),
+        opts: *opts,
+        stats: d.stats,
+    })
+}

@@ -1,0 +1,499 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+//! Abstract machine state of the verifier: register types and values,
+//! stack slots, what is known about the packet's length.
+//!
+//! Values that relate to the packet carry a *symbolic* part next to their
+//! numeric [`Range`]: `sym + c`, where `sym` names an unknown value created
+//! at some instruction (or the packet length [`LEN`], or [`ZERO`]).  Facts
+//! "the packet extends at least `k` bytes beyond `sym`" (`LEN - sym >= k`)
+//! are learnt from comparisons and kept in [`State::safe`]; a packet
+//! access at `sym + c + off` of `n` bytes is in bounds when
+//! `LEN - sym >= c + off + n`.  This covers both conventions alike:
+//! comparing a packet pointer against `data_end` (`data + sym + c <=
+//! data + LEN`) and comparing an offset against the length in r2.
+
+use std::fmt::{self, Write};
+
+use super::domain::Range;
+
+/// A symbolic value: [`ZERO`], [`LEN`], [`NONE`] or the value produced by
+/// an instruction ([`site`]).
+pub type Sym = u32;
+/// The constant 0: `ZERO + c` is the constant `c`.
+pub const ZERO: Sym = 0;
+/// The packet length.
+pub const LEN: Sym = 1;
+/// No symbolic knowledge.
+pub const NONE: Sym = u32::MAX;
+
+/// The symbol of the value computed by instruction `insn`.
+pub fn site(insn: usize) -> Sym {
+    u32::try_from(insn).map_or(NONE, |i| i.saturating_add(2))
+}
+
+/// The symbol naming the join of two different values of register `reg`
+/// at instruction `insn`.
+pub fn join_site(insn: usize, reg: usize) -> Sym {
+    let base = crate::check::MAX_INSNS + 2;
+    u32::try_from(base + insn * 16 + reg).unwrap_or(NONE)
+}
+
+/// Largest packet length the proofs assume (the engine checks it).
+pub const MAX_LEN: u64 = u32::MAX as u64;
+
+/// Bytes of the largest stack frame.
+pub const STACK_SIZE: i64 = 512;
+
+/// A number (or a packet offset) with what is known about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Val {
+    /// Numeric bounds (packet offsets: signed).
+    pub n: Range,
+    /// Symbolic part: the value is `sym + c` (exactly, without wrapping).
+    pub sym: Sym,
+    pub c: i64,
+}
+
+impl Val {
+    pub const fn konst(v: u64) -> Self {
+        Self {
+            n: Range::konst(v),
+            sym: ZERO,
+            c: v as i64,
+        }
+    }
+
+    /// A value known only by its range, named after instruction `insn`.
+    pub fn fresh(n: Range, insn: usize) -> Self {
+        match n.as_const() {
+            Some(v) => Self::konst(v),
+            None => Self {
+                n,
+                sym: site(insn),
+                c: 0,
+            },
+        }
+    }
+
+    fn join(&self, o: &Self) -> Self {
+        if self.sym == o.sym && self.c == o.c {
+            Self {
+                n: self.n.join(&o.n),
+                ..*self
+            }
+        } else {
+            Self {
+                n: self.n.join(&o.n),
+                sym: NONE,
+                c: 0,
+            }
+        }
+    }
+
+    fn within(&self, o: &Self) -> bool {
+        self.n.within(&o.n) && (o.sym == NONE || (o.sym == self.sym && o.c == self.c))
+    }
+}
+
+/// The type and value of a register (or spilled stack slot).
+///
+/// Extension point: the maps issue adds `MapValueOrNull`/`MapValue`
+/// (pointer to a map value, with its size) here; comparisons against 0
+/// turn the former into the latter, and [`super::exec`] checks accesses
+/// against the value size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reg {
+    /// Never written (or clobbered by a call): cannot be read.
+    Uninit,
+    /// A number.
+    Scalar(Val),
+    /// A pointer into the packet; the value is the offset from its start.
+    Pkt(Val),
+    /// A pointer into the stack frame of call depth `frame`, `off` bytes
+    /// from its frame pointer.
+    Stack { frame: u8, off: i64 },
+    /// The context block (`struct ubpf_md` / `struct xdp_md`).
+    Ctx { off: i64 },
+}
+
+impl Reg {
+    pub const fn is_init(&self) -> bool {
+        !matches!(self, Self::Uninit)
+    }
+
+    pub const fn is_pointer(&self) -> bool {
+        matches!(self, Self::Pkt(_) | Self::Stack { .. } | Self::Ctx { .. })
+    }
+
+    pub const fn sym(&self) -> Sym {
+        match self {
+            Self::Scalar(v) | Self::Pkt(v) => v.sym,
+            _ => NONE,
+        }
+    }
+
+    /// Short name of the type, for messages.
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            Self::Uninit => "uninitialised",
+            Self::Scalar(_) => "scalar",
+            Self::Pkt(_) => "packet pointer",
+            Self::Stack { .. } => "stack pointer",
+            Self::Ctx { .. } => "context pointer",
+        }
+    }
+
+    fn join(&self, o: &Self) -> Self {
+        match (self, o) {
+            (Self::Scalar(a), Self::Scalar(b)) => Self::Scalar(a.join(b)),
+            (Self::Pkt(a), Self::Pkt(b)) => Self::Pkt(a.join(b)),
+            (a, b) if a == b => *a,
+            _ => Self::Uninit,
+        }
+    }
+
+    /// Whether every concrete value `self` stands for is allowed by `o`
+    /// (so what was proven from `o` holds for `self`).
+    fn within(&self, o: &Self) -> bool {
+        match (self, o) {
+            (_, Self::Uninit) => true,
+            (Self::Scalar(a), Self::Scalar(b)) | (Self::Pkt(a), Self::Pkt(b)) => a.within(b),
+            (a, b) => a == b,
+        }
+    }
+}
+
+impl fmt::Display for Reg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sym = |out: &mut fmt::Formatter<'_>, v: &Val| match v.sym {
+            NONE | ZERO => Ok(()),
+            LEN => write!(out, " =len{:+}", v.c),
+            s => write!(out, " =v{}{:+}", s - 2, v.c),
+        };
+        match self {
+            Self::Uninit => write!(f, "?"),
+            Self::Scalar(v) => {
+                write!(f, "{}", v.n)?;
+                sym(f, v)
+            }
+            Self::Pkt(v) => {
+                write!(f, "pkt+{}", v.n)?;
+                sym(f, v)
+            }
+            Self::Stack { frame: 0, off } => write!(f, "fp{off:+}"),
+            Self::Stack { frame, off } => write!(f, "fp{frame}{off:+}"),
+            Self::Ctx { off } => write!(f, "ctx{off:+}"),
+        }
+    }
+}
+
+/// One 8-byte stack slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    /// A whole register stored by an aligned 8-byte store.
+    Spill(Reg),
+    /// Data bytes: bit `k` set = byte `k` of the slot was written.
+    Bytes(u8),
+}
+
+/// A call frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame {
+    /// The call instruction that created the frame (`usize::MAX` for the
+    /// program's entry).
+    pub callsite: usize,
+    /// The caller's r6-r9 (restored on return).
+    pub saved: [Reg; 4],
+    /// Bytes of stack the frame may use below its frame pointer.
+    pub limit: i64,
+    /// Written slots, sorted by index (slot `k` covers `fp-512+8k`).
+    pub slots: Vec<(u8, Slot)>,
+}
+
+impl Frame {
+    pub const fn new(callsite: usize, saved: [Reg; 4], limit: i64) -> Self {
+        Self {
+            callsite,
+            saved,
+            limit,
+            slots: Vec::new(),
+        }
+    }
+
+    pub fn slot(&self, k: usize) -> Option<Slot> {
+        self.slots
+            .binary_search_by_key(&k, |&(i, _)| usize::from(i))
+            .ok()
+            .map(|p| self.slots[p].1)
+    }
+
+    pub fn set_slot(&mut self, k: usize, s: Slot) {
+        let key = u8::try_from(k).unwrap_or(u8::MAX);
+        match self.slots.binary_search_by_key(&key, |&(i, _)| i) {
+            Ok(p) => self.slots[p].1 = s,
+            Err(p) => self.slots.insert(p, (key, s)),
+        }
+    }
+}
+
+/// Slot index and byte within it of frame offset `off` (in `[-512, 0)`).
+pub fn slot_of(off: i64) -> (usize, u32) {
+    let b = usize::try_from(off + STACK_SIZE).unwrap_or(0);
+    (b / 8, u32::try_from(b % 8).unwrap_or(0))
+}
+
+/// The abstract state at one program point.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct State {
+    /// Registers of the current frame (r10 is its frame pointer).
+    pub regs: [Reg; 11],
+    /// Call frames, the program's first; the last is the current one.
+    pub frames: Vec<Frame>,
+    /// Known lower bounds of `LEN - sym`, sorted by symbol; `ZERO`'s
+    /// entry is the known minimum packet length.
+    pub safe: Vec<(Sym, i64)>,
+}
+
+impl State {
+    pub fn depth(&self) -> usize {
+        self.frames.len() - 1
+    }
+
+    /// What is known of `LEN - sym` (`None`: nothing).
+    pub fn safe(&self, sym: Sym) -> Option<i64> {
+        match sym {
+            LEN => Some(0),
+            NONE => None,
+            s => self
+                .safe
+                .binary_search_by_key(&s, |&(k, _)| k)
+                .ok()
+                .map(|p| self.safe[p].1),
+        }
+    }
+
+    /// The known minimum packet length.
+    pub fn min_len(&self) -> i64 {
+        self.safe(ZERO).unwrap_or(0)
+    }
+
+    /// Learn `LEN - sym >= k`.
+    pub fn learn(&mut self, sym: Sym, k: i64) {
+        if sym == NONE || sym == LEN {
+            return;
+        }
+        match self.safe.binary_search_by_key(&sym, |&(s, _)| s) {
+            Ok(p) => {
+                if self.safe[p].1 >= k {
+                    return;
+                }
+                self.safe[p].1 = k;
+            }
+            Err(p) => self.safe.insert(p, (sym, k)),
+        }
+        if sym == ZERO {
+            self.tighten_len();
+        }
+    }
+
+    /// Bring the numeric range of every value tied to `LEN` in line with
+    /// the known minimum length.
+    fn tighten_len(&mut self) {
+        let min = u64::try_from(self.min_len()).unwrap_or(0);
+        let len = Range::urange(min, MAX_LEN);
+        let fix = |r: &mut Reg| match r {
+            Reg::Scalar(v) | Reg::Pkt(v) if v.sym == LEN => {
+                if let Some((m, _)) = len
+                    .shifted(v.c)
+                    .and_then(|n| Range::refine(&v.n, &n, super::domain::Cmp::Eq))
+                {
+                    v.n = m;
+                }
+            }
+            _ => {}
+        };
+        self.for_each_reg(fix);
+    }
+
+    /// Apply `f` to every register and spilled register of all frames.
+    pub fn for_each_reg(&mut self, mut f: impl FnMut(&mut Reg)) {
+        for r in &mut self.regs {
+            f(r);
+        }
+        for fr in &mut self.frames {
+            for r in &mut fr.saved {
+                f(r);
+            }
+            for (_, s) in &mut fr.slots {
+                if let Slot::Spill(r) = s {
+                    f(r);
+                }
+            }
+        }
+    }
+
+    /// A new value is named `sym`: older values of that name lose it (and
+    /// what was known about it).
+    pub fn retire(&mut self, sym: Sym) {
+        if sym == NONE || sym == ZERO || sym == LEN {
+            return;
+        }
+        self.for_each_reg(|r| {
+            if let Reg::Scalar(v) | Reg::Pkt(v) = r {
+                if v.sym == sym {
+                    v.sym = NONE;
+                    v.c = 0;
+                }
+            }
+        });
+        self.safe.retain(|&(s, _)| s != sym);
+    }
+
+    /// Forget facts about symbols nobody holds any more.
+    pub fn gc(&mut self) {
+        let mut held = Vec::new();
+        self.for_each_reg(|r| held.push(r.sym()));
+        self.safe.retain(|(s, _)| *s == ZERO || held.contains(s));
+    }
+
+    /// The least state containing both (same call stack required), at
+    /// instruction `insn`.
+    pub fn join(&self, o: &Self, insn: usize) -> Option<Self> {
+        if self.frames.len() != o.frames.len()
+            || self
+                .frames
+                .iter()
+                .zip(&o.frames)
+                .any(|(a, b)| a.callsite != b.callsite)
+        {
+            return None;
+        }
+        let mut regs = self.regs;
+        for (r, b) in regs.iter_mut().zip(&o.regs) {
+            *r = r.join(b);
+        }
+        let frames = self
+            .frames
+            .iter()
+            .zip(&o.frames)
+            .map(|(a, b)| {
+                let mut f = Frame::new(a.callsite, a.saved, a.limit);
+                for (r, x) in f.saved.iter_mut().zip(&b.saved) {
+                    *r = r.join(x);
+                }
+                for &(k, s) in &a.slots {
+                    let Some(t) = b.slot(usize::from(k)) else {
+                        continue;
+                    };
+                    let j = match (s, t) {
+                        (Slot::Spill(x), Slot::Spill(y)) if x.join(&y).is_init() => {
+                            Slot::Spill(x.join(&y))
+                        }
+                        (Slot::Spill(Reg::Scalar(_)), Slot::Spill(Reg::Scalar(_))) => {
+                            Slot::Bytes(0xff)
+                        }
+                        (Slot::Bytes(m), Slot::Bytes(n)) => Slot::Bytes(m & n),
+                        (Slot::Bytes(m), Slot::Spill(Reg::Scalar(_)))
+                        | (Slot::Spill(Reg::Scalar(_)), Slot::Bytes(m)) => Slot::Bytes(m),
+                        _ => continue,
+                    };
+                    f.slots.push((k, j));
+                }
+                f
+            })
+            .collect();
+        let safe = self
+            .safe
+            .iter()
+            .filter_map(|&(s, k)| o.safe(s).map(|m| (s, k.min(m))))
+            .collect();
+        let mut st = Self { regs, frames, safe };
+        // name joined values that differ, so that later comparisons can
+        // still relate them to the packet length
+        for k in 0..10 {
+            let (a, b) = (self.regs[k], o.regs[k]);
+            let differ = a.sym() != b.sym()
+                || matches!((a, b), (Reg::Scalar(x), Reg::Scalar(y)) | (Reg::Pkt(x), Reg::Pkt(y)) if x.c != y.c);
+            if let (true, Reg::Scalar(v) | Reg::Pkt(v)) = (differ, st.regs[k]) {
+                if v.n.as_const().is_none() && !(matches!(a, Reg::Pkt(_)) && v.n.smin < 0) {
+                    let sym = join_site(insn, k);
+                    st.retire(sym);
+                    if let Reg::Scalar(x) | Reg::Pkt(x) = &mut st.regs[k] {
+                        x.sym = sym;
+                        x.c = 0;
+                    }
+                }
+            }
+        }
+        Some(st)
+    }
+
+    /// Whether `self` is contained in `o`: everything proven from `o` on
+    /// holds from `self` on.
+    pub fn within(&self, o: &Self) -> bool {
+        if self.frames.len() != o.frames.len() {
+            return false;
+        }
+        if !self.regs.iter().zip(&o.regs).all(|(a, b)| a.within(b)) {
+            return false;
+        }
+        for (a, b) in self.frames.iter().zip(&o.frames) {
+            if a.callsite != b.callsite || !a.saved.iter().zip(&b.saved).all(|(x, y)| x.within(y)) {
+                return false;
+            }
+            for &(k, s) in &b.slots {
+                let ok = match (a.slot(usize::from(k)), s) {
+                    (None, Slot::Bytes(0)) => true,
+                    (None, _) => false,
+                    (Some(Slot::Spill(x)), Slot::Spill(y)) => x.within(&y),
+                    (Some(Slot::Spill(Reg::Scalar(_))), Slot::Bytes(_)) => true,
+                    (Some(Slot::Bytes(m)), Slot::Bytes(n)) => m & n == n,
+                    _ => false,
+                };
+                if !ok {
+                    return false;
+                }
+            }
+        }
+        o.safe
+            .iter()
+            .all(|&(s, k)| self.safe(s).is_some_and(|m| m >= k))
+    }
+
+    /// One-line description for the verifier log.
+    pub fn describe(&self) -> String {
+        let mut out = String::new();
+        for (i, r) in self.regs.iter().enumerate() {
+            if r.is_init() && !(i == 10 && self.depth() == 0) {
+                let _ = write!(out, " r{i}={r}");
+            }
+        }
+        if let Some(fr) = self.frames.last() {
+            for &(k, s) in &fr.slots {
+                let off = i64::from(k) * 8 - STACK_SIZE;
+                match s {
+                    Slot::Spill(r) => {
+                        let _ = write!(out, " fp{off}={r}");
+                    }
+                    Slot::Bytes(0xff) => {
+                        let _ = write!(out, " fp{off}=data");
+                    }
+                    Slot::Bytes(m) => {
+                        let _ = write!(out, " fp{off}=data/{m:08b}");
+                    }
+                }
+            }
+        }
+        let _ = write!(out, " | len>={}", self.min_len());
+        for &(s, k) in &self.safe {
+            if s != ZERO {
+                let _ = write!(out, " len-v{}>={k}", s - 2);
+            }
+        }
+        if self.depth() > 0 {
+            let _ = write!(out, " | depth {}", self.depth());
+        }
+        out
+    }
+}

@@ -1,0 +1,3 @@
+call 5
+ldxb r0, [r1+0]
+exit

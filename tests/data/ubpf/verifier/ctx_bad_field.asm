@@ -1,0 +1,3 @@
+ldxw r2, [r1+8]
+mov64 r0, 0
+exit

@@ -1,0 +1,10 @@
+# context convention: check 14 bytes against data_end, read byte 13
+ldxdw r2, [r1+0]
+ldxdw r3, [r1+8]
+mov64 r4, r2
+add64 r4, 14
+jgt r4, r3, +2
+ldxb r0, [r2+13]
+exit
+mov64 r0, 0
+exit

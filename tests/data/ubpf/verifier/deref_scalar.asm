@@ -1,0 +1,3 @@
+mov64 r3, 100
+ldxb r0, [r3+0]
+exit

@@ -1,0 +1,2 @@
+mov64 r0, r5
+exit

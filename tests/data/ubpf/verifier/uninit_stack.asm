@@ -1,0 +1,3 @@
+stw [r10-8], 1
+ldxdw r0, [r10-8]
+exit
