@@ -135,6 +135,13 @@ def copy_overlay(qemu_dir, changed):
         shutil.copyfile(src, dst)
         shutil.copymode(src, dst)
         changed.append(str(rel))
+    # files an earlier version of the overlay installed and this one has no
+    # more: remove them, or a stale file could still be built
+    for rel in sorted(ours - set(installed)):
+        stale = qemu_dir / rel
+        if stale.is_file():
+            stale.unlink()
+            changed.append(f"{rel} (removed: no longer in the overlay)")
     text = "# files installed by the filter-ubpf overlay\n" + \
         "".join(f"{p}\n" for p in sorted(installed))
     manifest = qemu_dir / MANIFEST

@@ -58,6 +58,16 @@ python3 "$tool" apply --base "$base" "$t" >/dev/null
 grep -q "stale text" "$t/rust/meson.build" && fail "--base kept stale text"
 pass "apply --base recomputes edited files from the pristine tree"
 
+# 2b. a file the overlay no longer has is removed from the tree
+t=$scratch/stale
+mini_tree "$t"
+python3 "$tool" apply "$t" >/dev/null
+echo "stale" > "$t/rust/net/filter-ubpf/src/gone.rs"
+echo "rust/net/filter-ubpf/src/gone.rs" >> "$t/.filter-ubpf-overlay"
+python3 "$tool" apply "$t" | grep -q "gone.rs (removed" || fail "stale file not reported"
+[ ! -e "$t/rust/net/filter-ubpf/src/gone.rs" ] || fail "stale file kept"
+pass "files dropped from the overlay are removed from the tree"
+
 # 3. missing anchor
 t=$scratch/anchor
 mini_tree "$t"
