@@ -25,6 +25,7 @@
 
 #define PROGS "tests/data/ubpf/qtest-progs.bpf.o"
 #define DROP_ALL "tests/data/ubpf/qtest-drop-all.bpf.o"
+#define XDP "tests/data/ubpf/qtest-xdp.bpf.o"
 #define BLOCKLIST "tests/data/ubpf/maps_blocklist.bpf.o"
 #define COUNTER "tests/data/ubpf/maps_counter.bpf.o"
 
@@ -448,12 +449,63 @@ static void test_replace(void)
     rig_stop(&r);
 }
 
+/*
+ * The verifier refuses a program it cannot prove, naming the instruction
+ * and register; with verify=off it loads and runs in the interpreter.
+ */
+static void test_verify_policy(void)
+{
+    QTestState *qts = qtest_init("-nic user,id=n0");
+    QDict *rsp;
+    const char *desc;
+
+    rsp = qtest_qmp(qts, "{ 'execute': 'object-add', 'arguments': "
+                    "{ 'qom-type': 'filter-ubpf', 'id': 'f0', "
+                    "'netdev': 'n0', 'ubpf-handler': %s, "
+                    "'section': 'ubpf/read_oob' } }", PROGS);
+    desc = qdict_get_str(qdict_get_qdict(rsp, "error"), "desc");
+    g_assert(strstr(desc, "instruction 0: r1: packet read of 1 byte at "
+                    "offset 4000 not proven within the packet"));
+    qobject_unref(rsp);
+    qtest_qmp_assert_success(qts, "{ 'execute': 'object-add', 'arguments': "
+                             "{ 'qom-type': 'filter-ubpf', 'id': 'f0', "
+                             "'netdev': 'n0', 'ubpf-handler': %s, "
+                             "'section': 'ubpf/read_oob', "
+                             "'verify': false } }", PROGS);
+    /* turning verification back on re-checks the program: refused */
+    rsp = qtest_qmp(qts, "{ 'execute': 'qom-set', 'arguments': "
+                    "{ 'path': '/objects/f0', 'property': 'verify', "
+                    "'value': true } }");
+    g_assert(qdict_haskey(rsp, "error"));
+    qobject_unref(rsp);
+    qtest_quit(qts);
+}
+
+/* The context convention: an XDP-style program, verified and JITed. */
+static void test_context_convention(void)
+{
+    Rig r = rig_start(false,
+                      "-object filter-ubpf,id=f0,netdev=n0,queue=tx,"
+                      "ip-mode=off,convention=context,ubpf-handler=" XDP);
+    Pkt discard = udp_frame(2, 9, false, 1);
+    Pkt discard_vlan = udp_frame(2, 9, true, 2);
+    Pkt dns = udp_frame(2, 53, true, 3);
+
+    send_pkt(r.feed, &discard);
+    send_pkt(r.feed, &discard_vlan);
+    send_pkt(r.feed, &dns);
+    expect_pkt(r.tap, &dns);
+    g_assert_cmpuint(counter(&r, "f0", "dropped"), ==, 2);
+    g_assert_cmpuint(counter(&r, "f0", "errors"), ==, 0);
+    rig_stop(&r);
+}
+
 /* A run-time error counts in "errors" and the packet passes. */
 static void test_runtime_error(void)
 {
     Rig r = rig_start(false,
                       "-object filter-ubpf,id=f0,netdev=n0,queue=tx,"
-                      "ip-mode=off,ubpf-handler=" PROGS
+                      "ip-mode=off,verify=off,ubpf-handler=" PROGS
                       ",section=ubpf/read_oob");
     Pkt p = udp_frame(2, 53, false, 1);
 
@@ -637,6 +689,9 @@ int main(int argc, char **argv)
     qtest_add_func("/netfilter/ubpf/ip_mode_rx_jit", test_ip_mode_rx_jit);
     qtest_add_func("/netfilter/ubpf/raw_mode", test_raw_mode);
     qtest_add_func("/netfilter/ubpf/replace", test_replace);
+    qtest_add_func("/netfilter/ubpf/verify_policy", test_verify_policy);
+    qtest_add_func("/netfilter/ubpf/context_convention",
+                   test_context_convention);
     qtest_add_func("/netfilter/ubpf/runtime_error", test_runtime_error);
     qtest_add_func("/netfilter/ubpf/status_and_del", test_status_and_del);
     qtest_add_func("/netfilter/ubpf/map_blocklist", test_map_blocklist);

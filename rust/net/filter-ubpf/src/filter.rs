@@ -26,7 +26,9 @@ use qemu_api::{
     qom::{ObjectImpl, ObjectType, ParentField},
     qom_isa,
 };
-use ubpf::{net::program_memory, Engine, Program, Trust, Vm};
+use ubpf::{
+    net::program_memory, verify, Convention, Engine, Program, Trust, VerifyOptions, Vm, VmOptions,
+};
 
 use crate::netfilter::{
     error_set, netfilter_class_init, NetFilterClass, NetFilterImpl, NetFilterState,
@@ -65,6 +67,25 @@ struct Config {
     ip_mode: bool,
     jit: bool,
     keep_maps: bool,
+    verify: bool,
+    convention: Convention,
+}
+
+/// Bytes a program can rely on: the filter runs it only on memory that
+/// holds a complete IPv4 header (ip-mode) or an Ethernet header.
+const fn min_len(ip_mode: bool) -> usize {
+    if ip_mode {
+        20
+    } else {
+        14
+    }
+}
+
+fn convention_name(c: Convention) -> &'static str {
+    match c {
+        Convention::Context => "context",
+        _ => "raw",
+    }
 }
 
 /// Packet counters, read-only QOM properties.
@@ -156,6 +177,8 @@ impl FilterUbpf {
         unsafe {
             addr_of_mut!(self.config).write(BqlRefCell::new(Config {
                 ip_mode: true,
+                jit: true,
+                verify: true,
                 ..Config::default()
             }));
             addr_of_mut!(self.vm).write(BqlRefCell::new(None));
@@ -206,6 +229,28 @@ impl FilterUbpf {
             );
             object_class_property_add_bool(
                 oc,
+                c_str!("verify").as_ptr(),
+                Some(get_verify),
+                Some(set_verify),
+            );
+            object_class_property_set_description(
+                oc,
+                c_str!("verify").as_ptr(),
+                c_str!("on: refuse programs whose memory accesses and termination the verifier cannot prove; off: load them anyway, run them only in the checked interpreter, never with the JIT (default: on)").as_ptr(),
+            );
+            object_class_property_add_str(
+                oc,
+                c_str!("convention").as_ptr(),
+                Some(get_convention),
+                Some(set_convention),
+            );
+            object_class_property_set_description(
+                oc,
+                c_str!("convention").as_ptr(),
+                c_str!("raw: r1 = packet, r2 = its length; context: r1 = a context whose first fields are the packet's start and end, as XDP's struct xdp_md (default: raw)").as_ptr(),
+            );
+            object_class_property_add_bool(
+                oc,
                 c_str!("keep-maps").as_ptr(),
                 Some(get_keep_maps),
                 Some(set_keep_maps),
@@ -224,7 +269,7 @@ impl FilterUbpf {
             object_class_property_set_description(
                 oc,
                 c_str!("jit").as_ptr(),
-                c_str!("on: run the program with the x86-64 JIT, which does not check memory accesses: only for trusted programs; off: checked interpreter (default: off)").as_ptr(),
+                c_str!("on: run verified programs with the x86-64 JIT; off: with the interpreter, which also checks every access at run time (default: on)").as_ptr(),
             );
             for (counter, name, desc) in Counter::ALL {
                 object_class_property_add(
@@ -266,15 +311,27 @@ impl FilterUbpf {
         };
         let program = Program::load_file(Path::new(handler), config.section.as_deref())
             .map_err(|e| format!("filter-ubpf: {e}"))?;
-        let engine = if config.jit {
-            // The user stated trust by asking for the JIT (see the docs).
-            Engine::Jit(Trust::Trusted)
+        let convention = config.convention;
+        // Only verified programs may run with the JIT, which does not check
+        // memory accesses; unverified ones run in the checked interpreter.
+        let (engine, proof) = if config.verify {
+            let options = VerifyOptions {
+                convention,
+                min_len: min_len(config.ip_mode),
+            };
+            let proof = verify(&program, &options).map_err(|e| format!("filter-ubpf: {e}"))?;
+            if config.jit {
+                (Engine::Jit(Trust::Verified(proof)), None)
+            } else {
+                (Engine::Interpreter, Some(proof))
+            }
         } else {
-            Engine::Interpreter
+            (Engine::Interpreter, None)
         };
+        let options = VmOptions { convention, proof };
         match old {
-            Some(old) => Vm::new_keeping_maps(program, engine, old),
-            None => Vm::new(program, engine),
+            Some(old) => Vm::with_options_keeping_maps(program, engine, options, old),
+            None => Vm::with_options(program, engine, options),
         }
         .map_err(|e| format!("filter-ubpf: {e}"))
     }
@@ -508,8 +565,54 @@ unsafe extern "C" fn get_ip_mode(obj: *mut bindings::Object, _errp: *mut *mut Er
     FilterUbpf::from_obj(obj).config.borrow().ip_mode
 }
 
-unsafe extern "C" fn set_ip_mode(obj: *mut bindings::Object, v: bool, _errp: *mut *mut Error) {
-    FilterUbpf::from_obj(obj).config.borrow_mut().ip_mode = v;
+unsafe extern "C" fn set_ip_mode(obj: *mut bindings::Object, v: bool, errp: *mut *mut Error) {
+    // the program's guaranteed packet length changes: verify it again
+    if let Err(msg) = FilterUbpf::from_obj(obj).reconfigure(|c| c.ip_mode = v) {
+        // SAFETY: errp comes from QOM.
+        unsafe { error_set(errp, &msg); }
+    }
+}
+
+unsafe extern "C" fn get_verify(obj: *mut bindings::Object, _errp: *mut *mut Error) -> bool {
+    FilterUbpf::from_obj(obj).config.borrow().verify
+}
+
+unsafe extern "C" fn set_verify(obj: *mut bindings::Object, v: bool, errp: *mut *mut Error) {
+    if let Err(msg) = FilterUbpf::from_obj(obj).reconfigure(|c| c.verify = v) {
+        // SAFETY: errp comes from QOM.
+        unsafe { error_set(errp, &msg); }
+    }
+}
+
+unsafe extern "C" fn get_convention(
+    obj: *mut bindings::Object,
+    _errp: *mut *mut Error,
+) -> *mut c_char {
+    strdup(Some(convention_name(
+        FilterUbpf::from_obj(obj).config.borrow().convention,
+    )))
+}
+
+unsafe extern "C" fn set_convention(
+    obj: *mut bindings::Object,
+    v: *const c_char,
+    errp: *mut *mut Error,
+) {
+    // SAFETY: v is the property value passed by QOM.
+    let convention = match unsafe { arg(v) }.as_str() {
+        "raw" => Convention::Raw,
+        "context" => Convention::Context,
+        other => {
+            let msg = format!("filter-ubpf: convention '{other}': use 'raw' or 'context'");
+            // SAFETY: errp comes from QOM.
+            unsafe { error_set(errp, &msg); }
+            return;
+        }
+    };
+    if let Err(msg) = FilterUbpf::from_obj(obj).reconfigure(|c| c.convention = convention) {
+        // SAFETY: errp comes from QOM.
+        unsafe { error_set(errp, &msg); }
+    }
 }
 
 unsafe extern "C" fn get_keep_maps(obj: *mut bindings::Object, _errp: *mut *mut Error) -> bool {
