@@ -43,14 +43,25 @@ pub enum Arg {
     Unused,
     /// Any initialised value.
     Any,
-    /// A pointer to initialised, readable memory (stack or packet) of the
-    /// size held in argument register `size` (1-based, r1..r5).
+    /// A pointer to initialised, readable memory (stack, packet or map
+    /// value) of the size held in argument register `size` (1-based,
+    /// r1..r5).
     ReadMem {
         /// The argument holding the size.
         size: u8,
     },
     /// A scalar: the size of a memory argument (at most 512).
     Size,
+    /// Any scalar (flags).
+    Scalar,
+    /// A map's handle, as an `lddw` of the map loads it.
+    ConstMapPtr,
+    /// A pointer to initialised, readable memory of the map argument's
+    /// key size.
+    MapKey,
+    /// A pointer to initialised, readable memory of the map argument's
+    /// value size.
+    MapValue,
 }
 
 /// What a helper returns in r0.
@@ -61,6 +72,8 @@ pub enum Ret {
     Scalar,
     /// A number below 2^32.
     U32,
+    /// A pointer to a value of the map argument, or NULL.
+    MapValueOrNull,
 }
 
 /// The signature of a helper, for the verifier.
@@ -78,6 +91,39 @@ pub struct Signature {
 pub const fn signature(id: i32) -> Option<Signature> {
     const NONE: [Arg; 5] = [Arg::Unused; 5];
     Some(match id {
+        MAP_LOOKUP_ELEM => Signature {
+            name: "map_lookup_elem",
+            args: [
+                Arg::ConstMapPtr,
+                Arg::MapKey,
+                Arg::Unused,
+                Arg::Unused,
+                Arg::Unused,
+            ],
+            ret: Ret::MapValueOrNull,
+        },
+        MAP_UPDATE_ELEM => Signature {
+            name: "map_update_elem",
+            args: [
+                Arg::ConstMapPtr,
+                Arg::MapKey,
+                Arg::MapValue,
+                Arg::Scalar,
+                Arg::Unused,
+            ],
+            ret: Ret::Scalar,
+        },
+        MAP_DELETE_ELEM => Signature {
+            name: "map_delete_elem",
+            args: [
+                Arg::ConstMapPtr,
+                Arg::MapKey,
+                Arg::Unused,
+                Arg::Unused,
+                Arg::Unused,
+            ],
+            ret: Ret::Scalar,
+        },
         KTIME_GET_NS => Signature {
             name: "ktime_get_ns",
             args: NONE,

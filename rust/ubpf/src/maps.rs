@@ -240,49 +240,60 @@ fn hash(key: &[u8]) -> u64 {
     })
 }
 
+/// Whether a map can be created from `def` (what [`Map::new`] checks,
+/// without allocating): the verifier refuses programs with maps that
+/// cannot be.
+pub(crate) fn check_def(def: &MapDef) -> Result<(), String> {
+    let bad = |why: String| Err(format!("map \"{}\": {why}", def.name));
+    if def.max_entries == 0 {
+        return bad("max_entries is 0".to_owned());
+    }
+    if def.value_size == 0 || def.value_size > MAX_VALUE_SIZE {
+        return bad(format!(
+            "value size {} is not in 1..={MAX_VALUE_SIZE}",
+            def.value_size
+        ));
+    }
+    let key_ok = if def.kind.is_array() {
+        def.key_size == 4
+    } else {
+        (1..=MAX_KEY_SIZE).contains(&def.key_size)
+    };
+    if !key_ok {
+        return bad(format!(
+            "key size {} is not valid for a {} map",
+            def.key_size,
+            def.kind.name()
+        ));
+    }
+    let n = def.max_entries as usize;
+    let stride = (def.value_size as usize).next_multiple_of(8);
+    let hashed = !def.kind.is_array();
+    let total = n
+        .checked_mul(
+            stride
+                + if hashed {
+                    def.key_size as usize + 16
+                } else {
+                    0
+                },
+        )
+        .filter(|&t| t <= MAX_MAP_BYTES);
+    if total.is_none() {
+        return bad(format!(
+            "{n} entries of this size exceed {MAX_MAP_BYTES} bytes"
+        ));
+    }
+    Ok(())
+}
+
 impl Map {
     /// Create a map; sizes are checked here.
     pub fn new(def: MapDef) -> Result<Self, String> {
-        let bad = |why: String| Err(format!("map \"{}\": {why}", def.name));
-        if def.max_entries == 0 {
-            return bad("max_entries is 0".to_owned());
-        }
-        if def.value_size == 0 || def.value_size > MAX_VALUE_SIZE {
-            return bad(format!(
-                "value size {} is not in 1..={MAX_VALUE_SIZE}",
-                def.value_size
-            ));
-        }
-        let key_ok = if def.kind.is_array() {
-            def.key_size == 4
-        } else {
-            (1..=MAX_KEY_SIZE).contains(&def.key_size)
-        };
-        if !key_ok {
-            return bad(format!(
-                "key size {} is not valid for a {} map",
-                def.key_size,
-                def.kind.name()
-            ));
-        }
+        check_def(&def)?;
         let n = def.max_entries as usize;
         let stride = (def.value_size as usize).next_multiple_of(8);
         let hashed = !def.kind.is_array();
-        let total = n
-            .checked_mul(
-                stride
-                    + if hashed {
-                        def.key_size as usize + 16
-                    } else {
-                        0
-                    },
-            )
-            .filter(|&t| t <= MAX_MAP_BYTES);
-        if total.is_none() {
-            return bad(format!(
-                "{n} entries of this size exceed {MAX_MAP_BYTES} bytes"
-            ));
-        }
         let values = Bytes::new(n * stride);
         if let Some(init) = &def.initial {
             values.write(0, &init[..init.len().min(def.value_size as usize)]);

@@ -7,6 +7,7 @@ use super::state::{slot_of, Frame, Reg, Slot, State, Val, LEN, MAX_LEN, NONE, ZE
 use super::Convention;
 use crate::check::{Insn, CALL, EXIT, LDDW};
 use crate::helpers::{self, Arg, Ret};
+use crate::maps::MapDef;
 
 /// Largest packet pointer offset (in magnitude) arithmetic may produce.
 const MAX_OFF: i64 = 1 << 40;
@@ -52,6 +53,11 @@ pub struct Prog<'a> {
     pub access: Vec<u8>,
     /// Context loads to rewrite into 64-bit loads: the new offset.
     pub rewrite: Vec<Option<i16>>,
+    /// The program's maps.
+    pub maps: &'a [MapDef],
+    /// Per instruction: the `lddw` loads map `.0`'s handle (`.1` None) or
+    /// a pointer to its value plus `.1` (global data).
+    pub map_lddw: Vec<Option<(u16, Option<u32>)>>,
 }
 
 impl Prog<'_> {
@@ -66,6 +72,13 @@ impl Prog<'_> {
         } else {
             0
         }
+    }
+
+    /// Name and value size of map `map`.
+    fn map(&self, map: u16) -> (&str, u32) {
+        self.maps
+            .get(usize::from(map))
+            .map_or(("?", 0), |d| (d.name.as_str(), d.value_size))
     }
 
     fn hint(&self) -> &'static str {
@@ -383,14 +396,82 @@ fn access(
             }
             ctx_load(p, st, i, r, co + off, size, x).map(Some)
         }
+        Reg::MapValue { map, off: mo } => {
+            check_map_value(p, r, map, &mo, off, size, what)?;
+            match value {
+                Some(val) if val.is_pointer() => reject(
+                    x.src,
+                    format!(
+                        "storing a {} into a map value would leak a host address",
+                        val.kind()
+                    ),
+                ),
+                Some(_) => Ok(None),
+                None => Ok(Some(Reg::Scalar(Val::fresh(Range::unknown_bytes(size), i)))),
+            }
+        }
+        Reg::MapValueOrNull { map, .. } => reject(r, maybe_null(p, r, map, what)),
+        Reg::MapPtr { map } => reject(
+            r,
+            format!(
+                "memory {what} through r{r}, the handle of map \"{}\" (not a pointer to \
+                 memory): bpf_map_lookup_elem gives a pointer to a value",
+                p.map(map).0
+            ),
+        ),
     }
+}
+
+/// The refusal of an access through a pointer that may be NULL.
+fn maybe_null(p: &Prog, r: u8, map: u16, what: &str) -> String {
+    format!(
+        "{what} through r{r}, a value pointer of map \"{}\" that may be NULL: check the \
+         result of bpf_map_lookup_elem against NULL first",
+        p.map(map).0
+    )
+}
+
+/// Check an access of `size` bytes at `mo + off` in a value of `map`.
+fn check_map_value(
+    p: &Prog,
+    r: u8,
+    map: u16,
+    mo: &Range,
+    off: i64,
+    size: u32,
+    what: &str,
+) -> VResult<()> {
+    let (name, vsize) = p.map(map);
+    let lo = mo.smin.saturating_add(off);
+    let hi = mo.smax.saturating_add(off).saturating_add(i64::from(size));
+    if lo >= 0 && hi <= i64::from(vsize) {
+        return Ok(());
+    }
+    let at = match mo.as_const() {
+        Some(c) => format!("{}", (c as i64).saturating_add(off)),
+        None => format!("[{lo}, {}]", mo.smax.saturating_add(off)),
+    };
+    let hint = if mo.as_const().is_some() {
+        ""
+    } else {
+        "; bound the offset by a comparison first"
+    };
+    reject(
+        r,
+        format!(
+            "map \"{name}\" value {what} of {} at offset {at} not proven within its \
+             {vsize}-byte value{hint}",
+            bytes(size)
+        ),
+    )
 }
 
 /// A memory argument of a helper: `size` bytes readable at `v`.
 fn check_mem_arg(st: &State, p: &Prog, r: u8, v: Reg, size: u32, helper: &str) -> VResult<()> {
     match v {
         Reg::Stack { frame, off } => {
-            let (f, total) = check_stack(st, r, frame, off, size, "read (helper argument)", false)?;
+            let (f, total) =
+                check_stack(st, r, frame, off, size, &format!("read ({helper})"), false)?;
             for b in 0..size {
                 let o = total + i64::from(b);
                 let (k, bit) = slot_of(o);
@@ -408,11 +489,22 @@ fn check_mem_arg(st: &State, p: &Prog, r: u8, v: Reg, size: u32, helper: &str) -
             }
             Ok(())
         }
-        Reg::Pkt(val) => check_pkt(p, st, r, &val, 0, size, "read (helper argument)"),
+        Reg::Pkt(val) => check_pkt(p, st, r, &val, 0, size, &format!("read ({helper})")),
+        Reg::MapValue { map, off } => {
+            check_map_value(p, r, map, &off, 0, size, &format!("read ({helper})"))
+        }
+        Reg::MapValueOrNull { map, .. } => reject(
+            r,
+            format!(
+                "{helper}: argument r{r}: {}",
+                maybe_null(p, r, map, "memory read")
+            ),
+        ),
         o => reject(
             r,
             format!(
-                "{helper}: argument r{r} must point to readable memory (stack or packet), not a {}",
+                "{helper}: argument r{r} must point to readable memory (stack, packet or map \
+                 value), not a {}",
                 o.kind()
             ),
         ),
@@ -424,9 +516,10 @@ fn call_helper(p: &Prog, st: &mut State, i: usize, id: i32) -> VResult<()> {
         return reject(None, format!("call to unknown helper {id}"));
     };
     let name = format!("helper {id} ({})", sig.name);
-    // sizes first: memory arguments are checked with them
+    // sizes and maps first: memory arguments are checked with them
     let mut order: Vec<usize> = (0..5).collect();
-    order.sort_by_key(|&k| !matches!(sig.args[k], Arg::Size));
+    order.sort_by_key(|&k| !matches!(sig.args[k], Arg::Size | Arg::ConstMapPtr));
+    let mut map: Option<u16> = None;
     for k in order {
         let arg = &sig.args[k];
         let r = u8::try_from(k + 1).unwrap_or(1);
@@ -453,6 +546,43 @@ fn call_helper(p: &Prog, st: &mut State, i: usize, id: i32) -> VResult<()> {
                 let n = u32::try_from(sv.n.umax.min(512)).unwrap_or(512);
                 check_mem_arg(st, p, r, v, n, &name)?;
             }
+            Arg::Scalar => {
+                scalar(st, r).map_err(|e| Reject {
+                    msg: format!("{name}: {}", e.msg),
+                    ..e
+                })?;
+            }
+            Arg::ConstMapPtr => match read(st, r)? {
+                Reg::MapPtr { map: m } => map = Some(m),
+                o => {
+                    return reject(
+                        r,
+                        format!(
+                            "{name}: argument r{r} must be a map (an lddw of a map), not a {}",
+                            o.kind()
+                        ),
+                    )
+                }
+            },
+            Arg::MapKey | Arg::MapValue => {
+                let v = read(st, r)?;
+                let Some(def) = map.and_then(|m| p.maps.get(usize::from(m))) else {
+                    return reject(r, format!("{name}: no map argument"));
+                };
+                let (n, what) = if *arg == Arg::MapKey {
+                    (def.key_size, "key")
+                } else {
+                    (def.value_size, "value")
+                };
+                check_mem_arg(
+                    st,
+                    p,
+                    r,
+                    v,
+                    n,
+                    &format!("{name}, {what} of map \"{}\"", def.name),
+                )?;
+            }
         }
     }
     for r in 1..=5 {
@@ -460,6 +590,22 @@ fn call_helper(p: &Prog, st: &mut State, i: usize, id: i32) -> VResult<()> {
     }
     let ret = match sig.ret {
         Ret::U32 => Range::urange(0, u64::from(u32::MAX)),
+        Ret::MapValueOrNull => {
+            let Some(m) = map else {
+                return reject(None, format!("{name}: no map argument"));
+            };
+            let link = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            // an older result of this call is no longer the same pointer
+            st.for_each_reg(|r| {
+                if let Reg::MapValueOrNull { id: old, .. } = r {
+                    if *old == link {
+                        *old = 0;
+                    }
+                }
+            });
+            st.regs[0] = Reg::MapValueOrNull { map: m, id: link };
+            return Ok(());
+        }
         _ => Range::UNKNOWN,
     };
     set(st, i, 0, Reg::Scalar(Val::fresh(ret, i)));
@@ -542,6 +688,46 @@ fn pkt_add(i: usize, r: u8, src: u8, p: &Val, s: &Val, neg: bool) -> VResult<Val
         _ => return Ok(Val::fresh(n, i)),
     };
     Ok(Val { n, sym, c })
+}
+
+/// `p ± s` for a map value offset `p` and a scalar `s`.
+fn map_add(r: u8, src: u8, p: &Range, s: &Val, neg: bool) -> VResult<Range> {
+    if s.n.smin < -MAX_OFF || s.n.smax > MAX_OFF {
+        return reject(
+            r,
+            format!(
+                "map value pointer arithmetic with an unbounded scalar (r{src} in {}); bound \
+                 it by a comparison first",
+                s.n
+            ),
+        );
+    }
+    let n = if neg { p.sub(&s.n) } else { p.add(&s.n) };
+    if n.smin < -MAX_OFF || n.smax > MAX_OFF {
+        return reject(r, format!("map value pointer offset out of range ({n})"));
+    }
+    Ok(n)
+}
+
+/// Map handles and pointers that may be NULL take no arithmetic.
+const fn no_alu(r: &Reg) -> bool {
+    matches!(r, Reg::MapPtr { .. } | Reg::MapValueOrNull { .. })
+}
+
+fn refuse_map_alu(x: &Insn, dst: u8, src_r: u8, a: &Reg, b: &Reg) -> VResult<()> {
+    let (r, what) = if no_alu(a) { (dst, a) } else { (src_r, b) };
+    let why = if matches!(what, Reg::MapPtr { .. }) {
+        "a map handle only goes to map helpers, unchanged".to_owned()
+    } else {
+        format!(
+            "it may be NULL: check the result of bpf_map_lookup_elem against NULL first \
+             (then r{r} is a map value pointer)"
+        )
+    };
+    reject(
+        r,
+        format!("ALU operation {:#04x} on a {}: {why}", x.code, what.kind()),
+    )
 }
 
 fn alu(st: &mut State, i: usize, x: &Insn) -> VResult<()> {
@@ -648,6 +834,16 @@ fn alu(st: &mut State, i: usize, x: &Insn) -> VResult<()> {
             }
             Reg::Ctx { off }
         }
+        (Reg::MapValue { map, off }, Reg::Scalar(b))
+        | (Reg::Scalar(b), Reg::MapValue { map, off })
+            if is64 && (op == 0x00 || (op == 0x10 && matches!(dst_v, Reg::MapValue { .. }))) =>
+        {
+            Reg::MapValue {
+                map,
+                off: map_add(dst, src_r, &off, &b, op == 0x10)?,
+            }
+        }
+        (a, b) if no_alu(&a) || no_alu(&b) => return refuse_map_alu(x, dst, src_r, &a, &b),
         (a, b) => {
             let (r, what) = if a.is_pointer() { (dst, a) } else { (src_r, b) };
             return reject(
@@ -824,6 +1020,62 @@ fn assume(st: &mut State, x: &Insn, op: Cmp, is64: bool) -> bool {
     }
 }
 
+/// `r == 0` / `r != 0` on a map value pointer that may be NULL: narrow
+/// `fall` and `taken` (copies of the state) to its NULL and non-NULL
+/// cases.  `false` if the jump is no such check.
+fn null_check(fall: &mut State, taken: &mut State, x: &Insn, op: Cmp, is64: bool) -> bool {
+    if !matches!(op, Cmp::Eq | Cmp::Ne) {
+        return false;
+    }
+    let zero = |r: Reg| matches!(r, Reg::Scalar(v) if v.n.as_const() == Some(0));
+    let dst = fall.regs[usize::from(x.dst)];
+    let (k, other) = if x.code & 0x08 == 0 {
+        (x.dst, x.imm == 0)
+    } else {
+        let src = fall.regs[usize::from(x.src)];
+        match (dst, src) {
+            (Reg::MapValueOrNull { .. }, s) => (x.dst, zero(s)),
+            (d, Reg::MapValueOrNull { .. }) => (x.src, zero(d)),
+            _ => return false,
+        }
+    };
+    let Reg::MapValueOrNull { map, id } = fall.regs[usize::from(k)] else {
+        return false;
+    };
+    if !other {
+        return false;
+    }
+    let (null, nonnull) = if op == Cmp::Eq {
+        (taken, fall)
+    } else {
+        (fall, taken)
+    };
+    let valid = Reg::MapValue {
+        map,
+        off: Range::konst(0),
+    };
+    narrow_null(nonnull, k, id, valid);
+    // a 32-bit comparison only tells that the low half is zero
+    if is64 {
+        narrow_null(null, k, id, Reg::Scalar(Val::konst(0)));
+    }
+    true
+}
+
+/// Replace the pointer in register `k` and its copies (same non-zero
+/// `id`) by `new`.
+fn narrow_null(st: &mut State, k: u8, id: u32, new: Reg) {
+    st.regs[usize::from(k)] = new;
+    if id == 0 {
+        return;
+    }
+    st.for_each_reg(|r| {
+        if matches!(*r, Reg::MapValueOrNull { id: j, .. } if j == id) {
+            *r = new;
+        }
+    });
+}
+
 const fn is_signed(op: Cmp) -> bool {
     matches!(op, Cmp::Sgt | Cmp::Sge | Cmp::Slt | Cmp::Sle)
 }
@@ -843,6 +1095,13 @@ fn jump(st: &mut State, i: usize, x: &Insn) -> VResult<Step> {
         return reject(None, format!("unknown jump {:#04x}", x.code));
     };
     let mut taken = st.clone();
+    if null_check(st, &mut taken, x, cmp, is64) {
+        return Ok(Step::Branch {
+            target,
+            taken: Some(Box::new(taken)),
+            fall: true,
+        });
+    }
     let t_ok = assume(&mut taken, x, cmp, is64);
     let f_ok = assume(st, x, cmp.negate(), is64);
     Ok(Step::Branch {
@@ -857,6 +1116,17 @@ pub fn step(p: &mut Prog, st: &mut State, i: usize) -> VResult<Step> {
     let x = p.code[i];
     match x.code & 0x07 {
         0x00 if x.code == LDDW => {
+            if let Some((map, value)) = p.map_lddw.get(i).copied().flatten() {
+                let v = match value {
+                    None => Reg::MapPtr { map },
+                    Some(off) => Reg::MapValue {
+                        map,
+                        off: Range::konst(u64::from(off)),
+                    },
+                };
+                set(st, i, x.dst, v);
+                return Ok(Step::Next(i + 2));
+            }
             let hi = p.code.get(i + 1).map_or(0, |y| y.imm as u32);
             let v = u64::from(x.imm as u32) | (u64::from(hi) << 32);
             set(st, i, x.dst, Reg::Scalar(Val::konst(v)));

@@ -6,8 +6,9 @@
 //! ([`crate::Trust::Verified`]).
 //!
 //! It is an abstract interpreter over the program's paths: every register
-//! has a type (number, packet pointer, stack pointer, context pointer)
-//! and a value range (unsigned and signed bounds, known bits); every
+//! has a type (number, packet pointer, stack pointer, context pointer,
+//! map handle, map value pointer, map value pointer or NULL) and a value
+//! range (unsigned and signed bounds, known bits); every
 //! 8-byte stack slot remembers which bytes were written and which
 //! register was spilled into it.  Packet accesses are allowed when proven
 //! in bounds, from comparisons of packet pointers against `data_end`
@@ -23,6 +24,19 @@
 //! [`MAX_PROCESSED`] simulated instructions is rejected, naming its back
 //! edge.  bpf-to-bpf calls are analysed at each call with the caller's
 //! argument state.
+//!
+//! # Maps
+//!
+//! An `lddw` of a map gives the map's handle, which only map helpers
+//! take; one of global data (`.data`, `.bss`, `.rodata`) a pointer into
+//! the section's single value.  `bpf_map_lookup_elem` returns a value
+//! pointer or NULL: comparing it (or a copy) against 0 tells which, and
+//! only a pointer known not to be NULL may be dereferenced, within the
+//! map's value size.  Keys and values given to the helpers must be
+//! readable and initialised for the map's key and value sizes; map value
+//! pointers may be spilled to the stack but not stored into the packet or
+//! a map value.  A proof holds for the program's code and its maps'
+//! sizes.
 //!
 //! # Conventions
 //!
@@ -47,6 +61,7 @@ use std::sync::Arc;
 
 use crate::check::{Insn, INSN_SIZE};
 use crate::error::{Error, ErrorKind};
+use crate::maps::{MapDef, MapRef};
 use crate::Program;
 
 use exec::{Prog, Step};
@@ -95,6 +110,10 @@ pub struct VerifyStats {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Verified {
     code: Arc<[u8]>,
+    /// The maps the proof assumes (without initial contents) and the
+    /// `lddw`s that refer to them.
+    maps: Arc<[MapDef]>,
+    map_refs: Arc<[MapRef]>,
     exec: Arc<[u8]>,
     opts: VerifyOptions,
     stats: VerifyStats,
@@ -116,14 +135,33 @@ impl Verified {
         &self.stats
     }
 
-    /// Whether the proof is about `prog`.
+    /// Whether the proof is about `prog` (its code and its maps).
     pub fn proves(&self, prog: &Program) -> bool {
         *self.code == *prog.bytecode()
+            && *self.map_refs == *prog.map_refs()
+            && self.maps.len() == prog.maps().len()
+            && self
+                .maps
+                .iter()
+                .zip(prog.maps())
+                .all(|(a, b)| *a == shape(b))
     }
 
     /// The code to execute (context loads rewritten).
     pub(crate) fn exec_code(&self) -> &[u8] {
         &self.exec
+    }
+}
+
+/// What a proof assumes of a map: all but its initial contents.
+fn shape(d: &MapDef) -> MapDef {
+    MapDef {
+        name: d.name.clone(),
+        kind: d.kind,
+        key_size: d.key_size,
+        value_size: d.value_size,
+        max_entries: d.max_entries,
+        initial: None,
     }
 }
 
@@ -391,6 +429,12 @@ fn run(
     opts: &VerifyOptions,
     log: Option<&mut String>,
 ) -> Result<Verified, Error> {
+    let sect = (!program.section().is_empty()).then_some(program.section());
+    let err = |k| Error::new(program.origin(), sect, k);
+    // the program only runs if its maps can be created
+    for def in program.maps() {
+        crate::maps::check_def(def).map_err(|m| err(ErrorKind::Map(m)))?;
+    }
     let bytes = program.bytecode();
     let n = bytes.len() / INSN_SIZE;
     let code: Vec<Insn> = (0..n).map(|i| Insn::at(bytes, i)).collect();
@@ -400,12 +444,20 @@ fn run(
     } else {
         Vec::new()
     };
+    let mut map_lddw = vec![None; n];
+    for r in program.map_refs() {
+        if let (Some(slot), Ok(map)) = (map_lddw.get_mut(r.insn), u16::try_from(r.map)) {
+            *slot = Some((map, r.value_offset));
+        }
+    }
     let prog = Prog {
         code: &code,
         conv: opts.convention,
         has_calls: cfg.has_calls,
         access: vec![0; n],
         rewrite: vec![None; n],
+        maps: program.maps(),
+        map_lddw,
     };
     let min = u64::try_from(opts.min_len).unwrap_or(u64::MAX);
     let st = exec::entry_state(&prog, min);
@@ -427,8 +479,6 @@ fn run(
         back: None,
     });
     d.stats.loops = d.back_count.iter().any(|&c| c > 0) || program.has_back_edges();
-    let sect = (!program.section().is_empty()).then_some(program.section());
-    let err = |k| Error::new(program.origin(), sect, k);
     if let Err(f) = res {
         let kind = match f {
             Fail::At(insn, r) => ErrorKind::Verifier {
@@ -466,6 +516,8 @@ fn run(
     }
     Ok(Verified {
         code: Arc::from(bytes),
+        maps: program.maps().iter().map(shape).collect(),
+        map_refs: Arc::from(program.map_refs()),
         exec: Arc::from(exec),
         opts: *opts,
         stats: d.stats,

@@ -98,10 +98,11 @@ impl Val {
 
 /// The type and value of a register (or spilled stack slot).
 ///
-/// Extension point: the maps issue adds `MapValueOrNull`/`MapValue`
-/// (pointer to a map value, with its size) here; comparisons against 0
-/// turn the former into the latter, and [`super::exec`] checks accesses
-/// against the value size.
+/// Map pointers: an `lddw` of a map gives its handle ([`Reg::MapPtr`]),
+/// one of global data a [`Reg::MapValue`]; `bpf_map_lookup_elem` returns
+/// a [`Reg::MapValueOrNull`], which a comparison against 0 turns into a
+/// [`Reg::MapValue`] (or the number 0); [`super::exec`] checks accesses
+/// against the map's value size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reg {
     /// Never written (or clobbered by a call): cannot be read.
@@ -115,6 +116,15 @@ pub enum Reg {
     Stack { frame: u8, off: i64 },
     /// The context block (`struct ubpf_md` / `struct xdp_md`).
     Ctx { off: i64 },
+    /// The handle of map `map` (index in the program's maps): only passed
+    /// to map helpers.
+    MapPtr { map: u16 },
+    /// A pointer into a value of map `map`, `off` bytes from its start.
+    MapValue { map: u16, off: Range },
+    /// A value pointer of map `map` or NULL (what `bpf_map_lookup_elem`
+    /// returns).  Registers with the same non-zero `id` hold the same
+    /// pointer: checking one checks them all.
+    MapValueOrNull { map: u16, id: u32 },
 }
 
 impl Reg {
@@ -123,7 +133,7 @@ impl Reg {
     }
 
     pub const fn is_pointer(&self) -> bool {
-        matches!(self, Self::Pkt(_) | Self::Stack { .. } | Self::Ctx { .. })
+        !matches!(self, Self::Uninit | Self::Scalar(_))
     }
 
     pub const fn sym(&self) -> Sym {
@@ -141,6 +151,9 @@ impl Reg {
             Self::Pkt(_) => "packet pointer",
             Self::Stack { .. } => "stack pointer",
             Self::Ctx { .. } => "context pointer",
+            Self::MapPtr { .. } => "map handle",
+            Self::MapValue { .. } => "map value pointer",
+            Self::MapValueOrNull { .. } => "map value pointer (or NULL)",
         }
     }
 
@@ -148,6 +161,20 @@ impl Reg {
         match (self, o) {
             (Self::Scalar(a), Self::Scalar(b)) => Self::Scalar(a.join(b)),
             (Self::Pkt(a), Self::Pkt(b)) => Self::Pkt(a.join(b)),
+            (Self::MapValue { map: m, off: a }, Self::MapValue { map: n, off: b }) if m == n => {
+                Self::MapValue {
+                    map: *m,
+                    off: a.join(b),
+                }
+            }
+            (Self::MapValueOrNull { map: m, id: a }, Self::MapValueOrNull { map: n, id: b })
+                if m == n =>
+            {
+                Self::MapValueOrNull {
+                    map: *m,
+                    id: if a == b { *a } else { 0 },
+                }
+            }
             (a, b) if a == b => *a,
             _ => Self::Uninit,
         }
@@ -159,6 +186,13 @@ impl Reg {
         match (self, o) {
             (_, Self::Uninit) => true,
             (Self::Scalar(a), Self::Scalar(b)) | (Self::Pkt(a), Self::Pkt(b)) => a.within(b),
+            (Self::MapValue { map: m, off: a }, Self::MapValue { map: n, off: b }) => {
+                m == n && a.within(b)
+            }
+            // an unlinked pointer in `o` allows a linked one in `self`
+            (Self::MapValueOrNull { map: m, id: a }, Self::MapValueOrNull { map: n, id: b }) => {
+                m == n && (*b == 0 || a == b)
+            }
             (a, b) => a == b,
         }
     }
@@ -184,6 +218,9 @@ impl fmt::Display for Reg {
             Self::Stack { frame: 0, off } => write!(f, "fp{off:+}"),
             Self::Stack { frame, off } => write!(f, "fp{frame}{off:+}"),
             Self::Ctx { off } => write!(f, "ctx{off:+}"),
+            Self::MapPtr { map } => write!(f, "map{map}"),
+            Self::MapValue { map, off } => write!(f, "map{map}value+{off}"),
+            Self::MapValueOrNull { map, id } => write!(f, "map{map}value_or_null#{id}"),
         }
     }
 }

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Rejected: writes the element after the 8-byte value. */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 4);
+    __type(key, __u32);
+    __type(value, __u64);
+} counters SEC(".maps");
+
+SEC("ubpf")
+int map_off_by_one(unsigned char *pkt, unsigned long len)
+{
+    __u32 key = pkt[0] & 3;
+    __u64 *n = bpf_map_lookup_elem(&counters, &key);
+
+    if (n) {
+        n[1] = 1;
+    }
+    return 0;
+}
+
+char _license[] SEC("license") = "GPL";
