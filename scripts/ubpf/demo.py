@@ -21,36 +21,12 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402  pylint: disable=wrong-import-position
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PROGS = os.path.join(REPO, "tests", "data", "ubpf")
 IN_PORT, QEMU_IN_REMOTE, QEMU_OUT_LOCAL, OUT_PORT = 47201, 47202, 47203, 47204
-
-
-class Qmp:
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        for _ in range(200):
-            try:
-                self.sock.connect(path)
-                break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            raise SystemExit(f"demo: cannot connect to QMP at {path}")
-        self.file = self.sock.makefile("rw")
-        json.loads(self.file.readline())                # greeting
-        self.cmd("qmp_capabilities")
-
-    def cmd(self, name, **args):
-        self.file.write(json.dumps({"execute": name, "arguments": args}) + "\n")
-        self.file.flush()
-        while True:
-            rsp = json.loads(self.file.readline())
-            if "event" not in rsp:
-                return rsp
-
-    def get(self, prop):
-        return self.cmd("qom-get", path="/objects/f0", property=prop)["return"]
 
 
 def frame(dst_ip, proto, dport, tag):
@@ -85,17 +61,13 @@ TRAFFIC = [
 
 
 def compile_prog(name, outdir):
-    out = os.path.join(outdir, name.replace(".bpf.c", ".o"))
-    multiarch = subprocess.run(["clang", "-print-multiarch"], capture_output=True,
-                               text=True).stdout.strip()
-    subprocess.run(["clang", "-O2", "-g", "-target", "bpf", f"-I/usr/include/{multiarch}",
-                    "-c", os.path.join(PROGS, name), "-o", out], check=True)
-    return out
+    return common.compile_bpf(os.path.join(PROGS, name),
+                              os.path.join(outdir, name.replace(".bpf.c", ".o")))
 
 
 def run_round(qmp, tx, rx, title):
     print(f"\n== {title}")
-    before = {k: qmp.get(k) for k in ("packets", "passed", "dropped", "errors")}
+    before = qmp.counters()
     arrived = set()
     for label, data in TRAFFIC:
         tx.sendto(data, ("127.0.0.1", IN_PORT))
@@ -110,7 +82,7 @@ def run_round(qmp, tx, rx, title):
         arrived.add(data)
     for label, data in TRAFFIC:
         print(f"  {label:32s} {'arrived' if data in arrived else 'DROPPED'}")
-    after = {k: qmp.get(k) for k in ("packets", "passed", "dropped", "errors")}
+    after = qmp.counters()
     delta = {k: after[k] - before[k] for k in after}
     print(f"  filter counters (this round): packets={delta['packets']} passed={delta['passed']} "
           f"dropped={delta['dropped']} errors={delta['errors']}")
@@ -141,7 +113,7 @@ def main():
         qemu_proc = subprocess.Popen(args)
         ok = True
         try:
-            qmp = Qmp(qmp_path)
+            qmp = common.Qmp(build, qmp_path, qemu_proc)
             props = qmp.cmd("qom-list", path="/objects/f0")["return"]
             print("\n$ qom-list /objects/f0")
             print("  " + ", ".join(f"{p['name']} ({p['type']})" for p in props
@@ -166,7 +138,7 @@ def main():
                           value="/etc/hostname")
             print(f"  -> {rsp.get('error', {}).get('desc', rsp)}")
             ok &= run_round(qmp, tx, rx, "after the failed replacement: program 2 still runs")
-            total = {k: qmp.get(k) for k in ("packets", "passed", "dropped", "errors")}
+            total = qmp.counters()
             print(f"\nfilter totals: {json.dumps(total)}")
             qmp.cmd("quit")
         finally:

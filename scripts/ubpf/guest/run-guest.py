@@ -30,7 +30,7 @@ program's rule, the guest's markers, what the host servers received and
 the filter's counters (packets, passed, dropped, errors).  The VM is
 paused while a step's figures are read, so they are one snapshot.
 
-Usage: run-guest.py QEMU_BUILD_DIR [--assert] [--queue rx|tx] [--jit]
+Usage: run-guest.py QEMU_BUILD_DIR [--assert] [--queue rx|tx] [--interpreter]
                     [--console-log FILE] [--keep]
 
 Without --assert the transcript is printed and only a scenario that
@@ -56,9 +56,11 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+sys.path.insert(0, os.path.dirname(HERE))
+import common  # noqa: E402  pylint: disable=wrong-import-position
+from common import COUNTERS  # noqa: E402  pylint: disable=wrong-import-position
 PROGS = os.path.join(REPO, "tests", "data", "ubpf")
 GW = "10.0.2.2"
-COUNTERS = ("packets", "passed", "dropped", "errors")
 BOOT_TIMEOUT = 150          # s, QEMU start to UBPF-READY (TCG)
 STEP_TIMEOUT = 60           # s, command to UBPF-MARK
 
@@ -67,36 +69,7 @@ class ScenarioError(Exception):
     """The scenario cannot go on (as opposed to a failed check)."""
 
 
-# ---------------------------------------------------------------- QMP
-
-class Qmp:
-    def __init__(self, path, proc, timeout=30):
-        self.sock = connect_unix(path, "QMP", proc)
-        self.sock.settimeout(timeout)
-        self.file = self.sock.makefile("rw")
-        json.loads(self.file.readline())                # greeting
-        self.cmd("qmp_capabilities")
-
-    def cmd(self, name, **args):
-        self.file.write(json.dumps({"execute": name, "arguments": args}) + "\n")
-        self.file.flush()
-        while True:
-            line = self.file.readline()
-            if not line:
-                raise ScenarioError(f"QMP connection closed during {name}")
-            rsp = json.loads(line)
-            if "event" not in rsp:
-                return rsp
-
-    def counters(self, obj="/objects/f0"):
-        out = {}
-        for name in COUNTERS:
-            rsp = self.cmd("qom-get", path=obj, property=name)
-            if "return" not in rsp:
-                raise ScenarioError(f"qom-get {obj} {name}: {rsp}")
-            out[name] = rsp["return"]
-        return out
-
+# ---------------------------------------------------------------- QEMU
 
 def connect_unix(path, what, proc, timeout=20):
     """Connect to QEMU's socket `path` while QEMU (`proc`) starts."""
@@ -343,14 +316,7 @@ class Checks:
 
 
 def compile_prog(src, out, defines=()):
-    multiarch = subprocess.run(["clang", "-print-multiarch"], capture_output=True,
-                               text=True).stdout.strip()
-    cmd = ["clang", "-O2", "-g", "-target", "bpf", "-Wall", "-Werror"]
-    if multiarch:
-        cmd.append(f"-I/usr/include/{multiarch}")
-    cmd += [f"-D{d}" for d in defines] + ["-c", os.path.join(PROGS, src), "-o", out]
-    subprocess.run(cmd, check=True)
-    return out
+    return common.compile_bpf(os.path.join(PROGS, src), out, defines)
 
 
 def make_guest():
@@ -372,7 +338,9 @@ def main():
                     help="acceptance test: exit 1 unless everything is as expected")
     ap.add_argument("--queue", choices=("rx", "tx"), default="rx",
                     help="the filter's queue (default rx: what the guest sends)")
-    ap.add_argument("--jit", action="store_true", help="run the programs with jit=on")
+    ap.add_argument("--interpreter", dest="jit", action="store_false",
+                    help="run the programs with jit=off (default: the JIT, "
+                         "as for every verified program)")
     ap.add_argument("--console-log", help="keep the guest's serial console in this file")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args = ap.parse_args()
@@ -421,7 +389,7 @@ def scenario(args, qemu, guest, kernel_pkg, busybox, tmp, t_start, procs):
 
     q = args.queue
     traffic = "frames the guest sent" if q == "rx" else "frames sent to the guest"
-    jit = ",jit=on" if args.jit else ""
+    jit = ",jit=on" if args.jit else ",jit=off"
     dump_in, dump_out = os.path.join(tmp, "in.pcap"), os.path.join(tmp, "out.pcap")
     # A queue's filters run in list order for tx, in reverse order for rx:
     # list them so that "din" sees the packets before filter-ubpf, "dout" after.
@@ -463,7 +431,7 @@ def scenario(args, qemu, guest, kernel_pkg, busybox, tmp, t_start, procs):
         console = Console(con_sock, log, proc)
         console.start()
         ctl = connect_unix(ctl_sock, "the command port", proc)
-        qmp = Qmp(qmp_sock, proc)
+        qmp = common.Qmp(args.build, qmp_sock, proc)
 
         ready = console.wait_for("UBPF-READY", BOOT_TIMEOUT)
         t_boot = time.monotonic() - t_launch

@@ -5,7 +5,7 @@
 # (scripts/ubpf/build-qemu.sh, incremental) and the guest
 # (make-guest.sh, cached), then run the scenario (run-guest.py).
 #
-# Usage: scripts/ubpf/guest/run-guest.sh [--assert] [--queue rx|tx] [--jit] ...
+# Usage: scripts/ubpf/guest/run-guest.sh [--assert] [--queue rx|tx] [--interpreter] ...
 #        (options of run-guest.py; --assert makes it the acceptance test)
 # Environment: UBPF_CACHE as for build-qemu.sh; UBPF_QEMU_BUILD=DIR uses
 #   that QEMU build directory instead of building.
