@@ -11,7 +11,7 @@
 #   2. configure once, with only what the docs need (no emulator, no tools,
 #      no Rust) and --enable-werror, so that Sphinx runs with -W as in a
 #      QEMU git checkout: any Sphinx warning fails the build;
-#   3. build the "html" and "man" targets only.
+#   3. build the "html" and "man" targets only (DOCS_TARGETS).
 #
 # Usage: scripts/ubpf/build-docs.sh QEMU_TREE
 #   e.g. cp -a ~/.cache/filter-ubpf/qemu-src /tmp/docs-tree
@@ -21,6 +21,8 @@
 #   UBPF_CACHE  cache directory (default: $HOME/.cache/filter-ubpf)
 #   DOCS_BUILD  build directory (default: $UBPF_CACHE/docs-build); it is
 #               configured anew when it was set up for another tree
+#   DOCS_TARGETS  ninja targets (default: "html man"; "html" alone saves
+#               the man pages' Sphinx run when iterating on a page)
 #
 # Exits non-zero when configure or Sphinx fails (warnings included); prints
 # the path of the HTML manual's index on its last line.
@@ -33,7 +35,7 @@ die() { log "$*"; exit 1; }
 [ -f "$1/VERSION" ] || die "$1: not a QEMU source tree (no VERSION file)"
 tree=$(cd "$1" && pwd)
 [ -f "$tree/.filter-ubpf-overlay" ] ||
-    die "$tree: the filter-ubpf overlay is not applied; run scripts/ubpf/overlay.py apply $tree"
+    die "$tree: overlay not applied (scripts/ubpf/overlay.py apply $tree)"
 
 CACHE=${UBPF_CACHE:-$HOME/.cache/filter-ubpf}
 build=${DOCS_BUILD:-$CACHE/docs-build}
@@ -68,9 +70,14 @@ fi
 
 # 2. configure (once per tree; meson regenerates by itself afterwards)
 stamp=$build/.filter-ubpf-docs-tree
-if [ -f "$build/build.ninja" ] && [ "$(cat "$stamp" 2>/dev/null)" != "$tree" ]; then
-    log "$build was configured for another tree: configuring anew"
-    rm -rf "$build"
+if [ -f "$build/build.ninja" ]; then
+    # never wipe a build directory that this script did not make
+    [ -f "$stamp" ] ||
+        die "$build: not a build directory of build-docs.sh; set DOCS_BUILD"
+    if [ "$(cat "$stamp")" != "$tree" ]; then
+        log "$build was configured for another tree: configuring anew"
+        rm -rf "$build"
+    fi
 fi
 if [ ! -f "$build/build.ninja" ]; then
     log "configuring $build for $tree"
@@ -93,7 +100,9 @@ if [ ! -f "$build/build.ninja" ]; then
 fi
 
 # 3. the docs only
-log "building html and man in $build"
-ninja -C "$build" html man >&2 || die "the docs build failed (see the Sphinx output above)"
+read -r -a targets <<< "${DOCS_TARGETS:-html man}"
+log "building ${targets[*]} in $build"
+ninja -C "$build" "${targets[@]}" >&2 ||
+    die "the docs build failed (see the Sphinx output above)"
 
 echo "$build/docs/manual/index.html"

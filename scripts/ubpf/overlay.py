@@ -28,6 +28,7 @@ import hashlib
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tomllib
 import urllib.request
@@ -47,7 +48,36 @@ class OverlayError(Exception):
 
 
 def overlay_files():
-    """Yield the overlay's files as paths relative to the repository."""
+    """Yield the overlay's files as paths relative to the repository: in a
+    git checkout, the files git tracks or would track (not the ignored
+    ones: build output, fuzzing corpora, prepared crates)."""
+    if (OVERLAY / ".git").exists():
+        out = subprocess.run(
+            ["git", "-C", str(OVERLAY), "ls-files", "-z", "--cached", "--others",
+             "--exclude-standard"], capture_output=True, check=True).stdout
+        names = sorted({n for n in out.decode().split("\0") if n})
+        for name in names:
+            rel = Path(name)
+            if (OVERLAY / rel).is_file() and keep(rel):
+                yield rel
+        return
+    yield from walk_files()
+
+
+def keep(rel):
+    """Whether a repository file belongs to the overlay."""
+    if rel.parts[0] in META or str(rel) in META:
+        return False
+    if any(p.startswith(".") for p in rel.parts):
+        return False
+    # crate sources unpacked by meson or prepare-crates, and caches
+    if rel.parts[0] == "subprojects" and len(rel.parts) > 2 and rel.parts[1] != "packagefiles":
+        return False
+    return not rel.name.endswith(".pyc")
+
+
+def walk_files():
+    """The overlay's files of a copy that is not a git checkout."""
     for root, dirs, files in os.walk(OVERLAY):
         rel_root = Path(root).relative_to(OVERLAY)
         keep = []

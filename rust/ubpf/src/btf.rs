@@ -149,13 +149,22 @@ impl Btf {
 
     /// Size in bytes of type `id`.
     pub fn size_of(&self, id: u32) -> Result<u32, String> {
+        self.size_at_depth(id, 0)
+    }
+
+    fn size_at_depth(&self, id: u32, depth: usize) -> Result<u32, String> {
+        // nested arrays are shallow in real programs; a cycle (an array of
+        // itself in a corrupted object) must not recurse without end
+        if depth > 32 {
+            return Err(format!("BTF type {id}: arrays nested too deep (a cycle?)"));
+        }
         let (_, t) = self.resolve(id)?;
         match t.kind {
             KIND_INT | KIND_STRUCT | KIND_UNION | KIND_ENUM | KIND_ENUM64 | KIND_FLOAT
             | KIND_DATASEC => Ok(t.size_or_type),
             KIND_PTR => Ok(8),
             KIND_ARRAY => self
-                .size_of(t.extra[0])?
+                .size_at_depth(t.extra[0], depth + 1)?
                 .checked_mul(t.extra[2])
                 .ok_or_else(|| "BTF array size overflows".to_owned()),
             k => Err(format!("BTF type of kind {k} has no size")),

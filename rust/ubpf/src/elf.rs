@@ -9,7 +9,7 @@
 //! immediates from their relocations.
 
 use object::elf;
-use object::read::elf::{ElfFile64, FileHeader};
+use object::read::elf::{ElfFile64, FileHeader, SectionHeader};
 use object::{
     Endianness, FileKind, Object, ObjectSection, ObjectSymbol, RelocationFlags, RelocationTarget,
     SectionIndex,
@@ -397,11 +397,57 @@ fn map_def(
     })
 }
 
+/// Every relocation section that applies to code must be readable and
+/// refer to the symbol table: the `object` crate skips one it cannot read,
+/// which would leave calls and map references unrelocated.
+fn check_relocation_sections(file: &ElfFile64<'_, Endianness>, data: &[u8]) -> Result<(), Failure> {
+    let endian = Endianness::Little;
+    let table = file.elf_section_table();
+    let symtab = file.elf_symbol_table().section();
+    for sh in table.iter() {
+        let kind = sh.sh_type(endian);
+        if kind != elf::SHT_REL && kind != elf::SHT_RELA {
+            continue;
+        }
+        let Ok(target) = table.section(SectionIndex(sh.sh_info(endian) as usize)) else {
+            continue;
+        };
+        if target.sh_flags(endian) & u64::from(elf::SHF_EXECINSTR) == 0 {
+            continue;
+        }
+        let name = |h| {
+            table
+                .section_name(endian, h)
+                .map(|n| String::from_utf8_lossy(n).into_owned())
+                .unwrap_or_else(|_| "?".to_owned())
+        };
+        let bad = |why: String| fail(Some(&name(target)), ErrorKind::BadElf(why));
+        if kind == elf::SHT_RELA {
+            return bad(format!(
+                "relocation section \"{}\" has addends (RELA), which BPF objects do not use",
+                name(sh)
+            ));
+        }
+        match sh.rel(endian, data) {
+            Err(e) => return bad(format!("relocation section \"{}\": {e}", name(sh))),
+            Ok(Some((_, link))) if link != symtab => {
+                return bad(format!(
+                    "relocation section \"{}\" is not linked to the symbol table",
+                    name(sh)
+                ))
+            }
+            Ok(_) => {}
+        }
+    }
+    Ok(())
+}
+
 /// Extract and link the program of `section` (or the only program).
 pub fn extract(data: &[u8], section: Option<&str>) -> Result<Extracted, Failure> {
     check_header(data).map_err(|k| (None, k))?;
     let file = ElfFile64::<Endianness>::parse(data)
         .map_err(|e| (None, ErrorKind::BadElf(e.to_string())))?;
+    check_relocation_sections(&file, data)?;
     let programs = program_sections(&file);
     let names: Vec<String> = programs.iter().map(|(_, n)| n.clone()).collect();
     let chosen = if let Some(want) = section {

@@ -293,6 +293,7 @@ impl Vm {
         let mut fresh: Vec<Option<Box<Map>>> = Vec::new();
         let mut kept: Vec<Option<usize>> = Vec::new();
         let mut addrs = Vec::new();
+        maps::check_defs(&prog.maps).map_err(|m| err(ErrorKind::Map(m)))?;
         for def in &prog.maps {
             let reuse = old
                 .as_deref()

@@ -34,8 +34,10 @@ pub const BPF_EXIST: u64 = 2;
 pub const MAX_KEY_SIZE: u32 = 512;
 /// Largest value.
 pub const MAX_VALUE_SIZE: u32 = 65536;
-/// Largest total map memory, in bytes.
+/// Largest map memory, in bytes.
 pub const MAX_MAP_BYTES: usize = 64 << 20;
+/// Largest memory of all the maps of a program, in bytes.
+pub const MAX_PROGRAM_MAP_BYTES: usize = 256 << 20;
 
 /// Kind of map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -243,6 +245,36 @@ fn hash(key: &[u8]) -> u64 {
 /// Whether a map can be created from `def` (what [`Map::new`] checks,
 /// without allocating): the verifier refuses programs with maps that
 /// cannot be.
+/// Bytes a map of `def` allocates (None if that overflows).
+fn footprint(def: &MapDef) -> Option<usize> {
+    let stride = (def.value_size as usize).next_multiple_of(8);
+    let per_entry = if def.kind.is_array() {
+        stride
+    } else {
+        // value, key, and the index and free-list words
+        stride + def.key_size as usize + 16
+    };
+    (def.max_entries as usize).checked_mul(per_entry)
+}
+
+/// Check the maps of a program together: each must be valid, and all of
+/// them may use at most `MAX_PROGRAM_MAP_BYTES`.
+pub(crate) fn check_defs(defs: &[MapDef]) -> Result<(), String> {
+    let mut total = 0usize;
+    for def in defs {
+        check_def(def)?;
+        total = total.saturating_add(footprint(def).unwrap_or(usize::MAX));
+    }
+    if total > MAX_PROGRAM_MAP_BYTES {
+        return Err(format!(
+            "the program's maps need {} MiB, more than the {} MiB a program may use",
+            total >> 20,
+            MAX_PROGRAM_MAP_BYTES >> 20
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn check_def(def: &MapDef) -> Result<(), String> {
     let bad = |why: String| Err(format!("map \"{}\": {why}", def.name));
     if def.max_entries == 0 {
@@ -267,19 +299,7 @@ pub(crate) fn check_def(def: &MapDef) -> Result<(), String> {
         ));
     }
     let n = def.max_entries as usize;
-    let stride = (def.value_size as usize).next_multiple_of(8);
-    let hashed = !def.kind.is_array();
-    let total = n
-        .checked_mul(
-            stride
-                + if hashed {
-                    def.key_size as usize + 16
-                } else {
-                    0
-                },
-        )
-        .filter(|&t| t <= MAX_MAP_BYTES);
-    if total.is_none() {
+    if footprint(def).filter(|&t| t <= MAX_MAP_BYTES).is_none() {
         return bad(format!(
             "{n} entries of this size exceed {MAX_MAP_BYTES} bytes"
         ));
@@ -748,6 +768,15 @@ mod tests {
             assert_eq!(m.lookup(&k).unwrap(), k);
         }
         assert_eq!(m.len(), 8);
+    }
+
+    #[test]
+    fn a_program_may_not_take_gigabytes() {
+        let big = def(MapKind::Array, 4, 65536, 1000); // 62.5 MiB each
+        check_defs(&[big.clone(), big.clone(), big.clone(), big.clone()]).unwrap();
+        let err = check_defs(&[big.clone(), big.clone(), big.clone(), big.clone(), big])
+            .expect_err("five maps of 62.5 MiB exceed 256 MiB");
+        assert!(err.contains("more than the 256 MiB"), "{err}");
     }
 
     #[test]
