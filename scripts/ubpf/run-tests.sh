@@ -13,7 +13,11 @@
 #      the Rust qemu-api tests; checkpatch on our C files
 #   6. a real guest: Linux under QEMU (TCG) behind filter-ubpf, program
 #      swapped and filter removed over QMP (scripts/ubpf/guest/run-guest.py)
-#   7. the demo (README's main job) as a smoke test
+#   7. robustness: the bad-input corpus over QMP, a soak of 1000 program
+#      swaps under traffic (scripts/ubpf/robust; UBPF_ROBUST_EXTENDED=1
+#      adds fuzzing and valgrind)
+#   8. the docs: QEMU's Sphinx manual with our pages (scripts/ubpf/build-docs.sh)
+#   9. the demo (README's main job) as a smoke test
 #
 # Environment: UBPF_CACHE, QEMU_SRC as for build-qemu.sh;
 #   BPF_CONFORMANCE_DIR  the bpf_conformance suite's data
@@ -103,7 +107,13 @@ rm -rf "$cfg"
 step "6. a real guest behind filter-ubpf (scripts/ubpf/guest)"
 python3 "$here/guest/run-guest.py" "$build" --assert
 
-step "7. demo (README's main job)"
+step "7. robustness: bad-input corpus over QMP, soak under hot swap"
+bash "$here/robust/run.sh" "$build" ${UBPF_ROBUST_EXTENDED:+--extended}
+
+step "8. docs (Sphinx, warnings are errors)"
+bash "$here/build-docs.sh" "$tree"
+
+step "9. demo (README's main job)"
 python3 "$here/demo.py" "$build"
 
 step "all tests passed"
