@@ -449,6 +449,17 @@ static void test_replace(void)
     rig_stop(&r);
 }
 
+static bool qom_get_bool(QTestState *qts, const char *id, const char *prop)
+{
+    g_autofree char *path = g_strdup_printf("/objects/%s", id);
+    QDict *rsp = qtest_qmp(qts, "{ 'execute': 'qom-get', 'arguments': "
+                           "{ 'path': %s, 'property': %s } }", path, prop);
+    bool v = qdict_get_bool(rsp, "return");
+
+    qobject_unref(rsp);
+    return v;
+}
+
 /*
  * The verifier refuses a program it cannot prove, naming the instruction
  * and register; with verify=off it loads and runs in the interpreter.
@@ -472,6 +483,10 @@ static void test_verify_policy(void)
                              "'netdev': 'n0', 'ubpf-handler': %s, "
                              "'section': 'ubpf/read_oob', "
                              "'verify': false } }", PROGS);
+    /* unverified: never JIT-compiled, although jit is on by default */
+    g_assert(!qom_get_bool(qts, "f0", "program-verified"));
+    g_assert(!qom_get_bool(qts, "f0", "program-jit"));
+    g_assert(qom_get_bool(qts, "f0", "jit"));
     /* turning verification back on re-checks the program: refused */
     rsp = qtest_qmp(qts, "{ 'execute': 'qom-set', 'arguments': "
                     "{ 'path': '/objects/f0', 'property': 'verify', "
@@ -491,6 +506,11 @@ static void test_context_convention(void)
     Pkt discard_vlan = udp_frame(2, 9, true, 2);
     Pkt dns = udp_frame(2, 53, true, 3);
 
+    /* verified, hence JIT-compiled (the default) on x86-64 hosts */
+    g_assert(qom_get_bool(r.qts, "f0", "program-verified"));
+#ifdef __x86_64__
+    g_assert(qom_get_bool(r.qts, "f0", "program-jit"));
+#endif
     send_pkt(r.feed, &discard);
     send_pkt(r.feed, &discard_vlan);
     send_pkt(r.feed, &dns);

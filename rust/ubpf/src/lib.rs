@@ -43,6 +43,23 @@ pub use verifier::{
     verify, verify_with_log, Convention, Verified, VerifyOptions, VerifyStats, MAX_PROCESSED,
 };
 
+/// "cannot read: <reason>", without Rust's "(os error N)".
+fn io_message(e: &std::io::Error) -> String {
+    let reason = match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_owned(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        std::io::ErrorKind::IsADirectory => "it is a directory".to_owned(),
+        _ => {
+            let text = e.to_string();
+            match text.find(" (os error") {
+                Some(i) => text[..i].to_owned(),
+                None => text,
+            }
+        }
+    };
+    format!("cannot read: {reason}")
+}
+
 /// Origin used in errors for programs given as bytecode.
 const BYTECODE_ORIGIN: &str = "<bytecode>";
 
@@ -80,7 +97,7 @@ impl Program {
     pub fn load_file(path: &Path, section: Option<&str>) -> Result<Self, Error> {
         let origin = path.display().to_string();
         let data = std::fs::read(path)
-            .map_err(|e| Error::new(&origin, None, ErrorKind::Io(format!("cannot read: {e}"))))?;
+            .map_err(|e| Error::new(&origin, None, ErrorKind::Io(io_message(&e))))?;
         Self::load_elf(&data, &origin, section)
     }
 

@@ -65,7 +65,7 @@ fn run_errors_are_counted() {
     assert!(!ok);
     assert!(out.contains("error: instruction"), "{out}");
     assert!(
-        out.contains("1 packets: 0 passed, 0 dropped, 1 errors"),
+        out.contains("1 packet: 0 passed, 0 dropped, 1 error"),
         "{out}"
     );
 }

@@ -521,9 +521,9 @@ def derived_cases(tmp):
 
 
 def special_cases():
-    case("@missing", None, "load Io | cannot read: No such file or directory")
-    case("@directory", None, "load Io | cannot read: Is a directory")
-    case("@unreadable", None, "load Io | cannot read: Permission denied")
+    case("@missing", None, "load Io | cannot read: no such file")
+    case("@directory", None, "load Io | cannot read: it is a directory")
+    case("@unreadable", None, "load Io | cannot read: permission denied")
 
 
 def main():

@@ -271,6 +271,29 @@ impl FilterUbpf {
                 c_str!("jit").as_ptr(),
                 c_str!("on: run verified programs with the x86-64 JIT; off: with the interpreter, which also checks every access at run time (default: on)").as_ptr(),
             );
+            object_class_property_add_bool(
+                oc,
+                c_str!("program-verified").as_ptr(),
+                Some(get_program_verified),
+                None,
+            );
+            object_class_property_set_description(
+                oc,
+                c_str!("program-verified").as_ptr(),
+                c_str!("whether the running program passed the verifier (read-only)").as_ptr(),
+            );
+            object_class_property_add_bool(
+                oc,
+                c_str!("program-jit").as_ptr(),
+                Some(get_program_jit),
+                None,
+            );
+            object_class_property_set_description(
+                oc,
+                c_str!("program-jit").as_ptr(),
+                c_str!("whether the running program runs as JIT-compiled code (read-only)")
+                    .as_ptr(),
+            );
             for (counter, name, desc) in Counter::ALL {
                 object_class_property_add(
                     oc,
@@ -569,8 +592,25 @@ unsafe extern "C" fn set_ip_mode(obj: *mut bindings::Object, v: bool, errp: *mut
     // the program's guaranteed packet length changes: verify it again
     if let Err(msg) = FilterUbpf::from_obj(obj).reconfigure(|c| c.ip_mode = v) {
         // SAFETY: errp comes from QOM.
-        unsafe { error_set(errp, &msg); }
+        unsafe {
+            error_set(errp, &msg);
+        }
     }
+}
+
+unsafe extern "C" fn get_program_verified(
+    obj: *mut bindings::Object,
+    _errp: *mut *mut Error,
+) -> bool {
+    FilterUbpf::from_obj(obj)
+        .with_vm(Vm::is_verified)
+        .unwrap_or(false)
+}
+
+unsafe extern "C" fn get_program_jit(obj: *mut bindings::Object, _errp: *mut *mut Error) -> bool {
+    FilterUbpf::from_obj(obj)
+        .with_vm(Vm::is_jit)
+        .unwrap_or(false)
 }
 
 unsafe extern "C" fn get_verify(obj: *mut bindings::Object, _errp: *mut *mut Error) -> bool {
@@ -580,7 +620,9 @@ unsafe extern "C" fn get_verify(obj: *mut bindings::Object, _errp: *mut *mut Err
 unsafe extern "C" fn set_verify(obj: *mut bindings::Object, v: bool, errp: *mut *mut Error) {
     if let Err(msg) = FilterUbpf::from_obj(obj).reconfigure(|c| c.verify = v) {
         // SAFETY: errp comes from QOM.
-        unsafe { error_set(errp, &msg); }
+        unsafe {
+            error_set(errp, &msg);
+        }
     }
 }
 
@@ -605,13 +647,17 @@ unsafe extern "C" fn set_convention(
         other => {
             let msg = format!("filter-ubpf: convention '{other}': use 'raw' or 'context'");
             // SAFETY: errp comes from QOM.
-            unsafe { error_set(errp, &msg); }
+            unsafe {
+                error_set(errp, &msg);
+            }
             return;
         }
     };
     if let Err(msg) = FilterUbpf::from_obj(obj).reconfigure(|c| c.convention = convention) {
         // SAFETY: errp comes from QOM.
-        unsafe { error_set(errp, &msg); }
+        unsafe {
+            error_set(errp, &msg);
+        }
     }
 }
 

@@ -194,11 +194,13 @@ fn run_main(args: &[String]) -> Result<ExitCode, String> {
         n += 1;
         run_one(&mut vm, n, &mut frame, o.ip_mode, &mut totals);
     }
+    let plural = |k: usize, word: &str| format!("{k} {word}{}", if k == 1 { "" } else { "s" });
     println!(
-        "{n} packets: {} passed, {} dropped, {} errors{}",
+        "{}: {} passed, {} dropped, {}{}",
+        plural(n, "packet"),
         totals.passed,
         totals.dropped,
-        totals.errors,
+        plural(totals.errors, "error"),
         if o.ip_mode {
             format!(" ({} passed untouched)", totals.untouched)
         } else {
@@ -252,8 +254,13 @@ fn prepare(prog: Program, o: &RunOpts) -> Result<Option<Vm>, String> {
     };
     let s = proof.stats();
     println!(
-        "verified ({convention:?} convention, packets of {min_len} bytes or more): \
+        "verified ({} convention, packets of {min_len} bytes or more): \
          {} instructions simulated, {} states, {} µs",
+        if convention == Convention::Context {
+            "context"
+        } else {
+            "raw"
+        },
         s.processed,
         s.states,
         took.as_micros()
