@@ -63,7 +63,10 @@ class Qmp:
 
     def cmd(self, name, **args):
         """Run a command; return the response (with "return" or "error")."""
-        rsp = self.qmp.cmd_raw(name, args or None)
+        try:
+            rsp = self.qmp.cmd_raw(name, args or None)
+        except EOFError:
+            raise QmpError(f"QMP connection closed during {name}") from None
         if name == "quit":
             self.close()
         return rsp

@@ -8,11 +8,11 @@ socket.  Every port is picked free at start-up, so several rigs (and the
 demo) can run at once.
 """
 
-import json
 import os
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -20,61 +20,31 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
 PROGS = os.path.join(REPO, "tests", "data", "ubpf")
 CORPUS = os.path.join(PROGS, "bad")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import common  # noqa: E402  pylint: disable=wrong-import-position
 
 
-class QmpError(Exception):
-    pass
+QmpError = common.QmpError
 
 
-class Qmp:
-    """A QMP client that times every command."""
+class Qmp(common.Qmp):
+    """QEMU's QMP client (scripts/ubpf/common.py) that also times every
+    command: the soak reports the slowest round trip."""
 
-    def __init__(self, path, timeout=60):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        deadline = time.time() + timeout
-        while True:
-            try:
-                self.sock.connect(path)
-                break
-            except OSError:
-                if time.time() > deadline:
-                    raise QmpError(f"cannot connect to QMP at {path}")
-                time.sleep(0.05)
-        self.sock.settimeout(timeout)
-        self.file = self.sock.makefile("rw")
-        json.loads(self.file.readline())                # greeting
+    def __init__(self, build, path, proc, timeout=60):
         self.max_rtt = 0.0
         self.commands = 0
-        self.cmd("qmp_capabilities")
+        super().__init__(build, path, proc, timeout)
 
     def cmd(self, name, **args):
-        """The response (with "return" or "error")."""
         t0 = time.perf_counter()
-        self.file.write(json.dumps({"execute": name, "arguments": args}) + "\n")
-        self.file.flush()
-        while True:
-            line = self.file.readline()
-            if not line:
-                raise QmpError(f"QMP connection closed during {name}")
-            rsp = json.loads(line)
-            if "event" not in rsp:
-                break
-        rtt = time.perf_counter() - t0
-        self.max_rtt = max(self.max_rtt, rtt)
+        rsp = super().cmd(name, **args)
+        self.max_rtt = max(self.max_rtt, time.perf_counter() - t0)
         self.commands += 1
         return rsp
 
-    def ok(self, name, **args):
-        rsp = self.cmd(name, **args)
-        if "error" in rsp:
-            raise QmpError(f"{name} {args}: {rsp['error'].get('desc')}")
-        return rsp["return"]
-
     def get(self, obj, prop):
         return self.ok("qom-get", path=f"/objects/{obj}", property=prop)
-
-    def counters(self, obj):
-        return {k: self.get(obj, k) for k in ("packets", "passed", "dropped", "errors")}
 
 
 def free_port():
@@ -112,7 +82,7 @@ class Rig:
         self.log = open(os.path.join(self.tmp, "qemu.log"), "w+")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
         try:
-            self.qmp = Qmp(qmp_path, timeout=qmp_timeout)
+            self.qmp = Qmp(build, qmp_path, self.proc, timeout=qmp_timeout)
         except Exception:
             self.close()
             raise
@@ -180,12 +150,8 @@ def corpus_packet():
 
 def compile_prog(name, outdir):
     """Compile tests/data/ubpf/NAME.bpf.c into OUTDIR/NAME.o."""
-    out = os.path.join(outdir, name + ".o")
-    multiarch = subprocess.run(["clang", "-print-multiarch"], capture_output=True,
-                               text=True).stdout.strip()
-    subprocess.run(["clang", "-O2", "-g", "-target", "bpf", f"-I/usr/include/{multiarch}",
-                    "-c", os.path.join(PROGS, name + ".bpf.c"), "-o", out], check=True)
-    return out
+    return common.compile_bpf(os.path.join(PROGS, name + ".bpf.c"),
+                              os.path.join(outdir, name + ".o"))
 
 
 def read_manifest(path=os.path.join(CORPUS, "EXPECT")):
