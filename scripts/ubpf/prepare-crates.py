@@ -24,7 +24,6 @@
 import argparse
 import configparser
 import hashlib
-import io
 import os
 import shutil
 import subprocess
