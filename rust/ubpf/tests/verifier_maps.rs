@@ -10,8 +10,9 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
+use common::maps::{self, frame, ipv4, u64_value};
 use common::{load, verdict};
-use ubpf::maps::{BPF_ANY, BPF_NOEXIST};
+use ubpf::maps::BPF_ANY;
 use ubpf::{Convention, Engine, Error, Program, Trust, Verified, VerifyOptions, Vm, VmOptions};
 
 /// ip-mode: the packet starts with the IPv4 header.
@@ -24,29 +25,6 @@ const RAW: VerifyOptions = VerifyOptions {
     convention: Convention::Raw,
     min_len: 14,
 };
-
-/// An IPv4 header (ip-mode memory) from `src` with protocol `proto`.
-fn ipv4(src: [u8; 4], proto: u8) -> Vec<u8> {
-    let mut p = vec![0u8; 28];
-    p[0] = 0x45;
-    p[9] = proto;
-    p[12..16].copy_from_slice(&src);
-    p[16..20].copy_from_slice(&[10, 0, 0, 1]);
-    p
-}
-
-/// An Ethernet frame of type `ethertype` whose first byte is `first`.
-fn frame(ethertype: u16, first: u8) -> Vec<u8> {
-    let mut f = vec![0u8; 42];
-    f[0] = first;
-    f[12..14].copy_from_slice(&ethertype.to_be_bytes());
-    f
-}
-
-fn u64_value(vm: &Vm, map: &str, key: &[u8]) -> u64 {
-    let v = vm.map(map).unwrap().lookup(key).unwrap();
-    u64::from_le_bytes(v[..8].try_into().unwrap())
-}
 
 /// Verify `prog` under `opts`, or fail with the refusal.
 fn prove(prog: &Program, opts: &VerifyOptions) -> Verified {
@@ -73,104 +51,31 @@ fn verified_vms(prog: &Program, opts: &VerifyOptions) -> (Vm, Vm) {
 #[test]
 fn per_protocol_counter() {
     let prog = load("maps_counter");
-    let (mut int, mut jit) = verified_vms(&prog, &IP);
-    let mix = [(6u8, 5u64), (17, 3), (1, 2)];
-    for &(proto, n) in &mix {
-        for _ in 0..n {
-            assert_eq!(verdict(&mut int, &mut jit, &ipv4([10, 0, 0, 9], proto)), 0);
-        }
-    }
-    for vm in [&int, &jit] {
-        for &(proto, n) in &mix {
-            assert_eq!(
-                u64_value(vm, "proto_count", &u32::from(proto).to_le_bytes()),
-                n
-            );
-        }
-        assert_eq!(u64_value(vm, "proto_count", &2u32.to_le_bytes()), 0);
-    }
+    maps::per_protocol_counter(&prog, verified_vms(&prog, &IP));
 }
 
 #[test]
 fn blocklist_filled_by_the_host() {
     let prog = load("maps_blocklist");
-    let (mut int, mut jit) = verified_vms(&prog, &IP);
-    let bad = [192, 0, 2, 7];
-    let good = [192, 0, 2, 8];
-    assert_eq!(verdict(&mut int, &mut jit, &ipv4(bad, 6)), 0);
-    for vm in [&int, &jit] {
-        vm.map("blocked")
-            .unwrap()
-            .update(&bad, &0u64.to_le_bytes(), BPF_NOEXIST)
-            .unwrap();
-    }
-    for _ in 0..3 {
-        assert_eq!(verdict(&mut int, &mut jit, &ipv4(bad, 6)), 1);
-        assert_eq!(verdict(&mut int, &mut jit, &ipv4(good, 6)), 0);
-    }
-    for vm in [&int, &jit] {
-        assert_eq!(u64_value(vm, "blocked", &bad), 3);
-        assert_eq!(vm.map("blocked").unwrap().len(), 1);
-        vm.map("blocked").unwrap().delete(&bad).unwrap();
-    }
-    assert_eq!(verdict(&mut int, &mut jit, &ipv4(bad, 6)), 0);
+    maps::blocklist_filled_by_the_host(&prog, verified_vms(&prog, &IP));
 }
 
 #[test]
 fn rate_limiter_with_timestamps_and_a_full_table() {
     let prog = load("maps_ratelimit");
-    let (mut int, mut jit) = verified_vms(&prog, &IP);
-    let verdicts: Vec<u64> = (0..5)
-        .map(|_| verdict(&mut int, &mut jit, &ipv4([10, 1, 1, 1], 17)))
-        .collect();
-    assert_eq!(verdicts, [0, 0, 0, 1, 1]);
-    for last in 2..=4 {
-        assert_eq!(verdict(&mut int, &mut jit, &ipv4([10, 1, 1, last], 17)), 0);
-    }
-    assert_eq!(verdict(&mut int, &mut jit, &ipv4([10, 1, 1, 5], 17)), 1);
-    for vm in [&int, &jit] {
-        let m = vm.map("buckets").unwrap();
-        assert_eq!(m.len(), 4);
-        let v = m.lookup(&[10, 1, 1, 1]).unwrap();
-        assert_eq!(u64::from_le_bytes(v[8..16].try_into().unwrap()), 0);
-        assert_ne!(u64::from_le_bytes(v[..8].try_into().unwrap()), 0);
-    }
+    maps::rate_limiter_with_timestamps_and_a_full_table(&prog, verified_vms(&prog, &IP));
 }
 
 #[test]
 fn global_variables_are_single_entry_arrays() {
     let prog = load("maps_globals");
-    let (mut int, mut jit) = verified_vms(&prog, &RAW);
-    let arp = frame(0x0806, 0);
-    let ip = frame(0x0800, 0);
-    let verdicts: Vec<u64> = [&arp, &ip, &arp, &arp, &ip, &arp]
-        .iter()
-        .map(|f| verdict(&mut int, &mut jit, f))
-        .collect();
-    assert_eq!(verdicts, [0, 0, 0, 1, 0, 1]);
-    for vm in [&int, &jit] {
-        let bss = vm.map(".bss").unwrap().lookup(&0u32.to_le_bytes()).unwrap();
-        assert_eq!(u64::from_le_bytes(bss[..8].try_into().unwrap()), 6);
-        assert_eq!(u64::from_le_bytes(bss[8..16].try_into().unwrap()), 4);
-        vm.map(".data")
-            .unwrap()
-            .update(&0u32.to_le_bytes(), &10u64.to_le_bytes(), BPF_ANY)
-            .unwrap();
-    }
-    assert_eq!(verdict(&mut int, &mut jit, &arp), 0);
+    maps::global_variables_are_single_entry_arrays(&prog, verified_vms(&prog, &RAW));
 }
 
 #[test]
 fn legacy_map_definition() {
     let prog = load("maps_legacy");
-    let (mut int, mut jit) = verified_vms(&prog, &RAW);
-    for first in [1, 2, 3, 5] {
-        verdict(&mut int, &mut jit, &frame(0x0800, first));
-    }
-    for vm in [&int, &jit] {
-        assert_eq!(u64_value(vm, "parity", &0u32.to_le_bytes()), 1);
-        assert_eq!(u64_value(vm, "parity", &1u32.to_le_bytes()), 3);
-    }
+    maps::legacy_map_definition(&prog, verified_vms(&prog, &RAW));
 }
 
 #[test]

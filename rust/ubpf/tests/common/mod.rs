@@ -11,6 +11,8 @@ use std::sync::Mutex;
 
 use ubpf::{Engine, Program, Trust, Vm};
 
+pub mod maps;
+
 /// Directory of the BPF C test sources (shared with QEMU's tests).
 pub fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/ubpf")
