@@ -9,7 +9,7 @@
 #
 #   fuzz.sh [SECONDS] [TARGET...]     (default: 60 s for each target)
 #
-# Needs cargo-fuzz (cargo install cargo-fuzz).  cargo fuzz builds with
+# Needs cargo-fuzz (cargo install cargo-fuzz; FUZZ_INSTALL=1 installs it).  cargo fuzz builds with
 # nightly-only flags (-Zsanitizer=address): on a stable toolchain this
 # script sets RUSTC_BOOTSTRAP=1, which works with rustc 1.95; a nightly
 # toolchain works too (FUZZ_TOOLCHAIN=nightly).
@@ -42,8 +42,12 @@ fi
 jobs=${FUZZ_JOBS:-1}
 
 if ! cargo "${toolchain[@]}" fuzz --version >/dev/null 2>&1; then
-    echo "fuzz.sh: cargo-fuzz is not installed (cargo install cargo-fuzz): skipped"
-    exit 0
+    if [ -z "${FUZZ_INSTALL:-}" ]; then
+        echo "fuzz.sh: cargo-fuzz is not installed (cargo install cargo-fuzz): skipped"
+        exit 0
+    fi
+    echo "== installing cargo-fuzz from crates.io"
+    cargo install -q --locked cargo-fuzz
 fi
 [ -d "$repo/subprojects/rbpf-0.4.1" ] || python3 "$repo/scripts/ubpf/prepare-crates.py"
 

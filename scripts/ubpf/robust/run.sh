@@ -6,8 +6,10 @@
 #
 #   run.sh BUILD_DIR [--extended]
 #
-# Default (about a minute): the bad-input corpus over QMP (verify off and
-# on, then on with the JIT) and a soak of 1000 program swaps under traffic.
+# Default (about two minutes): the bad-input corpus over QMP (verify off
+# and on, then on with the JIT), a soak of 1000 program swaps under
+# traffic, and a fuzz smoke run of 10 s per target (cargo-fuzz is
+# installed when missing).
 # The engine's side of the corpus (rust/ubpf/tests/corpus.rs) runs with the
 # engine's cargo tests.
 # --extended adds: cargo fuzz, 60 s per target (fuzz.sh), and QEMU under
@@ -28,9 +30,13 @@ python3 "$here/corpus-qmp.py" "$build" --verify on --jit | grep -E "^(corpus-qmp
 step "soak: 1000 program swaps under traffic"
 python3 "$here/soak.py" "$build" --swaps 1000
 
+if ! $extended; then
+    step "fuzz smoke run (10 s per target)"
+    FUZZ_INSTALL=1 bash "$here/fuzz.sh" 10
+fi
 if $extended; then
     step "fuzzing (60 s per target)"
-    bash "$here/fuzz.sh" 60
+    FUZZ_INSTALL=1 bash "$here/fuzz.sh" 60
     step "valgrind"
     bash "$here/valgrind.sh" "$build"
 fi
