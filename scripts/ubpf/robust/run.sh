@@ -12,7 +12,7 @@
 # installed when missing).
 # The engine's side of the corpus (rust/ubpf/tests/corpus.rs) runs with the
 # engine's cargo tests.
-# --extended adds: cargo fuzz, 60 s per target (fuzz.sh), and QEMU under
+# --extended: cargo fuzz for 60 s per target instead of 10 (fuzz.sh), and QEMU under
 # valgrind memcheck (valgrind.sh: the qtest, a short soak, the corpus).
 set -euo pipefail
 
