@@ -68,6 +68,24 @@ unsafe fn set_error(errmsg: *mut *mut c_char, msg: &str) {
     }
 }
 
+/// The handle behind `vm`; for NULL, sets the error "no eBPF VM".
+///
+/// # Safety
+///
+/// `vm` is a live handle from `ubpf_rs_new` or NULL; `errmsg` is NULL or
+/// writable.
+unsafe fn handle<'a>(vm: *mut UbpfRs, errmsg: *mut *mut c_char) -> Option<&'a mut UbpfRs> {
+    // SAFETY: caller contract.
+    let handle = unsafe { vm.as_mut() };
+    if handle.is_none() {
+        // SAFETY: caller contract.
+        unsafe {
+            set_error(errmsg, "no eBPF VM");
+        }
+    }
+    handle
+}
+
 /// Run `f`, turning an error or a panic into `false` plus a message.
 ///
 /// # Safety
@@ -108,11 +126,7 @@ pub unsafe extern "C" fn ubpf_rs_load_file(
     errmsg: *mut *mut c_char,
 ) -> bool {
     // SAFETY: per the contract, vm is a live handle or NULL.
-    let Some(vm) = (unsafe { vm.as_mut() }) else {
-        // SAFETY: forwarded contract.
-        unsafe {
-            set_error(errmsg, "no eBPF VM");
-        }
+    let Some(vm) = (unsafe { handle(vm, errmsg) }) else {
         return false;
     };
     if path.is_null() {
@@ -162,11 +176,7 @@ pub unsafe extern "C" fn ubpf_rs_load_bytecode(
     errmsg: *mut *mut c_char,
 ) -> bool {
     // SAFETY: per the contract, vm is a live handle or NULL.
-    let Some(vm) = (unsafe { vm.as_mut() }) else {
-        // SAFETY: forwarded contract.
-        unsafe {
-            set_error(errmsg, "no eBPF VM");
-        }
+    let Some(vm) = (unsafe { handle(vm, errmsg) }) else {
         return false;
     };
     let code: &[u8] = if len == 0 || code.is_null() {
@@ -200,11 +210,7 @@ pub unsafe extern "C" fn ubpf_rs_run(
     errmsg: *mut *mut c_char,
 ) -> bool {
     // SAFETY: per the contract, vm is a live handle or NULL.
-    let Some(vm) = (unsafe { vm.as_mut() }) else {
-        // SAFETY: forwarded contract.
-        unsafe {
-            set_error(errmsg, "no eBPF VM");
-        }
+    let Some(vm) = (unsafe { handle(vm, errmsg) }) else {
         return false;
     };
     let Some(inner) = vm.vm.as_mut() else {
@@ -254,11 +260,7 @@ pub unsafe extern "C" fn ubpf_rs_set_jit(
     errmsg: *mut *mut c_char,
 ) -> bool {
     // SAFETY: per the contract, vm is a live handle or NULL.
-    let Some(vm) = (unsafe { vm.as_mut() }) else {
-        // SAFETY: forwarded contract.
-        unsafe {
-            set_error(errmsg, "no eBPF VM");
-        }
+    let Some(vm) = (unsafe { handle(vm, errmsg) }) else {
         return false;
     };
     let f = || {

@@ -16,14 +16,16 @@
 //! Environment: `UBPF_BENCH_ROUNDS` (default 31), `UBPF_BENCH_SAMPLE_MS`
 //! (time per sample, default 4), `CLANG` (default `clang`).
 
+// the engine tests' helpers: compiling the BPF sources, the PRNG
+#[path = "../../tests/common/mod.rs"]
+mod common;
 mod json;
 mod native;
 mod packets;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -113,40 +115,10 @@ impl Settings {
 
 // ---- programs ----
 
-fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/ubpf")
-}
-
 /// Compile `tests/data/ubpf/<name>.bpf.c` as the tests do and return the
 /// object's bytes.
 fn compile(name: &str) -> Vec<u8> {
-    let clang = std::env::var("CLANG").unwrap_or_else(|_| "clang".to_owned());
-    let multiarch = Command::new(&clang)
-        .arg("-print-multiarch")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "x86_64-linux-gnu".to_owned());
-    let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ubpf-bench");
-    std::fs::create_dir_all(&out_dir).expect("create output directory");
-    let src = data_dir().join(format!("{name}.bpf.c"));
-    let obj = out_dir.join(format!("{name}.{}.o", std::process::id()));
-    let status = Command::new(&clang)
-        .args(["-O2", "-g", "-target", "bpf", "-c"])
-        .arg(format!("-I/usr/include/{multiarch}"))
-        .arg("-I")
-        .arg(data_dir())
-        .arg(&src)
-        .arg("-o")
-        .arg(&obj)
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run {clang}: {e}"));
-    assert!(status.success(), "{clang} failed on {}", src.display());
-    let bytes = std::fs::read(&obj).expect("read object");
-    let _ = std::fs::remove_file(&obj);
-    bytes
+    std::fs::read(common::compile(name)).expect("read object")
 }
 
 fn load(name: &str, elf: &[u8]) -> Program {

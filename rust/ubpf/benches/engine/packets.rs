@@ -4,28 +4,7 @@
 //! sizes (TCP, UDP, ICMP, ARP, VLAN and `QinQ` tags, IPv6, IPv4 options and
 //! fragments, truncated headers, other ethertypes).
 
-/// Deterministic xorshift64* generator, so every run uses the same mix.
-pub struct Rng(u64);
-
-impl Rng {
-    pub const fn new(seed: u64) -> Self {
-        Self(seed | 1)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        let n = u64::try_from(items.len()).unwrap_or(1);
-        items[usize::try_from(self.next_u64() % n).unwrap_or(0)]
-    }
-}
+use crate::common::Rng;
 
 const ETH_P_IP: u16 = 0x0800;
 const ETH_P_ARP: u16 = 0x0806;

@@ -35,10 +35,19 @@ pub fn compile(name: &str) -> PathBuf {
         return obj;
     }
     let clang = std::env::var("CLANG").unwrap_or_else(|_| "clang".to_owned());
+    // <asm/types.h> lives in the multiarch include directory
+    let multiarch = Command::new(&clang)
+        .arg("-print-multiarch")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "x86_64-linux-gnu".to_owned());
     let tmp = obj.with_extension("tmp");
     let status = Command::new(&clang)
         .args(["-O2", "-g", "-target", "bpf", "-c"])
-        .arg("-I/usr/include/x86_64-linux-gnu")
+        .arg(format!("-I/usr/include/{multiarch}"))
         .arg("-I")
         .arg(data_dir())
         .arg(&src)
@@ -96,6 +105,12 @@ impl Rng {
 
     pub fn below(&mut self, n: u64) -> u64 {
         self.next_u64() % n
+    }
+
+    /// One of `items`, chosen at random.
+    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        let n = u64::try_from(items.len()).unwrap_or(1);
+        items[usize::try_from(self.below(n)).unwrap_or(0)]
     }
 
     pub fn bytes(&mut self, n: usize) -> Vec<u8> {
