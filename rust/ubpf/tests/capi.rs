@@ -12,7 +12,7 @@ use std::ptr;
 use common::{compile, ether};
 use ubpf::capi::{
     ubpf_rs_free, ubpf_rs_free_error, ubpf_rs_is_jit, ubpf_rs_load_bytecode, ubpf_rs_load_file,
-    ubpf_rs_new, ubpf_rs_run, ubpf_rs_set_jit,
+    ubpf_rs_new, ubpf_rs_run, ubpf_rs_set_jit, UbpfRs,
 };
 
 fn take_error(msg: *mut c_char) -> String {
@@ -26,6 +26,23 @@ fn take_error(msg: *mut c_char) -> String {
         ubpf_rs_free_error(msg);
     }
     s
+}
+
+/// `ubpf_rs_run` on `pkt`: whether it succeeded, and the result.
+///
+/// # Safety
+///
+/// `vm` is a live handle.
+unsafe fn run(vm: *mut UbpfRs, pkt: &mut [u8], err: &mut *mut c_char) -> (bool, u64) {
+    let mut result = 99u64;
+    let ptr = if pkt.is_empty() {
+        ptr::null_mut()
+    } else {
+        pkt.as_mut_ptr().cast()
+    };
+    // SAFETY: the buffer is valid for its length; vm per the contract.
+    let ok = unsafe { ubpf_rs_run(vm, ptr, pkt.len(), &raw mut result, err) };
+    (ok, result)
 }
 
 #[test]
@@ -42,43 +59,14 @@ fn c_api_round_trip() {
         assert_eq!(unsafe { ubpf_rs_is_jit(vm) }, jit && ubpf::JIT_AVAILABLE);
         let mut arp = ether(0x0806, &[], &[0; 28]);
         let mut ip = ether(0x0800, &[], &[0x45; 20]);
-        let mut result = 99u64;
         // SAFETY: buffers valid for their length.
         unsafe {
-            assert!(ubpf_rs_run(
-                vm,
-                arp.as_mut_ptr().cast(),
-                arp.len(),
-                &raw mut result,
-                &raw mut err
-            ));
-            assert_eq!(result, 0);
-            assert!(ubpf_rs_run(
-                vm,
-                ip.as_mut_ptr().cast(),
-                ip.len(),
-                &raw mut result,
-                &raw mut err
-            ));
-            assert_eq!(result, 1);
-            assert!(ubpf_rs_run(
-                vm,
-                ptr::null_mut(),
-                0,
-                &raw mut result,
-                &raw mut err
-            ));
-            assert_eq!(result, 1);
+            assert_eq!(run(vm, &mut arp, &mut err), (true, 0));
+            assert_eq!(run(vm, &mut ip, &mut err), (true, 1));
+            assert_eq!(run(vm, &mut [], &mut err), (true, 1));
             // switch mode with the program loaded
             assert!(ubpf_rs_set_jit(vm, !jit, &raw mut err));
-            assert!(ubpf_rs_run(
-                vm,
-                arp.as_mut_ptr().cast(),
-                arp.len(),
-                &raw mut result,
-                &raw mut err
-            ));
-            assert_eq!(result, 0);
+            assert_eq!(run(vm, &mut arp, &mut err), (true, 0));
             ubpf_rs_free(vm);
         }
     }
@@ -143,14 +131,7 @@ fn c_api_errors() {
             &raw mut err
         ));
         let mut pkt = [1u8; 4];
-        assert!(ubpf_rs_run(
-            vm,
-            pkt.as_mut_ptr().cast(),
-            pkt.len(),
-            &raw mut result,
-            &raw mut err
-        ));
-        assert_eq!(result, 1);
+        assert_eq!(run(vm, &mut pkt, &mut err), (true, 1));
         let oob: [u8; 16] = [0x71, 0x10, 0x40, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0];
         assert!(ubpf_rs_load_bytecode(
             vm,

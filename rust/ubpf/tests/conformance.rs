@@ -34,14 +34,7 @@ fn run(mode: Mode) {
         return;
     };
     let s = conformance::run_suite(&dir, mode, &xfail()).unwrap();
-    println!(
-        "{}: {} passed, {} failed ({} expected), {} skipped",
-        mode.name(),
-        s.passed,
-        s.failed + s.xfailed,
-        s.xfailed,
-        s.skipped
-    );
+    println!("{}", s.line(mode));
     assert!(s.problems.is_empty(), "{}", s.problems.join("\n"));
     assert!(s.passed > 250, "suspiciously few tests passed");
 }

@@ -458,7 +458,8 @@ impl NetFilterImpl for FilterUbpf {
         let Some(vm) = vm.as_mut() else {
             return true;
         };
-        let mut scratch = self.scratch.borrow_mut();
+        // only packets in several pieces need the scratch buffer
+        let mut scratch;
         let frame: &mut [u8] = if let [one] = iov {
             if one.iov_base.is_null() {
                 &mut []
@@ -469,6 +470,7 @@ impl NetFilterImpl for FilterUbpf {
                 unsafe { std::slice::from_raw_parts_mut(one.iov_base.cast::<u8>(), one.iov_len) }
             }
         } else {
+            scratch = self.scratch.borrow_mut();
             scratch.clear();
             for piece in iov.iter().filter(|v| !v.iov_base.is_null()) {
                 // SAFETY: as above, each piece holds iov_len valid bytes.

@@ -389,6 +389,20 @@ pub struct Summary {
     pub problems: Vec<String>,
 }
 
+impl Summary {
+    /// The one-line result of `mode`: "jit: N passed, N failed (N expected), N skipped".
+    pub fn line(&self, mode: Mode) -> String {
+        format!(
+            "{}: {} passed, {} failed ({} expected), {} skipped",
+            mode.name(),
+            self.passed,
+            self.failed + self.xfailed,
+            self.xfailed,
+            self.skipped
+        )
+    }
+}
+
 /// The `.data` files of the suite: `tests/*.data` then `negative/*.data`,
 /// named relative to `root`.
 pub fn list(root: &Path) -> std::io::Result<Vec<(String, PathBuf, bool)>> {

@@ -311,14 +311,7 @@ fn conformance_main(args: &[String]) -> Result<ExitCode, String> {
         for p in &s.problems {
             println!("{}: {p}", mode.name());
         }
-        println!(
-            "{}: {} passed, {} failed ({} expected), {} skipped",
-            mode.name(),
-            s.passed,
-            s.failed + s.xfailed,
-            s.xfailed,
-            s.skipped
-        );
+        println!("{}", s.line(mode));
         ok &= s.problems.is_empty();
     }
     Ok(if ok {
