@@ -3,14 +3,16 @@
 //! Abstract execution of one instruction.
 
 use super::domain::{Cmp, Range};
-use super::state::{slot_of, Frame, Reg, Slot, State, Val, LEN, MAX_LEN, NONE, ZERO};
+use super::state::{
+    c_add, c_sub, slot_of, Frame, Reg, Slot, State, Val, LEN, MAX_C, MAX_LEN, NONE, ZERO,
+};
 use super::Convention;
 use crate::check::{Insn, CALL, EXIT, LDDW};
 use crate::helpers::{self, Arg, Ret};
 use crate::maps::MapDef;
 
 /// Largest packet pointer offset (in magnitude) arithmetic may produce.
-const MAX_OFF: i64 = 1 << 40;
+const MAX_OFF: i64 = MAX_C;
 
 /// Why the program was rejected at an instruction.
 #[derive(Debug)]
@@ -108,13 +110,8 @@ fn scalar(st: &State, r: u8) -> VResult<Val> {
     }
 }
 
-/// Give `dst` a new value computed by instruction `i`.
-fn set(st: &mut State, i: usize, dst: u8, v: Reg) {
-    if let Reg::Scalar(x) | Reg::Pkt(x) = v {
-        if x.sym == super::state::site(i) {
-            st.retire(x.sym);
-        }
-    }
+/// Give `dst` a new value.
+fn set(st: &mut State, dst: u8, v: Reg) {
     st.regs[usize::from(dst)] = v;
 }
 
@@ -223,12 +220,14 @@ fn check_stack(
     Ok((f, off))
 }
 
-fn stack_load(fr: &Frame, r: u8, off: i64, size: u32, i: usize) -> VResult<Reg> {
+/// A stack load: the register loaded, or `None` for data bytes of unknown
+/// value.
+fn stack_load(fr: &Frame, r: u8, off: i64, size: u32) -> VResult<Option<Reg>> {
     let (k, b) = slot_of(off);
     let slot = fr.slot(k);
     if size == 8 {
         if let Some(Slot::Spill(v)) = slot {
-            return Ok(v);
+            return Ok(Some(v));
         }
     }
     let init = match slot {
@@ -240,11 +239,21 @@ fn stack_load(fr: &Frame, r: u8, off: i64, size: u32, i: usize) -> VResult<Reg> 
                 } else {
                     (1u64 << (8 * size)) - 1
                 };
-                return Ok(Reg::Scalar(Val::konst(shifted & mask)));
+                return Ok(Some(Reg::Scalar(Val::konst(shifted & mask))));
             }
             true
         }
-        Some(Slot::Spill(_)) => true,
+        Some(Slot::Spill(v)) => {
+            return reject(
+                r,
+                format!(
+                    "stack read of {} at fp{off:+} reads part of a spilled {}: pointers are \
+                     read back whole, with aligned 8-byte loads",
+                    bytes(size),
+                    v.kind()
+                ),
+            )
+        }
         Some(Slot::Bytes(m)) => {
             let want = (((1u16 << size) - 1) << b) as u8;
             m & want == want
@@ -260,7 +269,7 @@ fn stack_load(fr: &Frame, r: u8, off: i64, size: u32, i: usize) -> VResult<Reg> 
             ),
         );
     }
-    Ok(Reg::Scalar(Val::fresh(Range::unknown_bytes(size), i)))
+    Ok(None)
 }
 
 fn stack_store(fr: &mut Frame, r: u8, off: i64, size: u32, v: Reg) -> VResult<()> {
@@ -279,10 +288,12 @@ fn stack_store(fr: &mut Frame, r: u8, off: i64, size: u32, v: Reg) -> VResult<()
             ),
         );
     }
+    // the other bytes of a spilled number stay data; those of a spilled
+    // pointer are pointer bits and become unreadable
     let m = match fr.slot(k) {
-        Some(Slot::Spill(_)) => 0xff,
+        Some(Slot::Spill(Reg::Scalar(_))) => 0xff,
         Some(Slot::Bytes(m)) => m,
-        None => 0,
+        Some(Slot::Spill(_)) | None => 0,
     };
     let bits = (((1u16 << size) - 1) << b) as u8;
     fr.set_slot(k, Slot::Bytes(m | bits));
@@ -335,7 +346,12 @@ fn ctx_load(
         }
     };
     if let Some(fo) = field_off {
-        let new = i16::try_from(i64::from(x.off) + fo - total).unwrap_or(i16::MAX);
+        let Some(new) = i64::from(x.off)
+            .checked_add(fo - total)
+            .and_then(|o| i16::try_from(o).ok())
+        else {
+            return reject(r, "context load offset out of range");
+        };
         if p.rewrite[i].is_some_and(|o| o != new) {
             return reject(r, "context load at different offsets on different paths");
         }
@@ -377,7 +393,7 @@ fn access(
                     ),
                 ),
                 Some(_) => Ok(None),
-                None => Ok(Some(Reg::Scalar(Val::fresh(Range::unknown_bytes(size), i)))),
+                None => Ok(Some(Reg::Scalar(st.fresh(Range::unknown_bytes(size))))),
             }
         }
         Reg::Stack { frame, off: fo } => {
@@ -387,7 +403,10 @@ fn access(
                     stack_store(&mut st.frames[f], x.src, total, size, val)?;
                     Ok(None)
                 }
-                None => stack_load(&st.frames[f], r, total, size, i).map(Some),
+                None => Ok(Some(match stack_load(&st.frames[f], r, total, size)? {
+                    Some(v) => v,
+                    None => Reg::Scalar(st.fresh(Range::unknown_bytes(size))),
+                })),
             }
         }
         Reg::Ctx { off: co } => {
@@ -407,7 +426,7 @@ fn access(
                     ),
                 ),
                 Some(_) => Ok(None),
-                None => Ok(Some(Reg::Scalar(Val::fresh(Range::unknown_bytes(size), i)))),
+                None => Ok(Some(Reg::Scalar(st.fresh(Range::unknown_bytes(size))))),
             }
         }
         Reg::MapValueOrNull { map, .. } => reject(r, maybe_null(p, r, map, what)),
@@ -476,7 +495,17 @@ fn check_mem_arg(st: &State, p: &Prog, r: u8, v: Reg, size: u32, helper: &str) -
                 let o = total + i64::from(b);
                 let (k, bit) = slot_of(o);
                 let ok = match st.frames[f].slot(k) {
-                    Some(Slot::Spill(_)) => true,
+                    Some(Slot::Spill(Reg::Scalar(_))) => true,
+                    Some(Slot::Spill(spilled)) => {
+                        return reject(
+                            r,
+                            format!(
+                                "{helper}: argument r{r} points to a spilled {} at fp{o:+} \
+                                 (a helper must not read pointer bits)",
+                                spilled.kind()
+                            ),
+                        )
+                    }
                     Some(Slot::Bytes(m)) => m & (1 << bit) != 0,
                     None => false,
                 };
@@ -608,7 +637,8 @@ fn call_helper(p: &Prog, st: &mut State, i: usize, id: i32) -> VResult<()> {
         }
         _ => Range::UNKNOWN,
     };
-    set(st, i, 0, Reg::Scalar(Val::fresh(ret, i)));
+    let v = st.fresh(ret);
+    set(st, 0, Reg::Scalar(v));
     Ok(())
 }
 
@@ -666,7 +696,7 @@ fn exit(st: &mut State) -> VResult<Step> {
 }
 
 /// `p ± s` for a packet pointer `p` and a scalar `s`.
-fn pkt_add(i: usize, r: u8, src: u8, p: &Val, s: &Val, neg: bool) -> VResult<Val> {
+fn pkt_add(st: &mut State, r: u8, src: u8, p: &Val, s: &Val, neg: bool) -> VResult<Val> {
     let bounded = s.n.smin >= -MAX_OFF && s.n.smax <= MAX_OFF;
     if !bounded {
         return reject(
@@ -683,11 +713,14 @@ fn pkt_add(i: usize, r: u8, src: u8, p: &Val, s: &Val, neg: bool) -> VResult<Val
     }
     let konst = s.n.as_const().map(|k| k as i64);
     let (sym, c) = match konst {
-        Some(k) if p.sym != NONE => (p.sym, if neg { p.c - k } else { p.c + k }),
-        _ if !neg && p.sym == ZERO && s.sym != NONE && s.n.smin >= 0 => (s.sym, p.c + s.c),
-        _ => return Ok(Val::fresh(n, i)),
+        Some(k) if p.sym != NONE => (p.sym, if neg { c_sub(p.c, k) } else { c_add(p.c, k) }),
+        _ if !neg && p.sym == ZERO && s.sym != NONE && s.n.smin >= 0 => (s.sym, c_add(p.c, s.c)),
+        _ => (NONE, None),
     };
-    Ok(Val { n, sym, c })
+    Ok(match c {
+        Some(_) => Val::with_sym(n, sym, c),
+        None => st.fresh(n),
+    })
 }
 
 /// `p ± s` for a map value offset `p` and a scalar `s`.
@@ -730,11 +763,93 @@ fn refuse_map_alu(x: &Insn, dst: u8, src_r: u8, a: &Reg, b: &Reg) -> VResult<()>
     )
 }
 
-fn alu(st: &mut State, i: usize, x: &Insn) -> VResult<()> {
+/// Byte swaps: `le`/`be` (ALU class, bit 0x08 = to big endian) and ISA
+/// v4's unconditional `bswap` (ALU64 class).  Only `dst` is read.
+fn byte_swap(st: &mut State, x: &Insn) -> VResult<()> {
+    let v = scalar(st, x.dst)?;
+    let width = match x.imm {
+        16 | 32 | 64 => x.imm.unsigned_abs(),
+        w => return reject(None, format!("byte swap of width {w} (16, 32 or 64)")),
+    };
+    let swap = x.code & 0x07 == 0x07 || x.code & 0x08 != 0;
+    let n = match v.n.as_const() {
+        Some(c) => Range::konst(match (width, swap) {
+            (16, true) => u64::from((c as u16).swap_bytes()),
+            (32, true) => u64::from((c as u32).swap_bytes()),
+            (16, false) => u64::from(c as u16),
+            (32, false) => u64::from(c as u32),
+            (_, true) => c.swap_bytes(),
+            (_, false) => c,
+        }),
+        None if !swap && width == 64 => v.n,
+        None if !swap && v.n.umax >> width == 0 => v.n,
+        None => Range::unknown_bytes(width / 8),
+    };
+    let val = if !swap && n == v.n { v } else { st.fresh(n) };
+    set(st, x.dst, Reg::Scalar(val));
+    Ok(())
+}
+
+/// Sign-extend the low `bits` bits of the values of `n`.
+fn sign_extend(n: &Range, bits: u32) -> Range {
+    if let Some(c) = n.as_const() {
+        let sh = 64 - bits;
+        return Range::konst((((c << sh) as i64) >> sh) as u64);
+    }
+    let half = 1u64 << (bits - 1);
+    if n.umax < half {
+        return *n;
+    }
+    let mut r = Range::UNKNOWN;
+    r.smin = -(half as i64);
+    r.smax = half as i64 - 1;
+    r.norm().unwrap_or(Range::UNKNOWN)
+}
+
+/// `mov` (ISA v4: `movsx` when the offset is 8, 16 or 32).
+fn mov(st: &mut State, x: &Insn, src_v: Reg) -> VResult<()> {
+    let is64 = x.code & 0x07 == 0x07;
+    let by_reg = x.code & 0x08 != 0;
+    if by_reg && x.off != 0 {
+        let Reg::Scalar(s) = src_v else {
+            return reject(x.src, format!("sign-extending move of a {}", src_v.kind()));
+        };
+        let bits = match (x.off, is64) {
+            (8 | 16, _) | (32, true) => u32::from(x.off.unsigned_abs()),
+            _ => return reject(None, format!("movsx with offset {}", x.off)),
+        };
+        let mut n = sign_extend(&s.n, bits);
+        if !is64 {
+            n = n.low32();
+        }
+        let v = if n == s.n { s } else { st.fresh(n) };
+        set(st, x.dst, Reg::Scalar(v));
+        return Ok(());
+    }
+    let v = if is64 {
+        src_v
+    } else {
+        let Reg::Scalar(s) = src_v else {
+            return reject(x.src, format!("32-bit move of a {}", src_v.kind()));
+        };
+        if s.n.umax <= u64::from(u32::MAX) {
+            Reg::Scalar(s)
+        } else {
+            Reg::Scalar(st.fresh(s.n.low32()))
+        }
+    };
+    set(st, x.dst, v);
+    Ok(())
+}
+
+fn alu(st: &mut State, x: &Insn) -> VResult<()> {
     let op = x.code & 0xf0;
     let is64 = x.code & 0x07 == 0x07;
     let by_reg = x.code & 0x08 != 0;
     let dst = x.dst;
+    if op == 0xd0 {
+        return byte_swap(st, x);
+    }
     let src_v = if by_reg {
         read(st, x.src)?
     } else if is64 {
@@ -742,64 +857,28 @@ fn alu(st: &mut State, i: usize, x: &Insn) -> VResult<()> {
     } else {
         Reg::Scalar(Val::konst(u64::from(x.imm as u32)))
     };
-    if op == 0xd0 {
-        // byte swap
-        let v = scalar(st, dst)?;
-        let width = u32::try_from(x.imm).unwrap_or(64);
-        let n = match (v.n.as_const(), by_reg) {
-            (Some(c), true) => Range::konst(match width {
-                16 => u64::from((c as u16).swap_bytes()),
-                32 => u64::from((c as u32).swap_bytes()),
-                _ => c.swap_bytes(),
-            }),
-            (Some(c), false) => Range::konst(match width {
-                16 => u64::from(c as u16),
-                32 => u64::from(c as u32),
-                _ => c,
-            }),
-            _ => Range::unknown_bytes(width / 8),
-        };
-        set(st, i, dst, Reg::Scalar(Val::fresh(n, i)));
-        return Ok(());
-    }
     if op == 0xb0 {
-        let v = if is64 {
-            src_v
-        } else {
-            let Reg::Scalar(s) = src_v else {
-                return reject(x.src, format!("32-bit move of a {}", src_v.kind()));
-            };
-            if s.n.umax <= u64::from(u32::MAX) {
-                Reg::Scalar(s)
-            } else {
-                Reg::Scalar(Val::fresh(s.n.low32(), i))
-            }
-        };
-        set(st, i, dst, v);
-        return Ok(());
+        return mov(st, x, src_v);
     }
     let dst_v = read(st, dst)?;
     let src_r = if by_reg { x.src } else { dst };
     let res = match (dst_v, src_v) {
-        (Reg::Scalar(a), Reg::Scalar(b)) => Reg::Scalar(scalar_alu(i, op, &a, &b, is64)),
+        (Reg::Scalar(a), Reg::Scalar(b)) => Reg::Scalar(scalar_alu(st, op, &a, &b, is64, x.off)),
         (Reg::Pkt(a), Reg::Scalar(b)) if is64 && (op == 0x00 || op == 0x10) => {
-            Reg::Pkt(pkt_add(i, dst, src_r, &a, &b, op == 0x10)?)
+            Reg::Pkt(pkt_add(st, dst, src_r, &a, &b, op == 0x10)?)
         }
         (Reg::Scalar(a), Reg::Pkt(b)) if is64 && op == 0x00 => {
-            Reg::Pkt(pkt_add(i, dst, dst, &b, &a, false)?)
+            Reg::Pkt(pkt_add(st, dst, dst, &b, &a, false)?)
         }
         (Reg::Pkt(a), Reg::Pkt(b)) if is64 && op == 0x10 => {
             let n = a.n.sub(&b.n);
-            let v = if a.sym == b.sym && a.sym != NONE {
-                Val::konst((a.c - b.c) as u64)
-            } else if b.sym == ZERO && a.sym != NONE && n.smin >= 0 {
-                Val {
-                    n,
-                    sym: a.sym,
-                    c: a.c - b.c,
+            let same = a.sym == b.sym && a.sym != NONE;
+            let v = match c_sub(a.c, b.c) {
+                Some(d) if same => Val::konst(d as u64),
+                Some(d) if b.sym == ZERO && a.sym != NONE && n.smin >= 0 => {
+                    Val::with_sym(n, a.sym, Some(d))
                 }
-            } else {
-                Val::fresh(n, i)
+                _ => st.fresh(n),
             };
             Reg::Scalar(v)
         }
@@ -858,12 +937,21 @@ fn alu(st: &mut State, i: usize, x: &Insn) -> VResult<()> {
             );
         }
     };
-    set(st, i, dst, res);
+    set(st, dst, res);
     Ok(())
 }
 
-fn scalar_alu(i: usize, op: u8, a: &Val, b: &Val, is64: bool) -> Val {
-    let n = a.n.alu(op, &b.n, is64);
+fn scalar_alu(st: &mut State, op: u8, a: &Val, b: &Val, is64: bool, off: i16) -> Val {
+    let n = if matches!(op, 0x30 | 0x90) && off == 1 {
+        // ISA v4 signed division and modulo
+        match (a.n.as_const(), b.n.as_const()) {
+            (Some(x), Some(y)) => Range::konst(eval_sdiv(op, x, y, is64)),
+            _ if is64 => Range::UNKNOWN,
+            _ => Range::unknown_bytes(4),
+        }
+    } else {
+        a.n.alu(op, &b.n, is64)
+    };
     if let Some(c) = n.as_const() {
         return Val::konst(c);
     }
@@ -874,11 +962,7 @@ fn scalar_alu(i: usize, op: u8, a: &Val, b: &Val, is64: bool) -> Val {
             return None;
         }
         let m = v.n.shifted(k)?;
-        (m.umax <= limit).then_some(Val {
-            n: m,
-            sym: v.sym,
-            c: v.c.checked_add(k)?,
-        })
+        (m.umax <= limit).then_some(Val::with_sym(m, v.sym, Some(c_add(v.c, k)?)))
     };
     let k_of = |v: &Val| -> Option<i64> {
         let c = v.n.as_const()?;
@@ -901,13 +985,40 @@ fn scalar_alu(i: usize, op: u8, a: &Val, b: &Val, is64: bool) -> Val {
         }
         _ => None,
     };
-    kept.unwrap_or_else(|| Val::fresh(n, i))
+    kept.unwrap_or_else(|| st.fresh(n))
+}
+
+/// Concrete ISA v4 signed division (`op` 0x30) and modulo (0x90), as the
+/// engine executes them: x / 0 = 0, x % 0 = x, `MIN / -1` = `MIN`,
+/// `MIN % -1` = 0.
+pub fn eval_sdiv(op: u8, a: u64, b: u64, is64: bool) -> u64 {
+    if is64 {
+        let (x, y) = (a as i64, b as i64);
+        (match (op, y) {
+            (0x30, 0) => 0,
+            (_, 0) => x,
+            (0x30, _) => x.wrapping_div(y),
+            _ => x.wrapping_rem(y),
+        }) as u64
+    } else {
+        let (x, y) = (a as u32 as i32, b as u32 as i32);
+        u64::from(
+            (match (op, y) {
+                (0x30, 0) => 0,
+                (_, 0) => x,
+                (0x30, _) => x.wrapping_div(y),
+                _ => x.wrapping_rem(y),
+            }) as u32,
+        )
+    }
 }
 
 /// Learn from `lo <= hi` (`lo < hi` if `strict`) on values `lo`, `hi`.
 fn learn_le(st: &mut State, lo: &Val, hi: &Val, strict: bool) {
     if hi.sym == LEN && lo.sym != NONE && lo.sym != LEN {
-        st.learn(lo.sym, lo.c - hi.c + i64::from(strict));
+        if let Some(k) = c_sub(lo.c, hi.c).and_then(|k| k.checked_add(i64::from(strict))) {
+            st.learn(lo.sym, k);
+        }
     }
 }
 
@@ -936,8 +1047,11 @@ fn propagate(st: &mut State, r: usize) {
     }
     if v.sym == LEN {
         // LEN = v - c >= v.umin - c
-        if let Ok(m) = i64::try_from(v.n.umin) {
-            st.learn(ZERO, m - v.c);
+        if let Some(m) = i64::try_from(v.n.umin)
+            .ok()
+            .and_then(|m| m.checked_sub(v.c))
+        {
+            st.learn(ZERO, m);
         }
     }
     for k in 0..10 {
@@ -947,7 +1061,8 @@ fn propagate(st: &mut State, r: usize) {
         if let Reg::Scalar(o) = &mut st.regs[k] {
             if o.sym == v.sym {
                 if let Some((m, _)) =
-                    v.n.shifted(o.c - v.c)
+                    o.c.checked_sub(v.c)
+                        .and_then(|d| v.n.shifted(d))
                         .and_then(|n| Range::refine(&o.n, &n, Cmp::Eq))
                 {
                     o.n = m;
@@ -1076,6 +1191,57 @@ fn narrow_null(st: &mut State, k: u8, id: u32, new: Reg) {
     });
 }
 
+/// Comparisons involving pointers.  A program may compare two pointers
+/// into the same packet, stack frame, map value or context (which tells
+/// it offsets it knows), and a pointer that cannot be NULL against 0
+/// (`Some(outcome)`); nothing else, as the outcome would depend on (and
+/// reveal) a host address.  `None` for comparisons of numbers and of
+/// packet pointers, which [`assume`] handles.
+fn pointer_cmp(st: &State, x: &Insn, op: Cmp) -> VResult<Option<bool>> {
+    let a = st.regs[usize::from(x.dst)];
+    let (b, src) = if x.code & 0x08 != 0 {
+        (st.regs[usize::from(x.src)], x.src)
+    } else {
+        (Reg::Scalar(Val::konst(i64::from(x.imm) as u64)), x.dst)
+    };
+    let bits = matches!(op, Cmp::Set | Cmp::NotSet);
+    let zero = |r: &Reg| matches!(r, Reg::Scalar(v) if v.n.as_const() == Some(0));
+    match (a, b) {
+        (Reg::Scalar(_), Reg::Scalar(_)) => return Ok(None),
+        (Reg::Pkt(_), Reg::Pkt(_)) if !bits && x.code & 0x07 == 0x05 => return Ok(None),
+        (p, z) | (z, p)
+            if p.is_pointer()
+                && !matches!(p, Reg::MapValueOrNull { .. })
+                && zero(&z)
+                && matches!(op, Cmp::Eq | Cmp::Ne) =>
+        {
+            return Ok(Some(op == Cmp::Ne));
+        }
+        (Reg::Stack { frame: f, .. }, Reg::Stack { frame: g, .. }) if f == g && !bits => {}
+        (Reg::MapValue { map: m, .. }, Reg::MapValue { map: n, .. }) if m == n && !bits => {}
+        (Reg::Ctx { .. }, Reg::Ctx { .. }) if !bits => {}
+        (Reg::Pkt(_), Reg::Pkt(_)) if !bits => {
+            return reject(
+                x.dst,
+                "32-bit comparison of packet pointers: compare them with 64-bit jumps",
+            );
+        }
+        _ => {
+            let r = if a.is_pointer() { x.dst } else { src };
+            return reject(
+                r,
+                format!(
+                    "comparison of a {} with a {}: its outcome would depend on a host address",
+                    a.kind(),
+                    b.kind()
+                ),
+            );
+        }
+    }
+    // same-region pointers: both outcomes are possible
+    Ok(None)
+}
+
 const fn is_signed(op: Cmp) -> bool {
     matches!(op, Cmp::Sgt | Cmp::Sge | Cmp::Slt | Cmp::Sle)
 }
@@ -1102,6 +1268,13 @@ fn jump(st: &mut State, i: usize, x: &Insn) -> VResult<Step> {
             fall: true,
         });
     }
+    if let Some(known) = pointer_cmp(st, x, cmp)? {
+        return Ok(if known {
+            Step::Next(target)
+        } else {
+            Step::Next(i + 1)
+        });
+    }
     let t_ok = assume(&mut taken, x, cmp, is64);
     let f_ok = assume(st, x, cmp.negate(), is64);
     Ok(Step::Branch {
@@ -1124,12 +1297,12 @@ pub fn step(p: &mut Prog, st: &mut State, i: usize) -> VResult<Step> {
                         off: Range::konst(u64::from(off)),
                     },
                 };
-                set(st, i, x.dst, v);
+                set(st, x.dst, v);
                 return Ok(Step::Next(i + 2));
             }
             let hi = p.code.get(i + 1).map_or(0, |y| y.imm as u32);
             let v = u64::from(x.imm as u32) | (u64::from(hi) << 32);
-            set(st, i, x.dst, Reg::Scalar(Val::konst(v)));
+            set(st, x.dst, Reg::Scalar(Val::konst(v)));
             Ok(Step::Next(i + 2))
         }
         0x00 => reject(
@@ -1138,7 +1311,7 @@ pub fn step(p: &mut Prog, st: &mut State, i: usize) -> VResult<Step> {
         ),
         0x01 => {
             let v = access(p, st, i, &x, x.src, None)?;
-            set(st, i, x.dst, v.unwrap_or(Reg::Uninit));
+            set(st, x.dst, v.unwrap_or(Reg::Uninit));
             Ok(Step::Next(i + 1))
         }
         0x02 => {
@@ -1152,7 +1325,7 @@ pub fn step(p: &mut Prog, st: &mut State, i: usize) -> VResult<Step> {
             Ok(Step::Next(i + 1))
         }
         0x04 | 0x07 => {
-            alu(st, i, &x)?;
+            alu(st, &x)?;
             Ok(Step::Next(i + 1))
         }
         _ if x.code == CALL && x.src == 0 => {
@@ -1189,6 +1362,7 @@ pub fn entry_state(p: &Prog, min_len: u64) -> State {
         regs,
         frames: vec![Frame::new(usize::MAX, [Reg::Uninit; 4], p.frame_limit(0))],
         safe: Vec::new(),
+        next: super::state::FIRST,
     };
     st.learn(ZERO, i64::try_from(min).unwrap_or(0));
     st

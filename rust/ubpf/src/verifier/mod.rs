@@ -167,10 +167,21 @@ fn shape(d: &MapDef) -> MapDef {
 
 /// Most instructions simulated before the verifier gives up.
 pub const MAX_PROCESSED: usize = 1_000_000;
+/// Most work (instructions simulated plus state comparisons, weighted by
+/// the stack slots compared) before the verifier gives up: bounds the
+/// time a refusal takes whatever the program's shape.
+const MAX_WORK: u64 = 20_000_000;
+/// Most time spent verifying one program, a backstop for slow machines:
+/// QEMU verifies with its main loop held.
+const MAX_TIME: std::time::Duration = std::time::Duration::from_millis(250);
 /// Most states stored per instruction.
 const MAX_STATES: usize = 64;
 /// Join states of loop-free code beyond this many per instruction.
 const JOIN_AT: usize = 8;
+/// A path stores its state at a prune point only after simulating this
+/// many instructions since it last did (it is compared with the stored
+/// states at every prune point).
+const STORE_EVERY: u32 = 8;
 /// Most paths waiting to be explored.
 const MAX_PENDING: usize = 65_536;
 
@@ -204,6 +215,8 @@ struct Path {
     cp: Option<usize>,
     looped: bool,
     back: Option<(usize, usize)>,
+    /// Instructions simulated since the path last stored a state.
+    since: u32,
 }
 
 enum Fail {
@@ -224,6 +237,8 @@ struct Driver<'a> {
     stats: VerifyStats,
     log: Option<&'a mut String>,
     disasm: Vec<String>,
+    work: u64,
+    started: std::time::Instant,
 }
 
 impl Driver<'_> {
@@ -251,6 +266,12 @@ impl Driver<'_> {
         p.st.gc();
         for &c in &self.at[p.insn] {
             let k = &self.cps[c];
+            self.work += 1 + k
+                .st
+                .frames
+                .iter()
+                .map(|f| f.slots.len() as u64)
+                .sum::<u64>();
             if !p.st.within(&k.st) {
                 continue;
             }
@@ -267,33 +288,46 @@ impl Driver<'_> {
             });
         }
         let n = self.at[p.insn].len();
-        if !p.looped && n >= JOIN_AT {
+        if n >= JOIN_AT {
             // never join states of different loop iterations: that would
-            // lose the loop's counter
-            let partner = self.at[p.insn]
-                .iter()
-                .rev()
-                .find(|&&c| self.cps[c].complete && !self.cps[c].looped);
+            // lose the loop's counter; states of loops are joined only
+            // with states holding the same constants (the same iteration)
+            let partner = self.at[p.insn].iter().rev().find(|&&c| {
+                let k = &self.cps[c];
+                k.complete && (!p.looped && !k.looped || p.st.same_constants(&k.st))
+            });
             if let Some(&c) = partner {
-                if let Some(j) = p.st.join(&self.cps[c].st, p.insn) {
+                if let Some(j) = p.st.join(&self.cps[c].st) {
                     self.stats.joins += 1;
                     p.st = j;
                 }
             }
         }
-        if n < MAX_STATES {
-            let id = self.cps.len();
-            self.cps.push(Checkpoint {
-                st: p.st.clone(),
-                parent: p.cp,
-                pending: 1,
-                complete: false,
-                looped: p.looped,
-            });
-            self.at[p.insn].push(id);
-            self.stats.states += 1;
-            p.cp = Some(id);
+        if p.since < STORE_EVERY {
+            return Ok(Some(p));
         }
+        p.since = 0;
+        if n >= MAX_STATES {
+            // make room: forget the oldest state whose exploration is
+            // complete (fewer stored states only prune less)
+            match self.at[p.insn].iter().position(|&c| self.cps[c].complete) {
+                Some(k) => {
+                    self.at[p.insn].remove(k);
+                }
+                None => return Ok(Some(p)),
+            }
+        }
+        let id = self.cps.len();
+        self.cps.push(Checkpoint {
+            st: p.st.clone(),
+            parent: p.cp,
+            pending: 1,
+            complete: false,
+            looped: p.looped,
+        });
+        self.at[p.insn].push(id);
+        self.stats.states += 1;
+        p.cp = Some(id);
         Ok(Some(p))
     }
 
@@ -302,6 +336,27 @@ impl Driver<'_> {
         while let Some(mut p) = stack.pop() {
             loop {
                 self.stats.processed += 1;
+                self.work += 1;
+                p.since = p.since.saturating_add(1);
+                if self.work > MAX_WORK
+                    || (self.stats.processed % 1024 == 0 && self.started.elapsed() > MAX_TIME)
+                {
+                    let why = if self.work > MAX_WORK {
+                        format!(
+                            "more than {MAX_WORK} steps of work ({} instructions simulated, {} \
+                             states stored)",
+                            self.stats.processed, self.stats.states
+                        )
+                    } else {
+                        format!(
+                            "more than {} ms ({} instructions simulated, {} states stored)",
+                            MAX_TIME.as_millis(),
+                            self.stats.processed,
+                            self.stats.states
+                        )
+                    };
+                    return Err(self.give_up(p.insn, why));
+                }
                 if self.stats.processed > MAX_PROCESSED {
                     return Err(self.give_up(
                         p.insn,
@@ -349,6 +404,7 @@ impl Driver<'_> {
                                 cp: p.cp,
                                 looped: p.looped,
                                 back: p.back,
+                                since: p.since,
                             };
                             self.go(&mut q, i, target);
                             stack.push(q);
@@ -470,6 +526,8 @@ fn run(
         stats: VerifyStats::default(),
         log,
         disasm,
+        work: 0,
+        started: std::time::Instant::now(),
     };
     let res = d.explore(Path {
         insn: 0,
@@ -477,6 +535,7 @@ fn run(
         cp: None,
         looped: false,
         back: None,
+        since: STORE_EVERY,
     });
     d.stats.loops = d.back_count.iter().any(|&c| c > 0) || program.has_back_edges();
     if let Err(f) = res {

@@ -4,8 +4,11 @@
 //! stack slots, what is known about the packet's length.
 //!
 //! Values that relate to the packet carry a *symbolic* part next to their
-//! numeric [`Range`]: `sym + c`, where `sym` names an unknown value created
-//! at some instruction (or the packet length [`LEN`], or [`ZERO`]).  Facts
+//! numeric [`Range`]: `sym + c`, where `sym` names an unknown value (a
+//! fresh name from [`State::fresh`], never reused on a path), the packet
+//! length [`LEN`], or [`ZERO`].  `c` is exact: every operation that
+//! computes one is checked and bounded by [`MAX_C`], and drops the
+//! symbolic part instead of wrapping.  Facts
 //! "the packet extends at least `k` bytes beyond `sym`" (`LEN - sym >= k`)
 //! are learnt from comparisons and kept in [`State::safe`]; a packet
 //! access at `sym + c + off` of `n` bytes is in bounds when
@@ -26,17 +29,24 @@ pub const ZERO: Sym = 0;
 pub const LEN: Sym = 1;
 /// No symbolic knowledge.
 pub const NONE: Sym = u32::MAX;
+/// The first fresh symbol.
+pub const FIRST: Sym = 2;
 
-/// The symbol of the value computed by instruction `insn`.
-pub fn site(insn: usize) -> Sym {
-    u32::try_from(insn).map_or(NONE, |i| i.saturating_add(2))
+/// Largest magnitude of a symbolic offset `c` (and of the packet offsets
+/// the verifier reasons about): values beyond lose their symbolic part.
+pub const MAX_C: i64 = 1 << 40;
+
+/// Largest magnitude of a length fact `LEN - sym >= k` worth keeping.
+const MAX_FACT: i64 = 1 << 42;
+
+/// `a + b` if it stays within [`MAX_C`].
+pub fn c_add(a: i64, b: i64) -> Option<i64> {
+    a.checked_add(b).filter(|c| c.abs() <= MAX_C)
 }
 
-/// The symbol naming the join of two different values of register `reg`
-/// at instruction `insn`.
-pub fn join_site(insn: usize, reg: usize) -> Sym {
-    let base = crate::check::MAX_INSNS + 2;
-    u32::try_from(base + insn * 16 + reg).unwrap_or(NONE)
+/// `a - b` if it stays within [`MAX_C`].
+pub fn c_sub(a: i64, b: i64) -> Option<i64> {
+    a.checked_sub(b).filter(|c| c.abs() <= MAX_C)
 }
 
 /// Largest packet length the proofs assume (the engine checks it).
@@ -56,43 +66,75 @@ pub struct Val {
 }
 
 impl Val {
+    /// The constant `v` (`ZERO + v` when `v` is a small non-negative
+    /// number).
     pub const fn konst(v: u64) -> Self {
-        Self {
-            n: Range::konst(v),
-            sym: ZERO,
-            c: v as i64,
-        }
-    }
-
-    /// A value known only by its range, named after instruction `insn`.
-    pub fn fresh(n: Range, insn: usize) -> Self {
-        match n.as_const() {
-            Some(v) => Self::konst(v),
-            None => Self {
-                n,
-                sym: site(insn),
-                c: 0,
-            },
-        }
-    }
-
-    fn join(&self, o: &Self) -> Self {
-        if self.sym == o.sym && self.c == o.c {
+        let c = v as i64;
+        if c >= 0 && c <= MAX_C {
             Self {
-                n: self.n.join(&o.n),
-                ..*self
+                n: Range::konst(v),
+                sym: ZERO,
+                c,
             }
         } else {
             Self {
-                n: self.n.join(&o.n),
+                n: Range::konst(v),
                 sym: NONE,
                 c: 0,
             }
         }
     }
 
-    fn within(&self, o: &Self) -> bool {
-        self.n.within(&o.n) && (o.sym == NONE || (o.sym == self.sym && o.c == self.c))
+    /// `n`, known to be `sym + c` when `c` is (see [`c_add`]); only `n`
+    /// otherwise.
+    pub const fn with_sym(n: Range, sym: Sym, c: Option<i64>) -> Self {
+        match c {
+            Some(c) if c >= -MAX_C && c <= MAX_C && sym != NONE => Self { n, sym, c },
+            _ => Self { n, sym: NONE, c: 0 },
+        }
+    }
+}
+
+/// How the symbols of a stored state correspond to those of the state
+/// compared with it: `(o, s, d)` says that `o`'s symbol `o` is `s + d`
+/// in the other state.
+#[derive(Default)]
+pub struct SymMap(Vec<(Sym, Sym, i64)>);
+
+impl SymMap {
+    /// Whether `a` (of the state being compared) is within `b` (of the
+    /// stored state) as far as their symbolic parts go, extending the map.
+    fn relate(&mut self, a: &Val, b: &Val) -> bool {
+        if b.sym == NONE {
+            return true;
+        }
+        if a.sym == NONE {
+            return false;
+        }
+        let Some(d) = a.c.checked_sub(b.c) else {
+            return false;
+        };
+        if matches!(b.sym, ZERO | LEN) || matches!(a.sym, ZERO | LEN) {
+            return a.sym == b.sym && d == 0;
+        }
+        match self.0.iter().find(|&&(o, _, _)| o == b.sym) {
+            Some(&(_, s, e)) => s == a.sym && e == d,
+            None => {
+                self.0.push((b.sym, a.sym, d));
+                true
+            }
+        }
+    }
+
+    /// The symbol and offset a stored symbol stands for.
+    fn get(&self, o: Sym) -> Option<(Sym, i64)> {
+        if matches!(o, ZERO | LEN) {
+            return Some((o, 0));
+        }
+        self.0
+            .iter()
+            .find(|&&(k, _, _)| k == o)
+            .map(|&(_, s, d)| (s, d))
     }
 }
 
@@ -157,10 +199,12 @@ impl Reg {
         }
     }
 
-    fn join(&self, o: &Self) -> Self {
+    /// The least register containing both; `f` joins the symbolic parts
+    /// of two numbers or two packet offsets.
+    fn join(&self, o: &Self, f: &mut impl FnMut(&Val, &Val) -> Val) -> Self {
         match (self, o) {
-            (Self::Scalar(a), Self::Scalar(b)) => Self::Scalar(a.join(b)),
-            (Self::Pkt(a), Self::Pkt(b)) => Self::Pkt(a.join(b)),
+            (Self::Scalar(a), Self::Scalar(b)) => Self::Scalar(f(a, b)),
+            (Self::Pkt(a), Self::Pkt(b)) => Self::Pkt(f(a, b)),
             (Self::MapValue { map: m, off: a }, Self::MapValue { map: n, off: b }) if m == n => {
                 Self::MapValue {
                     map: *m,
@@ -181,17 +225,20 @@ impl Reg {
     }
 
     /// Whether every concrete value `self` stands for is allowed by `o`
-    /// (so what was proven from `o` holds for `self`).
-    fn within(&self, o: &Self) -> bool {
+    /// (so what was proven from `o` holds for `self`), with `o`'s symbols
+    /// read through `m`.
+    fn within(&self, o: &Self, m: &mut SymMap) -> bool {
         match (self, o) {
             (_, Self::Uninit) => true,
-            (Self::Scalar(a), Self::Scalar(b)) | (Self::Pkt(a), Self::Pkt(b)) => a.within(b),
-            (Self::MapValue { map: m, off: a }, Self::MapValue { map: n, off: b }) => {
-                m == n && a.within(b)
+            (Self::Scalar(a), Self::Scalar(b)) | (Self::Pkt(a), Self::Pkt(b)) => {
+                a.n.within(&b.n) && m.relate(a, b)
+            }
+            (Self::MapValue { map: m1, off: a }, Self::MapValue { map: n, off: b }) => {
+                m1 == n && a.within(b)
             }
             // an unlinked pointer in `o` allows a linked one in `self`
-            (Self::MapValueOrNull { map: m, id: a }, Self::MapValueOrNull { map: n, id: b }) => {
-                m == n && (*b == 0 || a == b)
+            (Self::MapValueOrNull { map: m1, id: a }, Self::MapValueOrNull { map: n, id: b }) => {
+                m1 == n && (*b == 0 || a == b)
             }
             (a, b) => a == b,
         }
@@ -203,7 +250,7 @@ impl fmt::Display for Reg {
         let sym = |out: &mut fmt::Formatter<'_>, v: &Val| match v.sym {
             NONE | ZERO => Ok(()),
             LEN => write!(out, " =len{:+}", v.c),
-            s => write!(out, " =v{}{:+}", s - 2, v.c),
+            s => write!(out, " =v{}{:+}", s - FIRST, v.c),
         };
         match self {
             Self::Uninit => write!(f, "?"),
@@ -290,6 +337,8 @@ pub struct State {
     /// Known lower bounds of `LEN - sym`, sorted by symbol; `ZERO`'s
     /// entry is the known minimum packet length.
     pub safe: Vec<(Sym, i64)>,
+    /// The next fresh symbol.
+    pub next: Sym,
 }
 
 impl State {
@@ -317,7 +366,7 @@ impl State {
 
     /// Learn `LEN - sym >= k`.
     pub fn learn(&mut self, sym: Sym, k: i64) {
-        if sym == NONE || sym == LEN {
+        if sym == NONE || sym == LEN || k.abs() > MAX_FACT {
             return;
         }
         match self.safe.binary_search_by_key(&sym, |&(s, _)| s) {
@@ -370,21 +419,18 @@ impl State {
         }
     }
 
-    /// A new value is named `sym`: older values of that name lose it (and
-    /// what was known about it).
-    pub fn retire(&mut self, sym: Sym) {
-        if sym == NONE || sym == ZERO || sym == LEN {
-            return;
+    /// A new unknown value within `n` (a constant if `n` is one), with a
+    /// name of its own.
+    pub fn fresh(&mut self, n: Range) -> Val {
+        if let Some(v) = n.as_const() {
+            return Val::konst(v);
         }
-        self.for_each_reg(|r| {
-            if let Reg::Scalar(v) | Reg::Pkt(v) = r {
-                if v.sym == sym {
-                    v.sym = NONE;
-                    v.c = 0;
-                }
-            }
-        });
-        self.safe.retain(|&(s, _)| s != sym);
+        let sym = self.next;
+        if sym == NONE {
+            return Val::with_sym(n, NONE, None);
+        }
+        self.next += 1;
+        Val { n, sym, c: 0 }
     }
 
     /// Forget facts about symbols nobody holds any more.
@@ -394,9 +440,13 @@ impl State {
         self.safe.retain(|(s, _)| *s == ZERO || held.contains(s));
     }
 
-    /// The least state containing both (same call stack required), at
-    /// instruction `insn`.
-    pub fn join(&self, o: &Self, insn: usize) -> Option<Self> {
+    /// The least state containing both (same call stack required).
+    ///
+    /// Values with the same symbolic part keep it.  Values with different
+    /// ones get a new symbol per pair of symbols (and difference of
+    /// offsets), so values related in both states stay related, and the
+    /// facts about the pair carry over to it.
+    pub fn join(&self, o: &Self) -> Option<Self> {
         if self.frames.len() != o.frames.len()
             || self
                 .frames
@@ -406,26 +456,72 @@ impl State {
         {
             return None;
         }
+        let mut next = self.next.max(o.next);
+        // (symbol here, symbol there, offset difference) -> new symbol
+        let mut pairs: Vec<(Sym, Sym, i64, Sym)> = Vec::new();
+        let mut safe: Vec<(Sym, i64)> = self
+            .safe
+            .iter()
+            .filter_map(|&(s, k)| o.safe(s).map(|m| (s, k.min(m))))
+            .collect();
+        let mut f = |a: &Val, b: &Val| -> Val {
+            let n = a.n.join(&b.n);
+            if a.sym == b.sym && a.c == b.c {
+                return Val { n, ..*a };
+            }
+            // the new symbol j is a.sym here and b.sym - d there, so the
+            // value is j + a.c in both
+            let Some(d) = a.c.checked_sub(b.c) else {
+                return Val::with_sym(n, NONE, None);
+            };
+            if a.sym == NONE || b.sym == NONE || n.as_const().is_some() {
+                return Val::with_sym(n, NONE, None);
+            }
+            let j = match pairs
+                .iter()
+                .find(|&&(x, y, e, _)| x == a.sym && y == b.sym && e == d)
+            {
+                Some(&(_, _, _, j)) => j,
+                None => {
+                    if next == NONE {
+                        return Val::with_sym(n, NONE, None);
+                    }
+                    let j = next;
+                    next += 1;
+                    pairs.push((a.sym, b.sym, d, j));
+                    let here = self.safe(a.sym);
+                    let there = o.safe(b.sym).and_then(|k| k.checked_add(d));
+                    if let (Some(x), Some(y)) = (here, there) {
+                        let k = x.min(y);
+                        if k.abs() <= MAX_FACT {
+                            safe.push((j, k));
+                        }
+                    }
+                    j
+                }
+            };
+            Val::with_sym(n, j, Some(a.c))
+        };
         let mut regs = self.regs;
         for (r, b) in regs.iter_mut().zip(&o.regs) {
-            *r = r.join(b);
+            *r = r.join(b, &mut f);
         }
         let frames = self
             .frames
             .iter()
             .zip(&o.frames)
             .map(|(a, b)| {
-                let mut f = Frame::new(a.callsite, a.saved, a.limit);
-                for (r, x) in f.saved.iter_mut().zip(&b.saved) {
-                    *r = r.join(x);
+                let mut fr = Frame::new(a.callsite, a.saved, a.limit);
+                for (r, x) in fr.saved.iter_mut().zip(&b.saved) {
+                    *r = r.join(x, &mut f);
                 }
                 for &(k, s) in &a.slots {
                     let Some(t) = b.slot(usize::from(k)) else {
                         continue;
                     };
                     let j = match (s, t) {
-                        (Slot::Spill(x), Slot::Spill(y)) if x.join(&y).is_init() => {
-                            Slot::Spill(x.join(&y))
+                        (Slot::Spill(x), Slot::Spill(y)) if x.join(&y, &mut f).is_init() => {
+                            Slot::Spill(x.join(&y, &mut f))
                         }
                         (Slot::Spill(Reg::Scalar(_)), Slot::Spill(Reg::Scalar(_))) => {
                             Slot::Bytes(0xff)
@@ -435,57 +531,80 @@ impl State {
                         | (Slot::Spill(Reg::Scalar(_)), Slot::Bytes(m)) => Slot::Bytes(m),
                         _ => continue,
                     };
-                    f.slots.push((k, j));
+                    fr.slots.push((k, j));
                 }
-                f
+                fr
             })
             .collect();
-        let safe = self
-            .safe
-            .iter()
-            .filter_map(|&(s, k)| o.safe(s).map(|m| (s, k.min(m))))
-            .collect();
-        let mut st = Self { regs, frames, safe };
-        // name joined values that differ, so that later comparisons can
-        // still relate them to the packet length
-        for k in 0..10 {
-            let (a, b) = (self.regs[k], o.regs[k]);
-            let differ = a.sym() != b.sym()
-                || matches!((a, b), (Reg::Scalar(x), Reg::Scalar(y)) | (Reg::Pkt(x), Reg::Pkt(y)) if x.c != y.c);
-            if let (true, Reg::Scalar(v) | Reg::Pkt(v)) = (differ, st.regs[k]) {
-                if v.n.as_const().is_none() && !(matches!(a, Reg::Pkt(_)) && v.n.smin < 0) {
-                    let sym = join_site(insn, k);
-                    st.retire(sym);
-                    if let Reg::Scalar(x) | Reg::Pkt(x) = &mut st.regs[k] {
-                        x.sym = sym;
-                        x.c = 0;
-                    }
-                }
-            }
-        }
+        safe.sort_unstable();
+        safe.dedup_by_key(|e| e.0);
+        let mut st = Self {
+            regs,
+            frames,
+            safe,
+            next,
+        };
+        st.gc();
         Some(st)
     }
 
+    /// Whether the registers and spilled registers that hold a constant in
+    /// one state hold the same in the other.
+    pub fn same_constants(&self, o: &Self) -> bool {
+        let konst = |r: &Reg| match r {
+            Reg::Scalar(v) => v.n.as_const(),
+            _ => None,
+        };
+        let same = |a: &Reg, b: &Reg| konst(a) == konst(b);
+        self.frames.len() == o.frames.len()
+            && self.regs.iter().zip(&o.regs).all(|(a, b)| same(a, b))
+            && self.frames.iter().zip(&o.frames).all(|(f, g)| {
+                f.saved.iter().zip(&g.saved).all(|(a, b)| same(a, b))
+                    && f.slots.len() == g.slots.len()
+                    && f.slots.iter().zip(&g.slots).all(|(x, y)| {
+                        x.0 == y.0
+                            && match (x.1, y.1) {
+                                (Slot::Spill(a), Slot::Spill(b)) => same(&a, &b),
+                                (a, b) => a == b,
+                            }
+                    })
+            })
+    }
+
     /// Whether `self` is contained in `o`: everything proven from `o` on
-    /// holds from `self` on.
+    /// holds from `self` on.  Symbols are matched up as they are met:
+    /// `o`'s symbol `s` must stand for the same `self` symbol (plus a
+    /// fixed offset) everywhere.
     pub fn within(&self, o: &Self) -> bool {
         if self.frames.len() != o.frames.len() {
             return false;
         }
-        if !self.regs.iter().zip(&o.regs).all(|(a, b)| a.within(b)) {
+        let mut m = SymMap::default();
+        if !self
+            .regs
+            .iter()
+            .zip(&o.regs)
+            .all(|(a, b)| a.within(b, &mut m))
+        {
             return false;
         }
         for (a, b) in self.frames.iter().zip(&o.frames) {
-            if a.callsite != b.callsite || !a.saved.iter().zip(&b.saved).all(|(x, y)| x.within(y)) {
+            if a.callsite != b.callsite
+                || !a
+                    .saved
+                    .iter()
+                    .zip(&b.saved)
+                    .all(|(x, y)| x.within(y, &mut m))
+            {
                 return false;
             }
             for &(k, s) in &b.slots {
                 let ok = match (a.slot(usize::from(k)), s) {
                     (None, Slot::Bytes(0)) => true,
                     (None, _) => false,
-                    (Some(Slot::Spill(x)), Slot::Spill(y)) => x.within(&y),
+                    (Some(Slot::Spill(x)), Slot::Spill(y)) => x.within(&y, &mut m),
                     (Some(Slot::Spill(Reg::Scalar(_))), Slot::Bytes(_)) => true,
-                    (Some(Slot::Bytes(m)), Slot::Bytes(n)) => m & n == n,
+                    (Some(Slot::Bytes(x)), Slot::Bytes(y)) => x & y == y,
                     _ => false,
                 };
                 if !ok {
@@ -493,9 +612,13 @@ impl State {
                 }
             }
         }
-        o.safe
-            .iter()
-            .all(|&(s, k)| self.safe(s).is_some_and(|m| m >= k))
+        // o's fact LEN - s >= k, with s = t + d here: LEN - t >= k + d
+        o.safe.iter().all(|&(s, k)| {
+            m.get(s).is_some_and(|(t, d)| {
+                k.checked_add(d)
+                    .is_some_and(|need| self.safe(t).is_some_and(|have| have >= need))
+            })
+        })
     }
 
     /// One-line description for the verifier log.
@@ -525,7 +648,7 @@ impl State {
         let _ = write!(out, " | len>={}", self.min_len());
         for &(s, k) in &self.safe {
             if s != ZERO {
-                let _ = write!(out, " len-v{}>={k}", s - 2);
+                let _ = write!(out, " len-v{}>={k}", s - FIRST);
             }
         }
         if self.depth() > 0 {
