@@ -3,9 +3,9 @@
 //! Checks run on every program before it may run.
 //!
 //! These complement rbpf's structural verifier: every instruction must be
-//! one rbpf executes correctly (unknown and newer-ISA encodings are
-//! refused instead of being silently misinterpreted), registers and
-//! reserved fields must be valid, jumps and calls must stay inside the
+//! one of the ISA (RFC 9669, with the atomics and the v4 additions) that
+//! rbpf executes (unknown encodings are refused instead of being silently
+//! misinterpreted), registers and reserved fields must be valid, jumps and calls must stay inside the
 //! program and never land on the second half of an `lddw`, and execution
 //! cannot run past the last instruction.  Bpf-to-bpf calls must not
 //! recurse.  Backward jumps are recorded ([`Checked::back_edge`]): a
@@ -67,6 +67,11 @@ const OP_MOD: u8 = 0x90;
 const OP_MOV: u8 = 0xb0;
 const OP_END: u8 = 0xd0;
 
+// Atomic operations (immediate of STX | ATOMIC)
+const ATOMIC_FETCH: i32 = 0x01;
+const ATOMIC_XCHG: i32 = 0xe0 | ATOMIC_FETCH;
+const ATOMIC_CMPXCHG: i32 = 0xf0 | ATOMIC_FETCH;
+
 // JMP operations
 const OP_JA: u8 = 0x00;
 const OP_CALL: u8 = 0x80;
@@ -121,12 +126,12 @@ fn check_alu(i: usize, x: &Insn, is64: bool) -> Result<()> {
     match op {
         0x00..=0x70 | OP_NEG | OP_MOD | 0xa0 | OP_MOV | 0xc0 => {}
         OP_END => {
-            if is64 {
-                return Err(ErrorKind::UnsupportedInstruction {
-                    insn: i,
-                    what: "bswap (ALU64 byte swap)",
-                });
-            }
+            // ALU: le/be (source bit); ALU64: bswap, which has no source bit
+            reserved(
+                i,
+                !(is64 && by_reg),
+                "bswap: invalid source bit (must be 0)",
+            )?;
             reserved(i, x.src == 0, "byte swap: source register must be 0")?;
             reserved(i, x.off == 0, "byte swap: offset must be 0")?;
             if !matches!(x.imm, 16 | 32 | 64) {
@@ -144,18 +149,22 @@ fn check_alu(i: usize, x: &Insn, is64: bool) -> Result<()> {
             })
         }
     }
-    if x.off != 0 {
-        let what = match op {
-            OP_DIV | OP_MOD if x.off == 1 => "signed division (sdiv/smod)",
-            OP_MOV => "sign-extending move (movsx)",
-            _ => "",
-        };
-        if !what.is_empty() {
-            return Err(ErrorKind::UnsupportedInstruction { insn: i, what });
-        }
+    // The offset selects the signed variant of div/mod (1) and the
+    // source width of movsx (8, 16, and 32 for 64-bit moves).
+    let off_ok = match op {
+        OP_DIV | OP_MOD => matches!(x.off, 0 | 1),
+        OP_MOV if by_reg => matches!((x.off, is64), (0 | 8 | 16, _) | (32, true)),
+        _ => x.off == 0,
+    };
+    if !off_ok {
         return Err(ErrorKind::InvalidField {
             insn: i,
-            detail: "ALU instruction: offset must be 0",
+            detail: match op {
+                OP_DIV | OP_MOD => "div/mod: offset must be 0 (unsigned) or 1 (signed)",
+                OP_MOV if by_reg && is64 => "mov: offset must be 0, or 8, 16 or 32 (movsx)",
+                OP_MOV if by_reg => "mov32: offset must be 0, or 8 or 16 (movsx)",
+                _ => "ALU instruction: offset must be 0",
+            },
         });
     }
     if op == OP_NEG {
@@ -213,13 +222,20 @@ fn check_jmp(
     let class = x.code & 0x07;
     let by_reg = x.code & SRC_X != 0;
     match op {
-        OP_JA => {
-            if class == JMP32 {
-                return Err(ErrorKind::UnsupportedInstruction {
-                    insn: i,
-                    what: "gotol (JMP32 ja)",
-                });
+        OP_JA if class == JMP32 => {
+            // gotol: the offset is in the immediate
+            reserved(
+                i,
+                !by_reg && x.src == 0 && x.dst == 0 && x.off == 0,
+                "gotol: reserved fields must be 0",
+            )?;
+            let t = jump_target(i, i64::from(x.imm), flow)?;
+            if t <= i && back.is_none() {
+                *back = Some((i, t));
             }
+            return Ok(());
+        }
+        OP_JA => {
             reserved(
                 i,
                 !by_reg && x.src == 0 && x.dst == 0 && x.imm == 0,
@@ -234,9 +250,15 @@ fn check_jmp(
         }
         OP_CALL => {
             if by_reg {
+                // callx: a call target chosen at run time would escape
+                // the load-time checks of every call (the helper's
+                // argument types, the call graph), and the encoding has
+                // two incompatible meanings in the wild (LLVM: the
+                // address of a function; uBPF: a helper ID); RFC 9669
+                // does not define it.
                 return Err(ErrorKind::UnsupportedInstruction {
                     insn: i,
-                    what: "tail call / call by register",
+                    what: "call by register (callx): the target would escape the load-time checks",
                 });
             }
             reserved(
@@ -320,10 +342,17 @@ fn check_mem(i: usize, x: &Insn) -> Result<()> {
             check_src(i, x)?;
             check_dst(i, x, true)
         }
-        (LDX, 0x80) => Err(ErrorKind::UnsupportedInstruction {
-            insn: i,
-            what: "sign-extending load (ldsx)",
-        }),
+        // sign-extending loads: 1, 2 or 4 bytes
+        (LDX, 0x80) => {
+            reserved(
+                i,
+                x.code & 0x18 != 0x18,
+                "sign-extending load: size must be b, h or w",
+            )?;
+            reserved(i, x.imm == 0, "load: immediate must be 0")?;
+            check_src(i, x)?;
+            check_dst(i, x, true)
+        }
         (ST, 0x60) => {
             reserved(i, x.src == 0, "store immediate: source register must be 0")?;
             check_dst(i, x, false)
@@ -333,15 +362,63 @@ fn check_mem(i: usize, x: &Insn) -> Result<()> {
             check_src(i, x)?;
             check_dst(i, x, false)
         }
-        (STX, 0xc0) => Err(ErrorKind::UnsupportedInstruction {
-            insn: i,
-            what: "atomic operation",
-        }),
+        // atomic operations on [dst + off]: 4 or 8 bytes
+        (STX, 0xc0) => {
+            reserved(
+                i,
+                matches!(x.code & 0x18, 0x00 | 0x18),
+                "atomic operation: size must be w or dw",
+            )?;
+            let known = matches!(x.imm & !ATOMIC_FETCH, 0x00 | 0x40 | 0x50 | 0xa0)
+                || x.imm == ATOMIC_XCHG
+                || x.imm == ATOMIC_CMPXCHG;
+            reserved(i, known, "atomic operation: unknown operation (immediate)")?;
+            check_src(i, x)?;
+            check_dst(i, x, false)?;
+            // the fetching operations but cmpxchg write the old value
+            // into src (cmpxchg writes r0)
+            if x.imm & ATOMIC_FETCH != 0 && x.imm != ATOMIC_CMPXCHG && x.src == 10 {
+                return Err(ErrorKind::InvalidRegister {
+                    insn: i,
+                    detail: "r10 (frame pointer) is read-only".to_owned(),
+                });
+            }
+            Ok(())
+        }
         _ => Err(ErrorKind::InvalidOpcode {
             insn: i,
             opcode: x.code,
         }),
     }
+}
+
+/// The first instruction of `code` (a checked program) that uses an
+/// addition to the original eBPF ISA: atomic operations, and the ISA v4
+/// signed division and modulo, sign-extending moves and loads,
+/// unconditional byte swap and `gotol`; with its name.  Both engines run
+/// them; the verifier does not model them yet.
+pub fn isa_extension(code: &[u8]) -> Option<(usize, &'static str)> {
+    let len = code.len() / INSN_SIZE;
+    let mut i = 0;
+    while i < len {
+        let x = Insn::at(code, i);
+        let class = x.code & 0x07;
+        let op = x.code & 0xf0;
+        let what = match class {
+            LDX if x.code & 0xe0 == 0x80 => "sign-extending load",
+            STX if x.code & 0xe0 == 0xc0 => "atomic operation",
+            ALU | ALU64 if matches!(op, OP_DIV | OP_MOD) && x.off == 1 => "signed division/modulo",
+            ALU | ALU64 if op == OP_MOV && x.off != 0 => "sign-extending move",
+            ALU64 if op == OP_END => "byte swap (bswap)",
+            JMP32 if op == OP_JA => "gotol",
+            _ => "",
+        };
+        if !what.is_empty() {
+            return Some((i, what));
+        }
+        i += if x.code == LDDW { 2 } else { 1 };
+    }
+    None
 }
 
 /// What the checks found out about a program.
@@ -440,7 +517,8 @@ pub fn check(code: &[u8]) -> Result<Checked> {
     // the end).
     let last = len - 1;
     let x = Insn::at(code, last);
-    if x.code != EXIT && x.code != 0x05 {
+    // exit, ja or gotol
+    if x.code != EXIT && x.code != JMP | OP_JA && x.code != JMP32 | OP_JA {
         return Err(ErrorKind::FallsOffEnd { insn: last });
     }
 

@@ -39,9 +39,45 @@ use std::path::Path;
 pub use check::{MAX_CALL_DEPTH, MAX_INSNS};
 pub use error::{Error, ErrorKind, RunError};
 pub use maps::{Map, MapDef, MapRef};
-pub use verifier::{
-    verify, verify_with_log, Convention, Verified, VerifyOptions, VerifyStats, MAX_PROCESSED,
-};
+pub use verifier::{Convention, Verified, VerifyOptions, VerifyStats, MAX_PROCESSED};
+
+/// Refuse, before the verifier sees them, the instructions that it does
+/// not model yet (atomics and ISA v4, see [`check::isa_extension`]): both
+/// engines run them, but only without a proof.
+fn verifier_supports(program: &Program) -> Result<(), Error> {
+    match check::isa_extension(program.bytecode()) {
+        None => Ok(()),
+        Some((insn, what)) => {
+            let sect = (!program.section().is_empty()).then_some(program.section());
+            Err(Error::new(
+                program.origin(),
+                sect,
+                ErrorKind::Verifier {
+                    insn,
+                    reg: None,
+                    detail: format!("{what}: not supported by the verifier yet"),
+                },
+            ))
+        }
+    }
+}
+
+/// Verify `program` under `opts`.
+pub fn verify(program: &Program, opts: &VerifyOptions) -> Result<Verified, Error> {
+    verifier_supports(program)?;
+    verifier::verify(program, opts)
+}
+
+/// [`verify`], appending a log of every simulated instruction with the
+/// abstract state before it to `log`.
+pub fn verify_with_log(
+    program: &Program,
+    opts: &VerifyOptions,
+    log: &mut String,
+) -> Result<Verified, Error> {
+    verifier_supports(program)?;
+    verifier::verify_with_log(program, opts, log)
+}
 
 /// "cannot read: <reason>", without Rust's "(os error N)".
 fn io_message(e: &std::io::Error) -> String {

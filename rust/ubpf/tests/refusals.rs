@@ -263,14 +263,63 @@ fn checks_name_the_instruction() {
             "unknown helper 999",
         ),
         (prog(&[MOV0, MOV0]), 1, "past the end"),
-        (prog(&[MOV0, insn(0xdb, 10, 0, -8, 0), EXIT]), 1, "atomic"),
+        // ISA v3/v4 encodings with invalid fields
         (
-            prog(&[MOV0, insn(0x3f, 0, 1, 1, 0), EXIT]),
+            prog(&[MOV0, insn(0xdb, 10, 1, -8, 0x02), EXIT]),
             1,
-            "signed division",
+            "atomic operation: unknown operation",
         ),
-        (prog(&[MOV0, insn(0xbf, 0, 1, 8, 0), EXIT]), 1, "movsx"),
-        (prog(&[MOV0, insn(0x8d, 0, 1, 0, 0), EXIT]), 1, "tail call"),
+        (
+            prog(&[MOV0, insn(0xd3, 10, 1, -8, 0), EXIT]),
+            1,
+            "atomic operation: size must be w or dw",
+        ),
+        (
+            prog(&[MOV0, insn(0xdb, 10, 10, -8, 0x41), EXIT]),
+            1,
+            "read-only",
+        ),
+        (
+            prog(&[MOV0, insn(0x3f, 0, 1, 2, 0), EXIT]),
+            1,
+            "offset must be 0 (unsigned) or 1 (signed)",
+        ),
+        (
+            prog(&[MOV0, insn(0xbc, 0, 1, 32, 0), EXIT]),
+            1,
+            "mov32: offset",
+        ),
+        (
+            prog(&[MOV0, insn(0xb7, 0, 0, 8, 0), EXIT]),
+            1,
+            "offset must be 0",
+        ),
+        (
+            prog(&[MOV0, insn(0x99, 0, 1, 0, 0), EXIT]),
+            1,
+            "size must be b, h or w",
+        ),
+        (
+            prog(&[MOV0, insn(0xdf, 0, 0, 0, 16), EXIT]),
+            1,
+            "bswap: invalid source bit",
+        ),
+        (
+            prog(&[MOV0, insn(0xd7, 0, 0, 0, 8), EXIT]),
+            1,
+            "byte swap width",
+        ),
+        (
+            prog(&[MOV0, insn(0x06, 0, 0, 0, 100), EXIT]),
+            1,
+            "jump out of range",
+        ),
+        (
+            prog(&[MOV0, insn(0x06, 0, 0, 1, 0), EXIT]),
+            1,
+            "gotol: reserved fields",
+        ),
+        (prog(&[MOV0, insn(0x8d, 0, 1, 0, 0), EXIT]), 1, "callx"),
         (
             prog(&[MOV0, insn(0x18, 1, 1, 0, 3), insn(0, 0, 0, 0, 0), EXIT]),
             1,

@@ -24,6 +24,41 @@ static COMPILE_LOCK: Mutex<()> = Mutex::new(());
 /// `clang -O2 -g -target bpf -c` (once per test binary) and return the
 /// object's path.
 pub fn compile(name: &str) -> PathBuf {
+    let clang = std::env::var("CLANG").unwrap_or_else(|_| "clang".to_owned());
+    compile_with(name, &clang, &[])
+}
+
+/// A clang that knows `-mcpu=v4` (LLVM 18 or later): `$CLANG_V4`, else
+/// `clang-19`, else `$CLANG` or `clang` if it knows v4.
+pub fn clang_v4() -> String {
+    let mut candidates: Vec<String> = std::env::var("CLANG_V4").into_iter().collect();
+    candidates.push("clang-19".to_owned());
+    candidates.push(std::env::var("CLANG").unwrap_or_else(|_| "clang".to_owned()));
+    for clang in candidates {
+        let ok = Command::new(&clang)
+            .args([
+                "-target",
+                "bpf",
+                "-mcpu=v4",
+                "-x",
+                "c",
+                "-c",
+                "-o",
+                "/dev/null",
+                "/dev/null",
+            ])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            return clang;
+        }
+    }
+    panic!("no clang with -mcpu=v4 (LLVM 18+): install clang-19 (scripts/ubpf/setup-host.sh) or set CLANG_V4");
+}
+
+/// [`compile`] with `clang` and extra flags.
+pub fn compile_with(name: &str, clang: &str, flags: &[&str]) -> PathBuf {
     let _guard = COMPILE_LOCK
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -34,9 +69,8 @@ pub fn compile(name: &str) -> PathBuf {
     if obj.exists() {
         return obj;
     }
-    let clang = std::env::var("CLANG").unwrap_or_else(|_| "clang".to_owned());
     // <asm/types.h> lives in the multiarch include directory
-    let multiarch = Command::new(&clang)
+    let multiarch = Command::new(clang)
         .arg("-print-multiarch")
         .output()
         .ok()
@@ -45,8 +79,9 @@ pub fn compile(name: &str) -> PathBuf {
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "x86_64-linux-gnu".to_owned());
     let tmp = obj.with_extension("tmp");
-    let status = Command::new(&clang)
+    let status = Command::new(clang)
         .args(["-O2", "-g", "-target", "bpf", "-c"])
+        .args(flags)
         .arg(format!("-I/usr/include/{multiarch}"))
         .arg("-I")
         .arg(data_dir())

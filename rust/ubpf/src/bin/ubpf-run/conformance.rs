@@ -4,7 +4,8 @@
 //! the `ubpf-run` tool and the integration test).
 //!
 //! A test passes when the program loads and r0 equals `-- result`, or when
-//! a program whose file has `-- error` is refused.  Files of the suite's
+//! a program whose file has `-- error` is refused (by the checks or by the
+//! verifier).  Files of the suite's
 //! `negative/` directory pass when the check fails in any way (refusal,
 //! run-time error, or a result different from the claimed one).
 
@@ -147,9 +148,148 @@ fn number(tok: &str, wide: bool) -> Result<String, String> {
     })
 }
 
+/// One instruction slot.
+fn encode(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> [u8; 8] {
+    let mut b = [0u8; 8];
+    b[0] = code;
+    b[1] = (src << 4) | dst;
+    b[2..4].copy_from_slice(&off.to_le_bytes());
+    b[4..8].copy_from_slice(&imm.to_le_bytes());
+    b
+}
+
+fn reg(op: &str) -> Result<u8, String> {
+    op.strip_prefix('r')
+        .and_then(|n| n.parse::<u8>().ok())
+        .filter(|&n| n <= 10)
+        .ok_or_else(|| format!("invalid register {op}"))
+}
+
+fn imm32(op: &str) -> Result<i32, String> {
+    let n = number(op, false)?;
+    let v = n.strip_prefix("0x").map_or_else(
+        || n.parse::<i64>().ok(),
+        |h| i64::from_str_radix(h, 16).ok(),
+    );
+    v.and_then(|v| i32::try_from(v).ok())
+        .ok_or_else(|| format!("invalid 32-bit immediate {op}"))
+}
+
+/// `[rN+off]` / `[rN-off]` / `[rN]`.
+fn mem_operand(op: &str) -> Result<(u8, i16), String> {
+    let inner = op
+        .strip_prefix('[')
+        .and_then(|o| o.strip_suffix(']'))
+        .ok_or_else(|| format!("invalid memory operand {op}"))?;
+    let (r, off) = match inner.find(['+', '-']) {
+        Some(pos) => (&inner[..pos], imm32(&inner[pos..])?),
+        None => (inner, 0),
+    };
+    let off = i16::try_from(off).map_err(|_| format!("offset out of range in {op}"))?;
+    Ok((reg(r.trim())?, off))
+}
+
+/// The instructions rbpf's assembler does not know (atomics, ISA v4 and
+/// call by register), in the suite's syntax (`%` already stripped); None
+/// for the others.
+fn assemble_extra(mnemonic: &str, rest: &str) -> Option<Result<[u8; 8], String>> {
+    let ops: Vec<&str> = rest
+        .split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .collect();
+    let want = |n: usize| {
+        if ops.len() == n {
+            Ok(())
+        } else {
+            Err(format!("invalid number of operands for {mnemonic}"))
+        }
+    };
+    // reg-or-immediate ALU operand: (source bit, src, imm)
+    let operand = |op: &str| -> Result<(u8, u8, i32), String> {
+        if op.starts_with('r') {
+            Ok((0x08, reg(op)?, 0))
+        } else {
+            Ok((0x00, 0, imm32(op)?))
+        }
+    };
+    let result = match mnemonic {
+        // lock [fetch] <op>[32] [dst+off], src
+        "lock" => (|| {
+            let invalid = || format!("invalid number of operands for {mnemonic}");
+            if ops.len() != 2 {
+                return Err(invalid());
+            }
+            let words: Vec<&str> = ops[0].split_whitespace().collect();
+            let (mem, names) = words.split_last().ok_or_else(invalid)?;
+            let (fetch, op) = match names {
+                ["fetch", op] => (true, *op),
+                [op] => (false, *op),
+                _ => return Err(invalid()),
+            };
+            let (name, code) = match op.strip_suffix("32") {
+                Some(n) => (n, 0xc3),
+                None => (op, 0xdb),
+            };
+            let imm = match name {
+                "add" => 0x00,
+                "or" => 0x40,
+                "and" => 0x50,
+                "xor" => 0xa0,
+                "xchg" => 0xe1,
+                "cmpxchg" => 0xf1,
+                _ => return Err(format!("unknown atomic operation {op}")),
+            } | i32::from(fetch);
+            let (dst, off) = mem_operand(mem)?;
+            Ok(encode(code, dst, reg(ops[1])?, off, imm))
+        })(),
+        "ldxsb" | "ldxsh" | "ldxsw" => want(2).and_then(|()| {
+            let code = match mnemonic {
+                "ldxsb" => 0x91,
+                "ldxsh" => 0x89,
+                _ => 0x81,
+            };
+            let (src, off) = mem_operand(ops[1])?;
+            Ok(encode(code, reg(ops[0])?, src, off, 0))
+        }),
+        "sdiv" | "sdiv32" | "smod" | "smod32" => want(2).and_then(|()| {
+            let class = if mnemonic.ends_with("32") { 0x04 } else { 0x07 };
+            let op = if mnemonic.starts_with("sdiv") {
+                0x30
+            } else {
+                0x90
+            };
+            let (x, src, imm) = operand(ops[1])?;
+            Ok(encode(op | x | class, reg(ops[0])?, src, 1, imm))
+        }),
+        "movsx832" | "movsx1632" | "movsx864" | "movsx1664" | "movsx3264" => {
+            want(2).and_then(|()| {
+                let (bits, to) = mnemonic["movsx".len()..].split_at(mnemonic.len() - 7);
+                let class = if to == "32" { 0x04 } else { 0x07 };
+                let bits: i16 = bits.parse().map_err(|_| "bad movsx".to_owned())?;
+                Ok(encode(0xb8 | class, reg(ops[0])?, reg(ops[1])?, bits, 0))
+            })
+        }
+        "bswap16" | "bswap32" | "bswap64" | "swap16" | "swap32" | "swap64" => {
+            want(1).and_then(|()| {
+                let width: i32 = mnemonic[mnemonic.len() - 2..].parse().unwrap_or(0);
+                Ok(encode(0xd7, reg(ops[0])?, 0, 0, width))
+            })
+        }
+        "ja32" => want(1).and_then(|()| Ok(encode(0x06, 0, 0, 0, imm32(ops[0])?))),
+        // call by register: dst holds the target
+        "call" if ops.len() == 1 && ops[0].starts_with('r') => {
+            reg(ops[0]).map(|r| encode(0x8d, r, 0, 0, 0))
+        }
+        _ => return None,
+    };
+    Some(result)
+}
+
 /// Assemble the suite's syntax with rbpf's assembler: strip `%`, resolve
 /// labels (`name:` lines, `ja name`, `jeq %r1, 2, name`, `call local name`),
-/// normalise numbers.
+/// normalise numbers.  Instructions rbpf's assembler does not know are
+/// encoded here.
 pub fn assemble(src: &str) -> Result<Vec<u8>, String> {
     // pass 1: labels
     let mut lines = Vec::new();
@@ -171,6 +311,7 @@ pub fn assemble(src: &str) -> Result<Vec<u8>, String> {
     }
     // pass 2: rewrite
     let mut out = String::new();
+    let mut code = Vec::new();
     for (at, line) in lines {
         let (mnemonic, rest) = line.split_once(char::is_whitespace).unwrap_or((&line, ""));
         let mut ops: Vec<String> = rest
@@ -220,10 +361,27 @@ pub fn assemble(src: &str) -> Result<Vec<u8>, String> {
                 }
             }
         }
-        let _ = writeln!(out, "{mnemonic} {}", ops.join(", "));
+        match assemble_extra(&mnemonic, &ops.join(", ")) {
+            Some(insn) => {
+                code.extend_from_slice(&rbpf_assemble(&out)?);
+                out.clear();
+                code.extend_from_slice(&insn?);
+            }
+            None => {
+                let _ = writeln!(out, "{mnemonic} {}", ops.join(", "));
+            }
+        }
+    }
+    code.extend_from_slice(&rbpf_assemble(&out)?);
+    Ok(code)
+}
+
+fn rbpf_assemble(text: &str) -> Result<Vec<u8>, String> {
+    if text.is_empty() {
+        return Ok(Vec::new());
     }
     // rbpf's parser may panic on odd input; never let that escape
-    std::panic::catch_unwind(|| rbpf::assembler::assemble(&out))
+    std::panic::catch_unwind(|| rbpf::assembler::assemble(text))
         .map_err(|_| "assembler panicked".to_owned())?
 }
 
@@ -287,7 +445,18 @@ pub fn run_test(t: &TestFile, negative: bool, mode: Mode) -> Outcome {
             Outcome::Skip("no program".to_owned())
         };
     }
-    let res = program(t).and_then(|p| execute(&p, &t.mem, mode));
+    let res = program(t).and_then(|p| {
+        if t.error {
+            // a program that must be refused: the verifier's refusal
+            // counts too (unverified programs only run trusted)
+            let vopts = VerifyOptions {
+                convention: Convention::Raw,
+                min_len: t.mem.len(),
+            };
+            ubpf::verify(&p, &vopts).map_err(|e| format!("verifier: {e}"))?;
+        }
+        execute(&p, &t.mem, mode)
+    });
     match res {
         Err(e) if negative || t.error => {
             let _ = e;
