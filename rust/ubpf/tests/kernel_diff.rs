@@ -1,0 +1,699 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+//! Differential tests against the host kernel (tests/common/kernel.rs).
+//!
+//! Every program is loaded into the kernel (`BPF_PROG_LOAD`, from the
+//! bytecode our ELF loader produced) and into the engine (loader +
+//! verifier); programs both accept run the same frames (Ethernet, IPv4,
+//! IPv6, TCP, UDP, ICMP, VLAN, ARP, short, truncated; fixed seed) through
+//! `BPF_PROG_TEST_RUN` and through the engine's interpreter and JIT,
+//! comparing the return value, the packet after the run and the maps
+//! after all runs.  Each program lands in one class:
+//!
+//! - `both-refuse`, `both-accept-match`: agreement;
+//! - `kernel-accepts/we-refuse` (with our reason): a gap, reported only
+//!   (program types, map types, helpers are being added);
+//! - `we-refuse/kernel-not-tried`: our ELF loader refused, so there is
+//!   no bytecode to give the kernel;
+//! - `we-accept/kernel-refuses`: a soundness finding, a FAILURE unless
+//!   listed in [`ALLOWED_KERNEL_REFUSES`] with the reason;
+//! - `both-accept-differ`: a FAILURE unless listed in
+//!   [`KNOWN_DIFFERENCES`] naming the issue.
+//!
+//! The table is printed and written to `target/kernel-diff/<set>.txt`.
+//!
+//! `cargo test` runs the engine's own XDP-style programs (a few seconds).
+//! The real-program corpus built by `scripts/ubpf/kernel-corpus.sh` runs
+//! with `UBPF_KERNEL_CORPUS=<dir or manifest>`; without it that test
+//! prints a message and passes.  Without `bpf()` (not root, another
+//! kernel) everything is skipped with a message.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::kernel::{self, KernelProg, ProgType};
+use common::Rng;
+use ubpf::{Convention, Engine, Program, Trust, Verified, VerifyOptions, Vm, VmOptions};
+
+/// Programs the engine accepts and the kernel refuses, on purpose:
+/// (name as in the table, why).
+const ALLOWED_KERNEL_REFUSES: &[(&str, &str)] = &[
+    (
+        "verifier/md_udp.bpf.c",
+        "uses the engine's own struct ubpf_md (64-bit data/data_end); \
+         the kernel's xdp_md fields are 32-bit, 8-byte loads are refused",
+    ),
+    ("verifier/md_loop_sum.bpf.c", "struct ubpf_md, as md_udp"),
+    ("verifier/ctx_min.asm", "64-bit ubpf_md loads, as md_udp"),
+    (
+        "verifier/ctx_end_minus.asm",
+        "64-bit ubpf_md loads, as md_udp",
+    ),
+];
+
+/// Programs both accept whose results differ, with the issue that
+/// explains it: (name, issue).
+const KNOWN_DIFFERENCES: &[(&str, &str)] = &[];
+
+/// Outcome for one program.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Class {
+    BothRefuse,
+    BothAcceptMatch,
+    KernelAcceptsWeRefuse,
+    WeRefuseKernelNotTried,
+    WeAcceptKernelRefuses,
+    BothAcceptDiffer,
+}
+
+impl Class {
+    const fn name(&self) -> &'static str {
+        match self {
+            Self::BothRefuse => "both-refuse",
+            Self::BothAcceptMatch => "both-accept-match",
+            Self::KernelAcceptsWeRefuse => "kernel-accepts/we-refuse",
+            Self::WeRefuseKernelNotTried => "we-refuse/kernel-not-tried",
+            Self::WeAcceptKernelRefuses => "we-accept/kernel-refuses",
+            Self::BothAcceptDiffer => "both-accept-differ",
+        }
+    }
+}
+
+/// One program to compare.
+struct Subject {
+    /// Name in the table.
+    name: String,
+    /// The ELF object (or an assembled program).
+    source: Source,
+    prog_type: ProgType,
+}
+
+enum Source {
+    Elf { path: PathBuf, section: String },
+    Bytecode(Vec<u8>),
+}
+
+struct Row {
+    name: String,
+    prog_type: ProgType,
+    class: Class,
+    /// Our refusal, the kernel's, or the difference.
+    detail: String,
+    /// Frames compared.
+    frames: usize,
+}
+
+// ---------------------------------------------------------------- frames
+
+fn eth(ethertype: u16, payload: &[u8]) -> Vec<u8> {
+    common::ether(ethertype, &[], payload)
+}
+
+fn l4(proto: u8, rng: &mut Rng) -> Vec<u8> {
+    let port = |r: &mut Rng| r.pick(&[22u16, 53, 80, 443, 9, 8080, 1234, 5201]);
+    match proto {
+        6 => {
+            let mut t = common::ports(port(rng), port(rng), 20);
+            t[12] = 0x50; // data offset 5
+            t[13] = rng.pick(&[0x02u8, 0x10, 0x12, 0x11, 0x04]);
+            let n = usize::try_from(rng.below(16)).unwrap();
+            t.extend(rng.bytes(n));
+            t
+        }
+        17 => {
+            let mut u = common::ports(port(rng), port(rng), 8);
+            let n = usize::try_from(rng.below(24)).unwrap();
+            let payload = rng.bytes(n);
+            let len = u16::try_from(8 + payload.len()).unwrap();
+            u[4..6].copy_from_slice(&len.to_be_bytes());
+            u.extend(payload);
+            u
+        }
+        // ICMP / ICMPv6 echo request
+        _ => {
+            let mut i = vec![if proto == 58 { 128 } else { 8 }, 0, 0, 0, 0, 1, 0, 1];
+            i.extend(rng.bytes(8));
+            i
+        }
+    }
+}
+
+fn ipv6(next: u8, payload: &[u8]) -> Vec<u8> {
+    let mut h = vec![0x60, 0, 0, 0];
+    h.extend_from_slice(&u16::try_from(payload.len()).unwrap().to_be_bytes());
+    h.extend_from_slice(&[next, 64]);
+    h.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+    h.extend_from_slice(&[0; 11]);
+    h.push(1);
+    h.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+    h.extend_from_slice(&[0; 11]);
+    h.push(2);
+    h.extend_from_slice(payload);
+    h
+}
+
+/// The frames every program runs on (same seed, same frames).
+fn frames() -> Vec<(String, Vec<u8>)> {
+    let mut rng = Rng::new(0x6b65_726e_656c);
+    let mut out: Vec<(String, Vec<u8>)> = Vec::new();
+    let addrs: [[u8; 4]; 4] = [
+        [10, 0, 0, 1],
+        [1, 1, 1, 1],
+        [192, 168, 1, 7],
+        [127, 0, 0, 1],
+    ];
+    for round in 0..2 {
+        for proto in [6u8, 17, 1] {
+            let (s, d) = (rng.pick(&addrs), rng.pick(&addrs));
+            let ip = common::ipv4(proto, s, d, &l4(proto, &mut rng));
+            out.push((format!("ipv4-{proto}-{round}"), eth(0x0800, &ip)));
+            let ip6 = ipv6(if proto == 1 { 58 } else { proto }, &l4(proto, &mut rng));
+            out.push((format!("ipv6-{proto}-{round}"), eth(0x86dd, &ip6)));
+        }
+    }
+    let udp = common::ipv4(17, [10, 0, 0, 2], [10, 0, 0, 3], &l4(17, &mut rng));
+    out.push((
+        "vlan-ipv4-udp".into(),
+        common::ether(0x0800, &[0x8100], &udp),
+    ));
+    out.push((
+        "qinq-ipv4-udp".into(),
+        common::ether(0x0800, &[0x88a8, 0x8100], &udp),
+    ));
+    let tcp6 = ipv6(6, &l4(6, &mut rng));
+    out.push((
+        "vlan-ipv6-tcp".into(),
+        common::ether(0x86dd, &[0x8100], &tcp6),
+    ));
+    let mut arp = vec![0, 1, 8, 0, 6, 4, 0, 1];
+    arp.extend(rng.bytes(20));
+    out.push(("arp".into(), eth(0x0806, &arp)));
+    // IPv4 with options (ihl 6)
+    let mut opt = common::ipv4(17, [10, 0, 0, 4], [10, 0, 0, 5], &[0; 4]);
+    opt[0] = 0x46;
+    opt.truncate(20);
+    opt.extend_from_slice(&[1, 1, 1, 0]);
+    opt.extend(l4(17, &mut rng));
+    out.push(("ipv4-options-udp".into(), eth(0x0800, &opt)));
+    // a fragment
+    let mut frag = common::ipv4(17, [10, 0, 0, 6], [10, 0, 0, 7], &l4(17, &mut rng));
+    frag[6] = 0x20;
+    out.push(("ipv4-fragment".into(), eth(0x0800, &frag)));
+    // short and truncated frames
+    out.push(("eth-only".into(), eth(0x0800, &[])));
+    let full = eth(
+        0x0800,
+        &common::ipv4(6, [10, 0, 0, 8], [1, 1, 1, 1], &l4(6, &mut rng)),
+    );
+    for cut in [15usize, 20, 34, 40, 50] {
+        out.push((
+            format!("ipv4-tcp-cut{cut}"),
+            full[..cut.min(full.len())].to_vec(),
+        ));
+    }
+    let full6 = eth(0x86dd, &ipv6(17, &l4(17, &mut rng)));
+    for cut in [30usize, 54, 60] {
+        out.push((
+            format!("ipv6-udp-cut{cut}"),
+            full6[..cut.min(full6.len())].to_vec(),
+        ));
+    }
+    out.push(("short-10".into(), rng.bytes(10)));
+    for n in [14usize, 60, 200] {
+        out.push((format!("random-{n}"), rng.bytes(n)));
+    }
+    out.push(("big-udp".into(), {
+        let big = l4(17, &mut rng);
+        let mut payload = big;
+        payload.extend(rng.bytes(1200));
+        eth(
+            0x0800,
+            &common::ipv4(17, [10, 0, 0, 9], [10, 0, 0, 1], &payload),
+        )
+    }));
+    out
+}
+
+// ---------------------------------------------------------------- engine
+
+/// The engine's side: loaded, verified, ready to run; or why not.
+struct Ours {
+    int: Vm,
+    jit: Vm,
+}
+
+/// Load and verify `subject` in the engine.  `Err((loaded, reason))`:
+/// `loaded` tells whether a program exists to hand the kernel.
+fn our_load(subject: &Subject) -> Result<Program, String> {
+    match &subject.source {
+        Source::Elf { path, section } => {
+            Program::load_file(path, Some(section)).map_err(|e| format!("load: {}", e.kind()))
+        }
+        Source::Bytecode(code) => {
+            Program::from_bytecode(code).map_err(|e| format!("load: {}", e.kind()))
+        }
+    }
+}
+
+fn our_prepare(prog: &Program, prog_type: ProgType) -> Result<Ours, String> {
+    // The engine's context convention is XDP's (struct xdp_md's data and
+    // data_end); other program types have no convention in the engine.
+    if prog_type != ProgType::Xdp {
+        return Err(format!(
+            "program type {}: no such convention in the engine",
+            prog_type.name()
+        ));
+    }
+    let opts = VerifyOptions {
+        convention: Convention::Context,
+        min_len: 0,
+    };
+    let proof: Verified = ubpf::verify(prog, &opts).map_err(|e| format!("verify: {}", e.kind()))?;
+    let vm_opts = VmOptions {
+        convention: Convention::Context,
+        proof: Some(proof.clone()),
+    };
+    let int = Vm::with_options(prog.clone(), Engine::Interpreter, vm_opts)
+        .map_err(|e| format!("vm: {}", e.kind()))?;
+    let jit = Vm::new(prog.clone(), Engine::Jit(Trust::Verified(proof)))
+        .map_err(|e| format!("jit: {}", e.kind()))?;
+    Ok(Ours { int, jit })
+}
+
+// ---------------------------------------------------------------- compare
+
+fn hex(b: &[u8]) -> String {
+    b.iter().fold(String::new(), |mut s, x| {
+        let _ = write!(s, "{x:02x}");
+        s
+    })
+}
+
+/// Run every frame through both; the first difference, or the number of
+/// frames compared.
+fn compare(
+    ours: &mut Ours,
+    kern: &KernelProg,
+    frames: &[(String, Vec<u8>)],
+) -> Result<usize, String> {
+    let mut compared = 0;
+    for (name, frame) in frames {
+        let Ok(k) = kern.test_run(frame) else {
+            continue; // the kernel does not run frames under 14 bytes
+        };
+        compared += 1;
+        for (engine, vm) in [("interpreter", &mut ours.int), ("jit", &mut ours.jit)] {
+            let mut pkt = frame.clone();
+            let r = vm
+                .run(&mut pkt)
+                .map_err(|e| format!("frame {name}: {engine} failed: {e}"))?;
+            if r as u32 != k.retval {
+                return Err(format!(
+                    "frame {name}: return value {engine} {r:#x}, kernel {:#x}",
+                    k.retval
+                ));
+            }
+            if pkt != k.packet {
+                return Err(format!(
+                    "frame {name}: packet after the run differs ({engine} {} bytes, kernel {}): \
+                     ours {} kernel {}",
+                    pkt.len(),
+                    k.packet.len(),
+                    hex(&pkt[..pkt.len().min(64)]),
+                    hex(&k.packet[..k.packet.len().min(64)])
+                ));
+            }
+        }
+    }
+    for (i, def) in ours.int.program().maps().iter().enumerate() {
+        let want = kern.map_entries(i);
+        for (engine, vm) in [("interpreter", &ours.int), ("jit", &ours.jit)] {
+            let map = vm.maps().nth(i).expect("one Vm map per definition");
+            let mut got = map.entries();
+            got.sort();
+            if got != want {
+                let first = got.iter().zip(&want).find(|(a, b)| a != b).map_or_else(
+                    || format!("{} entries vs {}", got.len(), want.len()),
+                    |(a, b)| {
+                        format!(
+                            "key {}: ours {} kernel {} / key {}",
+                            hex(&a.0),
+                            hex(&a.1),
+                            hex(&b.1),
+                            hex(&b.0)
+                        )
+                    },
+                );
+                return Err(format!(
+                    "map {} after the runs ({engine}): {first}",
+                    def.name
+                ));
+            }
+        }
+    }
+    Ok(compared)
+}
+
+fn one_line(s: &str) -> String {
+    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if s.chars().count() > 200 {
+        let t: String = s.chars().take(200).collect();
+        format!("{t}...")
+    } else {
+        s
+    }
+}
+
+fn classify(subject: &Subject, frames: &[(String, Vec<u8>)]) -> Option<Row> {
+    let row = |class, detail: String, n| Row {
+        name: subject.name.clone(),
+        prog_type: subject.prog_type,
+        class,
+        detail: one_line(&detail),
+        frames: n,
+    };
+    let prog = match our_load(subject) {
+        Ok(p) => p,
+        Err(why) => return Some(row(Class::WeRefuseKernelNotTried, why, 0)),
+    };
+    let kern = kernel::load(&prog, subject.prog_type)?;
+    let ours = our_prepare(&prog, subject.prog_type);
+    Some(match (ours, kern) {
+        (Err(why), Err(k)) => row(
+            Class::BothRefuse,
+            format!("ours: {why}; kernel: {}", k.reason()),
+            0,
+        ),
+        (Err(why), Ok(_)) => row(Class::KernelAcceptsWeRefuse, why, 0),
+        (Ok(_), Err(k)) => row(
+            Class::WeAcceptKernelRefuses,
+            format!("kernel ({} {}): {}", k.stage, k.error, k.reason()),
+            0,
+        ),
+        (Ok(mut o), Ok(k)) => match compare(&mut o, &k, frames) {
+            Ok(n) => row(Class::BothAcceptMatch, String::new(), n),
+            Err(d) => row(Class::BothAcceptDiffer, d, 0),
+        },
+    })
+}
+
+/// Our refusal reason with numbers, names and registers blurred, to
+/// group refusals.
+fn reason_group(detail: &str) -> String {
+    let mut out = String::new();
+    let mut quoted = false;
+    for c in detail.chars() {
+        if c == '"' {
+            quoted = !quoted;
+            if quoted {
+                out.push_str("\"_\"");
+            }
+            continue;
+        }
+        if quoted {
+            continue;
+        }
+        out.push(if c.is_ascii_digit() { '#' } else { c });
+    }
+    let mut g: String = out.replace("##", "#").replace("##", "#");
+    if let Some(i) = g.find(" (") {
+        g.truncate(i);
+    }
+    g.chars().take(90).collect()
+}
+
+/// Print and write the table; fail on unexplained findings.
+fn report(set: &str, rows: &[Row]) {
+    let mut text = String::new();
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut groups: BTreeMap<String, usize> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for r in rows {
+        *counts.entry(r.class.name()).or_default() += 1;
+        if matches!(
+            r.class,
+            Class::KernelAcceptsWeRefuse | Class::WeRefuseKernelNotTried
+        ) {
+            *groups.entry(reason_group(&r.detail)).or_default() += 1;
+        }
+        let allowed = match r.class {
+            Class::WeAcceptKernelRefuses => ALLOWED_KERNEL_REFUSES
+                .iter()
+                .find(|(n, _)| *n == r.name)
+                .map(|(_, why)| *why),
+            Class::BothAcceptDiffer => KNOWN_DIFFERENCES
+                .iter()
+                .find(|(n, _)| *n == r.name)
+                .map(|(_, why)| *why),
+            _ => Some(""),
+        };
+        let note = match allowed {
+            None => {
+                failures.push(format!("{}: {}: {}", r.name, r.class.name(), r.detail));
+                " [UNEXPLAINED]".to_owned()
+            }
+            Some("") => String::new(),
+            Some(why) => format!(" [allowed: {why}]"),
+        };
+        let frames = if r.frames > 0 {
+            format!(" ({} frames)", r.frames)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            text,
+            "{:<26} {:<13} {}{frames}{}{note}",
+            r.class.name(),
+            r.prog_type.name(),
+            r.name,
+            if r.detail.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", r.detail)
+            }
+        );
+    }
+    let kernel_accepts = rows
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.class,
+                Class::KernelAcceptsWeRefuse | Class::BothAcceptMatch | Class::BothAcceptDiffer
+            )
+        })
+        .count();
+    let we_accept = rows
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.class,
+                Class::WeAcceptKernelRefuses | Class::BothAcceptMatch | Class::BothAcceptDiffer
+            )
+        })
+        .count();
+    let mut summary = format!(
+        "kernel differential ({set}): {} programs, kernel accepts {kernel_accepts}, \
+         we accept {we_accept}\n",
+        rows.len()
+    );
+    for (class, n) in &counts {
+        let _ = writeln!(summary, "  {class:<28} {n}");
+    }
+    if !groups.is_empty() {
+        summary.push_str("our refusals, grouped:\n");
+        let mut g: Vec<_> = groups.into_iter().collect();
+        g.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        for (reason, n) in g {
+            let _ = writeln!(summary, "  {n:>4}  {reason}");
+        }
+    }
+    let all = format!("{summary}\n{text}");
+    println!("{all}");
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let dir = tmp.parent().unwrap_or(tmp).join("kernel-diff");
+    if std::fs::create_dir_all(&dir).is_ok() {
+        let file = dir.join(format!("{set}.txt"));
+        if std::fs::write(&file, &all).is_ok() {
+            println!("written to {}", file.display());
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "unexplained kernel differences:\n{}",
+        failures.join("\n")
+    );
+}
+
+// ---------------------------------------------------------------- corpora
+
+fn compile(src: &Path, tag: &str) -> PathBuf {
+    let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ubpf-kernel-diff");
+    std::fs::create_dir_all(&out_dir).expect("create output directory");
+    let obj = out_dir.join(format!("{tag}.{}.o", std::process::id()));
+    let clang = std::env::var("CLANG").unwrap_or_else(|_| "clang".to_owned());
+    let status = Command::new(&clang)
+        .args(["-O2", "-g", "-target", "bpf", "-c"])
+        .arg("-I/usr/include/x86_64-linux-gnu")
+        .arg("-I")
+        .arg(common::data_dir())
+        .arg(src)
+        .arg("-o")
+        .arg(&obj)
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {clang}: {e}"));
+    assert!(status.success(), "{clang} failed on {}", src.display());
+    obj
+}
+
+fn assemble(path: &Path) -> Vec<u8> {
+    let text = std::fs::read_to_string(path).expect("read asm");
+    let src: String = text
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let code =
+        rbpf::assembler::assemble(&src).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    code.iter().flat_map(|w| w.to_le_bytes()).collect()
+}
+
+/// The engine's own XDP-style programs: the verifier corpus' context
+/// convention entries and the XDP programs of tests/data/ubpf.
+fn own_subjects() -> Vec<Subject> {
+    let dir = common::data_dir();
+    let expect = std::fs::read_to_string(dir.join("verifier/EXPECT")).expect("read EXPECT");
+    let mut files: Vec<String> = expect
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.get(1) == Some(&"ctx")).then(|| format!("verifier/{}", f[0]))
+        })
+        .collect();
+    files.push("qtest-xdp.bpf.c".to_owned());
+    files.dedup();
+    files
+        .into_iter()
+        .map(|rel| {
+            let path = dir.join(&rel);
+            let source = if rel.ends_with(".asm") {
+                Source::Bytecode(assemble(&path))
+            } else {
+                let obj = compile(&path, &rel.replace('/', "-"));
+                let section = {
+                    let bytes = std::fs::read(&obj).expect("read object");
+                    let prog = Program::load_elf(&bytes, &rel, None);
+                    prog.map(|p| p.section().to_owned())
+                        .unwrap_or_else(|_| "xdp".to_owned())
+                };
+                Source::Elf { path: obj, section }
+            };
+            Subject {
+                name: rel,
+                source,
+                prog_type: ProgType::Xdp,
+            }
+        })
+        .collect()
+}
+
+/// The real-program corpus: manifest lines `object section type`
+/// (whitespace separated, `#` comments), object paths relative to the
+/// manifest's directory unless absolute.
+fn corpus_subjects(manifest: &Path) -> Vec<Subject> {
+    let text =
+        std::fs::read_to_string(manifest).unwrap_or_else(|e| panic!("{}: {e}", manifest.display()));
+    let base = manifest.parent().unwrap_or_else(|| Path::new("."));
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let (Some(obj), Some(section), Some(ty)) = (f.first(), f.get(1), f.get(2)) else {
+            panic!("{}: bad line: {line}", manifest.display());
+        };
+        let Some(prog_type) = ProgType::parse(ty) else {
+            panic!("{}: unknown program type {ty}", manifest.display());
+        };
+        let path = base.join(obj);
+        out.push(Subject {
+            name: format!("{obj}:{section}"),
+            source: Source::Elf {
+                path,
+                section: (*section).to_owned(),
+            },
+            prog_type,
+        });
+    }
+    out
+}
+
+fn run_set(set: &str, subjects: &[Subject]) {
+    let frames = frames();
+    let mut rows = Vec::new();
+    for s in subjects {
+        match classify(s, &frames) {
+            Some(r) => rows.push(r),
+            None => return, // bpf() unavailable, already said
+        }
+    }
+    report(set, &rows);
+}
+
+#[test]
+fn own_programs_against_the_kernel() {
+    if !kernel::available() {
+        println!("skipped: bpf() is not available");
+        return;
+    }
+    run_set("own", &own_subjects());
+}
+
+#[test]
+fn real_corpus_against_the_kernel() {
+    let Some(path) = std::env::var_os("UBPF_KERNEL_CORPUS") else {
+        println!(
+            "skipped: set UBPF_KERNEL_CORPUS to the directory (or manifest) built by \
+             scripts/ubpf/kernel-corpus.sh"
+        );
+        return;
+    };
+    if !kernel::available() {
+        println!("skipped: bpf() is not available");
+        return;
+    }
+    let mut manifest = PathBuf::from(path);
+    if manifest.is_dir() {
+        manifest.push("manifest.txt");
+    }
+    if !manifest.exists() {
+        println!("skipped: no manifest at {}", manifest.display());
+        return;
+    }
+    run_set("corpus", &corpus_subjects(&manifest));
+}
+
+/// The bytecode entry point the verifier's fuzzer uses.
+#[test]
+fn raw_bytecode_oracle() {
+    let ok = [0xb7u8, 0, 0, 0, 2, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]; // r0 = 2; exit
+    let bad = [0x95u8, 0, 0, 0, 0, 0, 0, 0]; // exit with r0 unset
+    let Some((accepted, log)) = kernel::kernel_accepts(&ok, ProgType::Xdp) else {
+        println!("skipped: bpf() is not available");
+        return;
+    };
+    assert!(accepted, "{log}");
+    let (bad_accepted, bad_log) = kernel::kernel_accepts(&bad, ProgType::Xdp).expect("bpf() works");
+    assert!(!bad_accepted);
+    assert!(bad_log.contains("R0 !read_ok"), "{bad_log}");
+    for ty in [ProgType::SocketFilter, ProgType::SchedCls] {
+        assert_eq!(kernel::kernel_accepts(&ok, ty).map(|r| r.0), Some(true));
+    }
+}
