@@ -81,6 +81,9 @@ const OP_EXIT: u8 = 0x90;
 pub const LDDW: u8 = 0x18;
 /// Opcode of `call`.
 pub const CALL: u8 = 0x85;
+/// Call by register (`callx`, the register in `dst`): the verifier turns
+/// it into a [`CALL`] of the helper whose ID it proves the register holds.
+pub const CALLX: u8 = 0x8d;
 /// Opcode of `exit`.
 pub const EXIT: u8 = 0x95;
 
@@ -250,16 +253,15 @@ fn check_jmp(
         }
         OP_CALL => {
             if by_reg {
-                // callx: a call target chosen at run time would escape
-                // the load-time checks of every call (the helper's
-                // argument types, the call graph), and the encoding has
-                // two incompatible meanings in the wild (LLVM: the
-                // address of a function; uBPF: a helper ID); RFC 9669
-                // does not define it.
-                return Err(ErrorKind::UnsupportedInstruction {
-                    insn: i,
-                    what: "call by register (callx): the target would escape the load-time checks",
-                });
+                // callx (what clang -O0 emits for helper calls): only a
+                // verified program runs it, the verifier proving which
+                // helper the register names (see verifier::exec)
+                reserved(
+                    i,
+                    x.src == 0 && x.off == 0 && x.imm == 0 && x.dst < 10,
+                    "callx: reserved fields must be 0",
+                )?;
+                return Ok(());
             }
             reserved(
                 i,
@@ -390,35 +392,6 @@ fn check_mem(i: usize, x: &Insn) -> Result<()> {
             opcode: x.code,
         }),
     }
-}
-
-/// The first instruction of `code` (a checked program) that uses an
-/// addition to the original eBPF ISA: atomic operations, and the ISA v4
-/// signed division and modulo, sign-extending moves and loads,
-/// unconditional byte swap and `gotol`; with its name.  Both engines run
-/// them; the verifier does not model them yet.
-pub fn isa_extension(code: &[u8]) -> Option<(usize, &'static str)> {
-    let len = code.len() / INSN_SIZE;
-    let mut i = 0;
-    while i < len {
-        let x = Insn::at(code, i);
-        let class = x.code & 0x07;
-        let op = x.code & 0xf0;
-        let what = match class {
-            LDX if x.code & 0xe0 == 0x80 => "sign-extending load",
-            STX if x.code & 0xe0 == 0xc0 => "atomic operation",
-            ALU | ALU64 if matches!(op, OP_DIV | OP_MOD) && x.off == 1 => "signed division/modulo",
-            ALU | ALU64 if op == OP_MOV && x.off != 0 => "sign-extending move",
-            ALU64 if op == OP_END => "byte swap (bswap)",
-            JMP32 if op == OP_JA => "gotol",
-            _ => "",
-        };
-        if !what.is_empty() {
-            return Some((i, what));
-        }
-        i += if x.code == LDDW { 2 } else { 1 };
-    }
-    None
 }
 
 /// What the checks found out about a program.

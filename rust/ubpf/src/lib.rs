@@ -39,45 +39,9 @@ use std::path::Path;
 pub use check::{MAX_CALL_DEPTH, MAX_INSNS};
 pub use error::{Error, ErrorKind, RunError};
 pub use maps::{Map, MapDef, MapRef};
-pub use verifier::{Convention, Verified, VerifyOptions, VerifyStats, MAX_PROCESSED};
-
-/// Refuse, before the verifier sees them, the instructions that it does
-/// not model yet (atomics and ISA v4, see [`check::isa_extension`]): both
-/// engines run them, but only without a proof.
-fn verifier_supports(program: &Program) -> Result<(), Error> {
-    match check::isa_extension(program.bytecode()) {
-        None => Ok(()),
-        Some((insn, what)) => {
-            let sect = (!program.section().is_empty()).then_some(program.section());
-            Err(Error::new(
-                program.origin(),
-                sect,
-                ErrorKind::Verifier {
-                    insn,
-                    reg: None,
-                    detail: format!("{what}: not supported by the verifier yet"),
-                },
-            ))
-        }
-    }
-}
-
-/// Verify `program` under `opts`.
-pub fn verify(program: &Program, opts: &VerifyOptions) -> Result<Verified, Error> {
-    verifier_supports(program)?;
-    verifier::verify(program, opts)
-}
-
-/// [`verify`], appending a log of every simulated instruction with the
-/// abstract state before it to `log`.
-pub fn verify_with_log(
-    program: &Program,
-    opts: &VerifyOptions,
-    log: &mut String,
-) -> Result<Verified, Error> {
-    verifier_supports(program)?;
-    verifier::verify_with_log(program, opts, log)
-}
+pub use verifier::{
+    verify, verify_with_log, Convention, Verified, VerifyOptions, VerifyStats, MAX_PROCESSED,
+};
 
 /// "cannot read: <reason>", without Rust's "(os error N)".
 fn io_message(e: &std::io::Error) -> String {
@@ -115,8 +79,15 @@ impl Program {
     fn checked(code: Vec<u8>, origin: &str, section: &str) -> Result<Self, Error> {
         let sect = (!section.is_empty()).then_some(section);
         let checked = check::check(&code).map_err(|k| Error::new(origin, sect, k))?;
-        // rbpf's own structural verifier, on top of ours.
-        rbpf::EbpfVmMbuff::new(Some(&code))
+        // rbpf's own structural verifier, on top of ours; it does not
+        // know callx, which never reaches it (see Vm::build)
+        let mut plain = code.clone();
+        for insn in plain.chunks_exact_mut(check::INSN_SIZE) {
+            if insn[0] == check::CALLX {
+                insn.copy_from_slice(&[0x05, 0, 0, 0, 0, 0, 0, 0]);
+            }
+        }
+        rbpf::EbpfVmMbuff::new(Some(&plain))
             .map_err(|e| Error::new(origin, sect, ErrorKind::Rejected(e.to_string())))?;
         Ok(Self {
             code,
@@ -362,6 +333,18 @@ impl Vm {
             kept.push(reuse);
         }
         let body = proof.as_ref().map_or(&prog.code[..], Verified::exec_code);
+        if proof.is_none() {
+            if let Some(insn) = (0..body.len() / check::INSN_SIZE)
+                .find(|&i| body[i * check::INSN_SIZE] == check::CALLX)
+            {
+                return Err(err(ErrorKind::UnsupportedInstruction {
+                    insn,
+                    what: "call by register (callx) runs only in a verified program (the \
+                           verifier proves which helper it calls); build with clang -O2 for \
+                           direct calls",
+                }));
+            }
+        }
         let prologue: &[u8] = match convention {
             Convention::Raw => &PROLOGUE,
             Convention::Context => &[],

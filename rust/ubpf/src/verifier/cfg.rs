@@ -18,6 +18,24 @@ fn target(i: usize, rel: i64) -> Option<usize> {
     usize::try_from(i64::try_from(i).ok()? + 1 + rel).ok()
 }
 
+/// The target of jump instruction `x` at `i` (`gotol`, ISA v4's
+/// `JMP32 | JA`, takes it from the immediate).
+pub fn jump_target(x: &Insn, i: usize) -> Option<usize> {
+    if x.code == GOTOL {
+        target(i, i64::from(x.imm))
+    } else {
+        target(i, i64::from(x.off))
+    }
+}
+
+/// ISA v4's long jump.
+const GOTOL: u8 = 0x06;
+
+/// Whether `x` is an atomic read-modify-write (`STX | ATOMIC`).
+pub const fn is_atomic(x: &Insn) -> bool {
+    x.code & 0x07 == 0x03 && x.code & 0xe0 == 0xc0
+}
+
 const ARGS: u16 = 0b11_1110;
 const CALLER_SAVED: u16 = 0b11_1111;
 
@@ -33,6 +51,8 @@ fn effects(code: &[Insn], i: usize) -> (u16, u16, [Option<usize>; 2]) {
         0x00 => (s | ARGS, 1, [next, None]),
         0x01 => (s, d, [next, None]),
         0x02 => (d, 0, [next, None]),
+        0x03 if is_atomic(x) && x.imm == 0xf1 => (d | s | 1, 1, [next, None]),
+        0x03 if is_atomic(x) && x.imm & 1 != 0 => (d | s, s, [next, None]),
         0x03 => (d | s, 0, [next, None]),
         0x04 | 0x07 => {
             let op = x.code & 0xf0;
@@ -41,11 +61,12 @@ fn effects(code: &[Insn], i: usize) -> (u16, u16, [Option<usize>; 2]) {
             (src | dst, d, [next, None])
         }
         _ if x.code == CALL => (ARGS, CALLER_SAVED, [next, None]),
+        _ if x.code == crate::check::CALLX => (ARGS | d, CALLER_SAVED, [next, None]),
         _ if x.code == EXIT => (1, 0, [None, None]),
-        _ if x.code & 0xf0 == 0 => (0, 0, [target(i, i64::from(x.off)), None]),
+        _ if x.code & 0xf0 == 0 => (0, 0, [jump_target(x, i), None]),
         _ => {
             let src = if by_reg { s } else { 0 };
-            (d | src, 0, [next, target(i, i64::from(x.off))])
+            (d | src, 0, [next, jump_target(x, i)])
         }
     }
 }
@@ -78,7 +99,7 @@ pub fn analyse(code: &[Insn]) -> Cfg {
                 }
             }
         } else if (class == 0x05 || class == 0x06) && x.code != EXIT {
-            if let Some(t) = target(i, i64::from(x.off)).and_then(|t| prune.get_mut(t)) {
+            if let Some(t) = jump_target(x, i).and_then(|t| prune.get_mut(t)) {
                 *t = true;
             }
             if x.code & 0xf0 != 0 {

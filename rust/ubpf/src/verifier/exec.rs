@@ -55,6 +55,8 @@ pub struct Prog<'a> {
     pub access: Vec<u8>,
     /// Context loads to rewrite into 64-bit loads: the new offset.
     pub rewrite: Vec<Option<i16>>,
+    /// `callx` instructions to rewrite into calls of this helper.
+    pub callx: Vec<Option<i32>>,
     /// The program's maps.
     pub maps: &'a [MapDef],
     /// Per instruction: the `lddw` loads map `.0`'s handle (`.1` None) or
@@ -1248,7 +1250,7 @@ const fn is_signed(op: Cmp) -> bool {
 
 fn jump(st: &mut State, i: usize, x: &Insn) -> VResult<Step> {
     let op = x.code & 0xf0;
-    let target = usize::try_from(i64::try_from(i).unwrap_or(0) + 1 + i64::from(x.off)).unwrap_or(0);
+    let target = super::cfg::jump_target(x, i).unwrap_or(0);
     if op == 0x00 {
         return Ok(Step::Next(target));
     }
@@ -1284,6 +1286,71 @@ fn jump(st: &mut State, i: usize, x: &Insn) -> VResult<Step> {
     })
 }
 
+/// An atomic read-modify-write of 4 or 8 bytes at `dst + off` (stack or
+/// map value, naturally aligned) with the number in `src`; the fetching
+/// forms give the old value to `src` (`r0` for `cmpxchg`, which compares
+/// it with `r0`).
+fn atomic(p: &mut Prog, st: &mut State, i: usize, x: &Insn) -> VResult<()> {
+    let size = size_of(x.code);
+    let base = read(st, x.dst)?;
+    match base {
+        Reg::Stack { .. } => {}
+        Reg::MapValue { off, .. } => {
+            let aligned = off
+                .as_const()
+                .is_some_and(|c| (c as i64 + i64::from(x.off)).rem_euclid(i64::from(size)) == 0);
+            if !aligned {
+                return reject(
+                    x.dst,
+                    format!(
+                        "atomic operation at map value offset {off}{:+} not proven {size}-byte \
+                         aligned",
+                        x.off
+                    ),
+                );
+            }
+        }
+        o => {
+            return reject(
+                x.dst,
+                format!(
+                    "atomic operation on a {}: only the stack and map values take them",
+                    o.kind()
+                ),
+            )
+        }
+    }
+    let src = read(st, x.src)?;
+    if src.is_pointer() {
+        return reject(
+            x.src,
+            format!(
+                "atomic operation with a {}: would store a host address",
+                src.kind()
+            ),
+        );
+    }
+    let cmpxchg = x.imm == 0xf1;
+    if cmpxchg {
+        scalar(st, 0)?;
+    }
+    let old = access(p, st, i, x, x.dst, None)?.unwrap_or(Reg::Uninit);
+    if !matches!(old, Reg::Scalar(_)) {
+        return reject(
+            x.dst,
+            format!("atomic operation on a spilled {}", old.kind()),
+        );
+    }
+    let new = Reg::Scalar(st.fresh(Range::unknown_bytes(size)));
+    access(p, st, i, x, x.dst, Some(new))?;
+    if cmpxchg {
+        set(st, 0, old);
+    } else if x.imm & 1 != 0 {
+        set(st, x.src, old);
+    }
+    Ok(())
+}
+
 /// Execute instruction `i` on `st`.
 pub fn step(p: &mut Prog, st: &mut State, i: usize) -> VResult<Step> {
     let x = p.code[i];
@@ -1310,13 +1377,27 @@ pub fn step(p: &mut Prog, st: &mut State, i: usize) -> VResult<Step> {
             "legacy packet access (ld_abs/ld_ind) is not supported by the verifier",
         ),
         0x01 => {
-            let v = access(p, st, i, &x, x.src, None)?;
-            set(st, x.dst, v.unwrap_or(Reg::Uninit));
+            let v = access(p, st, i, &x, x.src, None)?.unwrap_or(Reg::Uninit);
+            let v = if x.code & 0xe0 == 0x80 {
+                // ISA v4 sign-extending load
+                let Reg::Scalar(s) = v else {
+                    return reject(x.src, format!("sign-extending load of a {}", v.kind()));
+                };
+                let n = sign_extend(&s.n, size_of(x.code) * 8);
+                Reg::Scalar(if n == s.n { s } else { st.fresh(n) })
+            } else {
+                v
+            };
+            set(st, x.dst, v);
             Ok(Step::Next(i + 1))
         }
         0x02 => {
             let imm = Reg::Scalar(Val::konst(i64::from(x.imm) as u64));
             access(p, st, i, &x, x.dst, Some(imm))?;
+            Ok(Step::Next(i + 1))
+        }
+        0x03 if super::cfg::is_atomic(&x) => {
+            atomic(p, st, i, &x)?;
             Ok(Step::Next(i + 1))
         }
         0x03 => {
@@ -1326,6 +1407,29 @@ pub fn step(p: &mut Prog, st: &mut State, i: usize) -> VResult<Step> {
         }
         0x04 | 0x07 => {
             alu(st, &x)?;
+            Ok(Step::Next(i + 1))
+        }
+        _ if x.code == crate::check::CALLX => {
+            let id = match read(st, x.dst)? {
+                Reg::Scalar(v) => v.n.as_const().and_then(|c| i32::try_from(c).ok()),
+                _ => None,
+            };
+            let Some(id) = id.filter(|&id| helpers::signature(id).is_some()) else {
+                return reject(
+                    x.dst,
+                    format!(
+                        "call by register (callx r{}): the register must hold the ID of a known \
+                         helper; for calls through function pointers build with clang -O2, \
+                         which calls helpers and functions directly",
+                        x.dst
+                    ),
+                );
+            };
+            if p.callx[i].is_some_and(|k| k != id) {
+                return reject(x.dst, "callx calls different helpers on different paths");
+            }
+            p.callx[i] = Some(id);
+            call_helper(p, st, i, id)?;
             Ok(Step::Next(i + 1))
         }
         _ if x.code == CALL && x.src == 0 => {

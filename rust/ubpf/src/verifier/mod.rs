@@ -450,8 +450,7 @@ impl Driver<'_> {
         match hot {
             Some(i) => {
                 let x = self.prog.code[i];
-                let t = usize::try_from(i64::try_from(i).unwrap_or(0) + 1 + i64::from(x.off))
-                    .unwrap_or(0);
+                let t = cfg::jump_target(&x, i).unwrap_or(0);
                 Fail::Loop {
                     back: (i, t),
                     detail: format!(
@@ -466,15 +465,78 @@ impl Driver<'_> {
     }
 }
 
+/// The text of instructions rbpf's disassembler does not know (ISA v4
+/// and atomics).
+fn describe_v4(x: &Insn) -> Option<String> {
+    let size = match x.code & 0x18 {
+        0x00 => "w",
+        0x08 => "h",
+        0x10 => "b",
+        _ => "dw",
+    };
+    let class = x.code & 0x07;
+    let (d, s) = (x.dst, x.src);
+    Some(match class {
+        0x01 if x.code & 0xe0 == 0x80 => format!("ldxs{size} r{d}, [r{s}{:+}]", x.off),
+        0x03 if cfg::is_atomic(x) => {
+            let op = match x.imm {
+                0x00 | 0x01 => "add",
+                0x40 | 0x41 => "or",
+                0x50 | 0x51 => "and",
+                0xa0 | 0xa1 => "xor",
+                0xe1 => "xchg",
+                0xf1 => "cmpxchg",
+                _ => "?",
+            };
+            let fetch = if x.imm & 1 != 0 && x.imm < 0xe0 {
+                "_fetch"
+            } else {
+                ""
+            };
+            format!("atomic_{op}{fetch}{size} [r{d}{:+}], r{s}", x.off)
+        }
+        0x04 | 0x07 if matches!(x.code & 0xf0, 0x30 | 0x90) && x.off == 1 => {
+            let op = if x.code & 0xf0 == 0x30 {
+                "sdiv"
+            } else {
+                "smod"
+            };
+            let w = if class == 0x07 { 64 } else { 32 };
+            if x.code & 0x08 != 0 {
+                format!("{op}{w} r{d}, r{s}")
+            } else {
+                format!("{op}{w} r{d}, {:#x}", x.imm)
+            }
+        }
+        0x04 | 0x07 if x.code & 0xf0 == 0xb0 && x.code & 0x08 != 0 && x.off != 0 => {
+            let w = if class == 0x07 { 64 } else { 32 };
+            format!("movsx{w} r{d}, r{s} (s{})", x.off)
+        }
+        0x07 if x.code & 0xf0 == 0xd0 => format!("bswap{} r{d}", x.imm),
+        0x06 if x.code & 0xf0 == 0x00 => format!("gotol {:+}", x.imm),
+        _ => return None,
+    })
+}
+
 fn disassemble(code: &[u8]) -> Vec<String> {
     let n = code.len() / INSN_SIZE;
     let mut out = vec![String::new(); n];
+    // rbpf's disassembler gets a placeholder for what it does not know
+    let mut known = code.to_vec();
+    for i in 0..n {
+        if let Some(text) = describe_v4(&Insn::at(code, i)) {
+            out[i] = text;
+            known[i * INSN_SIZE..(i + 1) * INSN_SIZE].copy_from_slice(&[0x05, 0, 0, 0, 0, 0, 0, 0]);
+        }
+    }
     let mut i = 0;
-    for h in rbpf::disassembler::to_insn_vec(code) {
+    for h in rbpf::disassembler::to_insn_vec(&known) {
         if i >= n {
             break;
         }
-        out[i] = h.desc;
+        if out[i].is_empty() {
+            out[i] = h.desc;
+        }
         i += if h.opc == crate::check::LDDW { 2 } else { 1 };
     }
     out
@@ -512,6 +574,7 @@ fn run(
         has_calls: cfg.has_calls,
         access: vec![0; n],
         rewrite: vec![None; n],
+        callx: vec![None; n],
         maps: program.maps(),
         map_lddw,
     };
@@ -558,6 +621,14 @@ fn run(
         return Err(err(kind));
     }
     let mut exec = bytes.to_vec();
+    for (i, id) in d.prog.callx.iter().enumerate() {
+        if let Some(id) = id {
+            let b = &mut exec[i * INSN_SIZE..(i + 1) * INSN_SIZE];
+            b[0] = crate::check::CALL;
+            b[1] = 0;
+            b[4..8].copy_from_slice(&id.to_le_bytes());
+        }
+    }
     for (i, r) in d.prog.rewrite.iter().enumerate() {
         if let Some(off) = r {
             let b = &mut exec[i * INSN_SIZE..(i + 1) * INSN_SIZE];
