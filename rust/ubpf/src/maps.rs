@@ -870,7 +870,10 @@ impl Map {
             }
             Store::Hash(t, lru) => match (t.find(key), flags) {
                 (Some(_), BPF_NOEXIST) => return Err(MapError::Exists),
-                (None, BPF_EXIST) => return Err(MapError::NoSuchKey),
+                // the kernel's devmap_hash does not check BPF_EXIST
+                (None, BPF_EXIST) if self.def.kind != MapKind::DevMapHash => {
+                    return Err(MapError::NoSuchKey)
+                }
                 (Some(slot), _) => {
                     if let Some(lru) = lru {
                         lru.touch(slot);

@@ -11,6 +11,7 @@ use std::sync::Mutex;
 
 use ubpf::{Engine, Program, Trust, Vm};
 
+pub mod kernel;
 pub mod maps;
 
 /// Directory of the BPF C test sources (shared with QEMU's tests).
