@@ -306,7 +306,12 @@ impl Linker<'_, '_> {
             let rel = i64::try_from(sym.address() / INSN_SIZE as u64).unwrap_or(i64::MAX)
                 + i64::from(x.imm)
                 + 1
-                - i64::try_from(start / INSN_SIZE as u64).unwrap_or(0);
+                - if tsec == index {
+                    // within the main section: relative to the function
+                    i64::try_from(start / INSN_SIZE as u64).unwrap_or(0)
+                } else {
+                    0
+                };
             let in_place = self
                 .placed
                 .iter()
@@ -466,11 +471,14 @@ impl Linker<'_, '_> {
         }
         let get = |a: &str, b: &str| fields.get(a).or_else(|| fields.get(b)).copied();
         let map_type = get("type", "type").ok_or_else(|| format!("map \"{name}\" has no type"))?;
+        // `__array(values, ...)` implies 4-byte values (program or map
+        // references), as libbpf has it
+        let value_default = if fields.contains_key("values") { 4 } else { 0 };
         let (def, mut extra) = map_def(
             name,
             map_type,
             get("key", "key_size").unwrap_or(0),
-            get("value", "value_size").unwrap_or(0),
+            get("value", "value_size").unwrap_or(value_default),
             get("max_entries", "max_entries").unwrap_or(0),
             get("map_flags", "map_flags").unwrap_or(0),
         )?;

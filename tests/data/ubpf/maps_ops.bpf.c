@@ -4,11 +4,11 @@
  * (flags, error numbers, LRU eviction, longest-prefix match) from a real
  * program.  The packet (raw convention) is a command:
  *   byte 0: operation (0 lookup, 1 update, 2 delete)
- *   byte 1: map (see below), byte 2: update flags
+ *   byte 2: update flags
  *   bytes 8-15: key (u32 index/key, or struct bpf_lpm_trie_key with a
  *               4-byte address), bytes 16-23: value (u64)
- * The program returns the helper's result; a lookup returns the value's
- * u64, or NOT_FOUND.
+ * There is one program per map (ops_<map>); it returns the helper's
+ * result; a lookup returns the value's u64, or NOT_FOUND.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -64,49 +64,38 @@ struct {
     __type(value, __u64);
 } m_rdonly SEC(".maps");
 
-enum { PERCPU_HASH, LRU, LRU_PERCPU, LPM, ARRAY, RDONLY };
-
-static __always_inline long op(void *map, __u8 what, void *key, __u64 *value, __u64 flags)
-{
-    __u64 *v;
-
-    switch (what) {
-    case 0:
-        v = bpf_map_lookup_elem(map, key);
-        return v ? *v : NOT_FOUND;
-    case 1:
-        return bpf_map_update_elem(map, key, value, flags);
-    case 2:
-        return bpf_map_delete_elem(map, key);
-    }
-    return -1;
-}
-
-SEC("ubpf")
-long ops(__u8 *pkt, unsigned long len)
+/* one program per map, chosen by function name (the map goes to a
+ * subprogram: one copy of the operations) */
+static __attribute__((noinline)) long op(void *map, __u8 *pkt)
 {
     __u64 value;
+    __u64 *v;
+    long ret = -1;
 
-    if (len < 24) {
-        return -1;
-    }
     __builtin_memcpy(&value, pkt + 16, 8);
-    void *key = pkt + 8;
-    switch (pkt[1]) {
-    case PERCPU_HASH:
-        return op(&m_percpu_hash, pkt[0], key, &value, pkt[2]);
-    case LRU:
-        return op(&m_lru, pkt[0], key, &value, pkt[2]);
-    case LRU_PERCPU:
-        return op(&m_lru_percpu, pkt[0], key, &value, pkt[2]);
-    case LPM:
-        return op(&m_lpm, pkt[0], key, &value, pkt[2]);
-    case ARRAY:
-        return op(&m_array, pkt[0], key, &value, pkt[2]);
-    case RDONLY:
-        return op(&m_rdonly, pkt[0], key, &value, pkt[2]);
+    if (pkt[0] == 0) {
+        v = bpf_map_lookup_elem(map, pkt + 8);
+        ret = v ? *v : NOT_FOUND;
+    } else if (pkt[0] == 1) {
+        ret = bpf_map_update_elem(map, pkt + 8, &value, pkt[2]);
+    } else if (pkt[0] == 2) {
+        ret = bpf_map_delete_elem(map, pkt + 8);
     }
-    return -1;
+    return ret;
 }
+
+#define OPS(name, map)                                  \
+    SEC("ubpf")                                         \
+    long name(__u8 *pkt, unsigned long len)             \
+    {                                                   \
+        return len < 24 ? -1 : op(&map, pkt);           \
+    }
+
+OPS(ops_percpu_hash, m_percpu_hash)
+OPS(ops_lru, m_lru)
+OPS(ops_lru_percpu, m_lru_percpu)
+OPS(ops_lpm, m_lpm)
+OPS(ops_array, m_array)
+OPS(ops_rdonly, m_rdonly)
 
 char _license[] SEC("license") = "GPL";
