@@ -113,9 +113,7 @@ fn functions(file: &ElfFile64<'_, Endianness>, programs: &[(SectionIndex, String
         .filter(|s| s.kind() == object::SymbolKind::Text && s.is_global())
         .filter_map(|s| {
             let index = s.section_index()?;
-            let (_, section_name) = programs
-                .iter()
-                .find(|(i, n)| *i == index && n != ".text")?;
+            let (_, section_name) = programs.iter().find(|(i, n)| *i == index && n != ".text")?;
             Some(Func {
                 section: index,
                 section_name: section_name.clone(),
@@ -221,7 +219,7 @@ impl Linker<'_, '_> {
             .section_by_index(index)
             .or_else(|e| self.err(ErrorKind::BadElf(e.to_string())))?;
         let (start, end) = match self.main_range {
-            Some((main, start, len)) if main == index => (start, start + len),
+            Some((main, start, size)) if main == index => (start, start + size),
             _ => (0, u64::MAX),
         };
         for (offset, reloc) in section.relocations() {
@@ -493,7 +491,11 @@ impl Linker<'_, '_> {
     /// libbpf's static initialisation of a program array: `.values = {
     /// [i] = &prog }` are relocations of the `.maps` section against the
     /// programs' symbols, at the map's `values` member.
-    fn initial_programs(&self, def: &MapDef, values_offset: u32) -> Result<Vec<(u32, u32)>, String> {
+    fn initial_programs(
+        &self,
+        def: &MapDef,
+        values_offset: u32,
+    ) -> Result<Vec<(u32, u32)>, String> {
         let name = &def.name;
         if def.kind != MapKind::ProgArray {
             return Err(format!(

@@ -50,7 +50,7 @@ pub fn helper_name(id: i32) -> Option<String> {
     (id != 0).then(|| format!("bpf_{name}"))
 }
 
-/// "helper 44 (bpf_xdp_adjust_head)", or "helper 999" for IDs the kernel
+/// `helper 44 (bpf_xdp_adjust_head)`, or `helper 999` for IDs the kernel
 /// does not have.
 pub fn describe_helper(id: i32) -> String {
     match helper_name(id) {

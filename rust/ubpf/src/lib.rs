@@ -38,8 +38,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use check::{MAX_CALL_DEPTH, MAX_INSNS};
-pub use error::{Error, ErrorKind, RunError};
 pub use elf::Global;
+pub use error::{Error, ErrorKind, RunError};
 pub use maps::{Map, MapDef, MapExtra, MapRef, PinRegistry, Redirect};
 pub use verifier::{
     verify, verify_with_log, Convention, Verified, VerifyOptions, VerifyStats, MAX_PROCESSED,
@@ -416,8 +416,8 @@ impl Vm {
                     .iter()
                     .position(|m| m.compatible(def) && m.extra().pinning == extra.pinning)
             });
-            if let (Some(i), Some(o)) = (reuse, old.as_deref()) {
-                addrs.push(Arc::as_ptr(&o.maps[i]));
+            if let (Some(at), Some(o)) = (reuse, old.as_deref()) {
+                addrs.push(Arc::as_ptr(&o.maps[at]));
                 fresh.push(None);
             } else {
                 let map = Arc::new(

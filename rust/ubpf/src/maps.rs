@@ -1086,7 +1086,7 @@ impl Map {
 
     /// Why a map declared as `def` with `extra` cannot share this one
     /// (libbpf's rule for reusing a pinned map: same type, key and value
-    /// sizes, max_entries and flags), if it cannot.
+    /// sizes, `max_entries` and flags), if it cannot.
     pub fn mismatch(&self, def: &MapDef, extra: &MapExtra) -> Option<String> {
         let d = &self.def;
         let differ = |what: &str, a: String, b: String| {
@@ -1482,9 +1482,10 @@ pub(crate) fn ringbuf_reserve(map: u64, size: u64, flags: u64, _: u64, _: u64) -
 
 fn ringbuf_commit(data: u64, discard: bool) -> u64 {
     with_run(|run| {
-        let m = run.maps().iter().find(|m| {
-            m.def.kind == MapKind::RingBuf && m.value_region().contains(&data)
-        })?;
+        let m = run
+            .maps()
+            .iter()
+            .find(|m| m.def.kind == MapKind::RingBuf && m.value_region().contains(&data))?;
         let _g = m.lock().ok()?;
         m.queue.as_ref()?.commit(data, discard);
         Some(0)
@@ -1609,8 +1610,11 @@ mod tests {
     fn a_program_may_not_take_gigabytes() {
         let big = def(MapKind::Array, 4, 65536, 1000); // 62.5 MiB each
         check_defs(&[big.clone(), big.clone(), big.clone(), big.clone()], &[]).unwrap();
-        let err = check_defs(&[big.clone(), big.clone(), big.clone(), big.clone(), big], &[])
-            .expect_err("five maps of 62.5 MiB exceed 256 MiB");
+        let err = check_defs(
+            &[big.clone(), big.clone(), big.clone(), big.clone(), big],
+            &[],
+        )
+        .expect_err("five maps of 62.5 MiB exceed 256 MiB");
         assert!(err.contains("more than the 256 MiB"), "{err}");
     }
 

@@ -12,9 +12,9 @@ mod common;
 
 use common::kernel::{self, possible_cpus, KernelMap};
 use ubpf::maps::{
-    Map, MapDef, MapExtra, MapKind, BPF_ANY, BPF_EXIST, BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC,
-    BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_F_WRONLY_PROG, BPF_F_ZERO_SEED,
-    BPF_F_MMAPABLE, BPF_NOEXIST,
+    Map, MapDef, MapExtra, MapKind, BPF_ANY, BPF_EXIST, BPF_F_MMAPABLE, BPF_F_NO_COMMON_LRU,
+    BPF_F_NO_PREALLOC, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_F_WRONLY_PROG,
+    BPF_F_ZERO_SEED, BPF_NOEXIST,
 };
 
 type Outcome = Result<Vec<u8>, i64>;
@@ -70,8 +70,15 @@ impl Pair {
             ..MapExtra::default()
         };
         let engine = Map::with_extra(def, extra).unwrap_or_else(|e| panic!("engine: {e}"));
-        let kernel = KernelMap::create(info.id, key_size, value_size, max_entries, flags, info.percpu)
-            .unwrap_or_else(|e| panic!("kernel: errno {}", -e));
+        let kernel = KernelMap::create(
+            info.id,
+            key_size,
+            value_size,
+            max_entries,
+            flags,
+            info.percpu,
+        )
+        .unwrap_or_else(|e| panic!("kernel: errno {}", -e));
         Self {
             engine,
             kernel,
@@ -226,14 +233,14 @@ fn percpu_hash_like_the_kernel() {
     p.run("percpu_hash", &hash_script(), false);
     p.same_keys("percpu_hash", false);
     // a value that is not a multiple of 8: padded per CPU
-    let p = Pair::new(MapKind::PercpuHash, 4, 4, 4, 0);
-    p.run(
+    let small = Pair::new(MapKind::PercpuHash, 4, 4, 4, 0);
+    small.run(
         "percpu_hash 4-byte values",
         &[Op::Update(k32(1), 7, BPF_ANY), Op::Lookup(k32(1))],
         true,
     );
     assert_eq!(
-        p.engine.lookup_percpu(&k32(1)).unwrap(),
+        small.engine.lookup_percpu(&k32(1)).unwrap(),
         [7, 0, 0, 0, 0, 0, 0, 0],
         "one CPU's slot, padded to 8 bytes"
     );
@@ -402,8 +409,8 @@ fn devmap_like_the_kernel() {
         NextKey(Some(k32(3))),
     ];
     p.run("devmap", &ops, true);
-    let p = Pair::new(MapKind::DevMapHash, 4, 4, 4, 0);
-    let ops = [
+    let hash = Pair::new(MapKind::DevMapHash, 4, 4, 4, 0);
+    let hash_ops = [
         Lookup(k32(0)),
         Update(k32(70), 1, BPF_ANY),
         Update(k32(70), 1, BPF_NOEXIST),
@@ -413,7 +420,7 @@ fn devmap_like_the_kernel() {
         Delete(k32(70)),
         NextKey(None),
     ];
-    p.run("devmap_hash", &ops, false);
+    hash.run("devmap_hash", &hash_ops, false);
 }
 
 #[test]

@@ -27,7 +27,7 @@ const LPM: u8 = 3;
 const ARRAY: u8 = 4;
 const RDONLY: u8 = 5;
 
-/// The command packet of maps_ops.bpf.c.
+/// The command packet of `maps_ops.bpf.c`.
 fn cmd(op: u8, flags: u8, key: &[u8], value: u64) -> Vec<u8> {
     let mut p = vec![0u8; 24];
     p[0] = op;
@@ -37,7 +37,7 @@ fn cmd(op: u8, flags: u8, key: &[u8], value: u64) -> Vec<u8> {
     p
 }
 
-/// The programs of maps_ops.bpf.c, one per map (each with its own maps),
+/// The programs of `maps_ops.bpf.c`, one per map (each with its own maps),
 /// interpreter and JIT.
 struct Ops(Vec<(Vm, Vm)>);
 
@@ -97,8 +97,8 @@ fn map_definitions_from_btf() {
         .map(|(d, e)| (d.kind, e.flags))
         .collect();
     assert!(kinds.contains(&(MapKind::LpmTrie, ubpf::maps::BPF_F_NO_PREALLOC)));
-    let prog = Program::load_file(&compile("maps_ops"), Some("ops_rdonly")).unwrap();
-    assert_eq!(prog.map_extras()[0].flags, ubpf::maps::BPF_F_RDONLY_PROG);
+    let rdonly = Program::load_file(&compile("maps_ops"), Some("ops_rdonly")).unwrap();
+    assert_eq!(rdonly.map_extras()[0].flags, ubpf::maps::BPF_F_RDONLY_PROG);
 }
 
 #[test]
@@ -175,7 +175,10 @@ fn lpm_trie_longest_prefix_match() {
     assert_eq!(o.update(LPM, &lpm(24, [10, 1, 2, 0]), 24, BPF_ANY), 0);
     assert_eq!(o.update(LPM, &lpm(16, [10, 1, 0, 0]), 16, BPF_ANY), 0);
     assert_eq!(o.update(LPM, &lpm(33, [10, 1, 0, 0]), 1, BPF_ANY), EINVAL);
-    assert_eq!(o.update(LPM, &lpm(16, [10, 1, 7, 7]), 1, BPF_NOEXIST), EEXIST);
+    assert_eq!(
+        o.update(LPM, &lpm(16, [10, 1, 7, 7]), 1, BPF_NOEXIST),
+        EEXIST
+    );
     assert_eq!(o.lookup(LPM, &lpm(32, [10, 1, 2, 200])), 24);
     assert_eq!(o.lookup(LPM, &lpm(32, [10, 1, 3, 1])), 16);
     assert_eq!(o.lookup(LPM, &lpm(32, [10, 9, 9, 9])), 8);
@@ -231,18 +234,21 @@ fn programs_chosen_by_function() {
         }
         k => panic!("{k:?}"),
     }
-    let err = Program::load_file(&obj, Some("ubpf")).unwrap_err();
-    assert!(matches!(err.kind(), ErrorKind::AmbiguousSection { .. }), "{err}");
+    let section = Program::load_file(&obj, Some("ubpf")).unwrap_err();
+    assert!(
+        matches!(section.kind(), ErrorKind::AmbiguousSection { .. }),
+        "{section}"
+    );
     for (name, verdict_) in [("ubpf/count_a", 10), ("count_b", 11), ("ubpf/count_b", 11)] {
         let prog = Program::load_file(&obj, Some(name)).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(prog.section(), "ubpf");
         let (mut int, mut jit) = vms(&prog);
         assert_eq!(verdict(&mut int, &mut jit, &[0; 4]), verdict_, "{name}");
     }
-    let err = Program::load_file(&obj, Some("ubpf/nothere")).unwrap_err();
+    let unknown = Program::load_file(&obj, Some("ubpf/nothere")).unwrap_err();
     assert!(
-        err.to_string().contains("ubpf/count_a"),
-        "lists the choices: {err}"
+        unknown.to_string().contains("ubpf/count_a"),
+        "lists the choices: {unknown}"
     );
 }
 
@@ -254,8 +260,7 @@ fn pinned_maps_are_shared_and_outlive_programs() {
     let b = Program::load_file(&obj, Some("count_b")).unwrap();
     let opts = VmOptions::default();
     let mut va = Vm::with_pins(a.clone(), Engine::Interpreter, opts.clone(), &pins, None).unwrap();
-    let mut vb =
-        Vm::with_pins(b, Engine::Jit(Trust::Trusted), opts.clone(), &pins, None).unwrap();
+    let mut vb = Vm::with_pins(b, Engine::Jit(Trust::Trusted), opts.clone(), &pins, None).unwrap();
     assert_eq!(pins.names(), ["shared_counts"]);
     va.run(&mut [0; 4]).unwrap();
     vb.run(&mut [0; 4]).unwrap();
@@ -268,8 +273,14 @@ fn pinned_maps_are_shared_and_outlive_programs() {
     assert_eq!(counts(&va), (1, 2));
     assert_eq!(counts(&vb), (1, 2), "one map");
     // replaced and deleted programs: the pinned map lives on
-    let va2 = Vm::with_pins(a.clone(), Engine::Interpreter, opts.clone(), &pins, Some(&mut va))
-        .unwrap();
+    let va2 = Vm::with_pins(
+        a.clone(),
+        Engine::Interpreter,
+        opts.clone(),
+        &pins,
+        Some(&mut va),
+    )
+    .unwrap();
     drop(va);
     drop(vb);
     assert_eq!(counts(&va2), (1, 2));
@@ -278,8 +289,13 @@ fn pinned_maps_are_shared_and_outlive_programs() {
     assert_eq!(m.lookup(&k(1)).unwrap(), 2u64.to_le_bytes());
     // another definition under the same name is refused
     let other = load("maps_pin_other");
-    let Err(err) = Vm::with_pins(other.clone(), Engine::Interpreter, opts.clone(), &pins, None)
-    else {
+    let Err(err) = Vm::with_pins(
+        other.clone(),
+        Engine::Interpreter,
+        opts.clone(),
+        &pins,
+        None,
+    ) else {
         panic!("a mismatching pinned map must be refused");
     };
     let err = err.to_string();
@@ -292,7 +308,7 @@ fn pinned_maps_are_shared_and_outlive_programs() {
     );
     // once unpinned, the name is free again
     assert!(pins.unpin("shared_counts"));
-    Vm::with_pins(other, Engine::Interpreter, opts.clone(), &pins, None).unwrap();
+    Vm::with_pins(other, Engine::Interpreter, opts, &pins, None).unwrap();
     // without a registry, pinned maps are the program's own
     let lone = Vm::new(a, Engine::Interpreter).unwrap();
     assert_eq!(counts(&lone), (0, 0));
@@ -302,7 +318,10 @@ fn pinned_maps_are_shared_and_outlive_programs() {
 fn rodata_set_by_the_host() {
     let obj = compile("maps_select");
     let mut prog = Program::load_file(&obj, Some("count_a")).unwrap();
-    assert!(prog.globals().iter().any(|g| g.name == "step" && g.size == 8));
+    assert!(prog
+        .globals()
+        .iter()
+        .any(|g| g.name == "step" && g.size == 8));
     prog.set_global("step", &5u64.to_le_bytes()).unwrap();
     let err = prog.set_global("step", &[0; 9]).unwrap_err().to_string();
     assert!(err.contains("is 8 bytes, not 9"), "{err}");
@@ -315,12 +334,12 @@ fn rodata_set_by_the_host() {
             5u64.to_le_bytes()
         );
         // frozen once loaded, as libbpf does
-        let err = vm
+        let frozen = vm
             .map(".rodata")
             .unwrap()
             .update(&k(0), &1u64.to_le_bytes(), BPF_ANY)
             .unwrap_err();
-        assert_eq!(err.errno(), -1, "{err}");
+        assert_eq!(frozen.errno(), -1, "{frozen}");
     }
 }
 
@@ -348,7 +367,10 @@ fn ring_buffer_records_for_the_host() {
         assert_eq!(rb.len(), 2);
         assert_eq!(
             rb.drain_records(),
-            [vec![0, 1, 3, 4, 5, 6, 7, 8], 0x1122_3344u32.to_le_bytes().to_vec()]
+            [
+                vec![0, 1, 3, 4, 5, 6, 7, 8],
+                0x1122_3344u32.to_le_bytes().to_vec()
+            ]
         );
         assert!(rb.is_empty());
     }
@@ -356,7 +378,11 @@ fn ring_buffer_records_for_the_host() {
     let results: Vec<u64> = (0..257).map(|_| int.run(&mut pkt(0, 0)).unwrap()).collect();
     assert!(results[..256].iter().all(|&r| r == 0));
     assert_eq!(results[256], (-11i64) as u64);
-    assert_eq!(int.run(&mut pkt(1, 0)).unwrap(), (-2i64) as u64, "reserve fails");
+    assert_eq!(
+        int.run(&mut pkt(1, 0)).unwrap(),
+        (-2i64) as u64,
+        "reserve fails"
+    );
 }
 
 #[test]
@@ -382,13 +408,21 @@ fn perf_event_output_needs_the_hosts_entry() {
 #[test]
 fn redirect_map_records_the_target() {
     let (_, mut int, mut jit) = events();
-    assert_eq!(verdict(&mut int, &mut jit, &pkt(4, 3)), 2, "no entry: XDP_PASS");
+    assert_eq!(
+        verdict(&mut int, &mut jit, &pkt(4, 3)),
+        2,
+        "no entry: XDP_PASS"
+    );
     assert_eq!(int.last_redirect(), None);
     for vm in [&int, &jit] {
         let ports = vm.map("ports").unwrap();
         assert_eq!(ports.def().kind, MapKind::DevMap);
-        ports.update(&k(3), &[7, 0, 0, 0, 0, 0, 0, 0], BPF_ANY).unwrap();
-        let err = ports.update(&k(4), &[7, 0, 0, 0, 1, 0, 0, 0], BPF_ANY).unwrap_err();
+        ports
+            .update(&k(3), &[7, 0, 0, 0, 0, 0, 0, 0], BPF_ANY)
+            .unwrap();
+        let err = ports
+            .update(&k(4), &[7, 0, 0, 0, 1, 0, 0, 0], BPF_ANY)
+            .unwrap_err();
         assert_eq!(err.errno(), -22, "no programs in devmap entries: {err}");
     }
     assert_eq!(verdict(&mut int, &mut jit, &pkt(4, 3)), 4, "XDP_REDIRECT");

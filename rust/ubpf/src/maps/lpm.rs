@@ -76,7 +76,11 @@ impl Lpm {
         out[..4].copy_from_slice(&plen.to_le_bytes());
         for (i, &b) in key[4..self.ks].iter().enumerate() {
             let bits = plen.saturating_sub(8 * i as u32).min(8);
-            out[4 + i] = if bits == 0 { 0 } else { b & (0xff << (8 - bits)) };
+            out[4 + i] = if bits == 0 {
+                0
+            } else {
+                b & (0xff << (8 - bits))
+            };
         }
         out
     }
@@ -84,7 +88,9 @@ impl Lpm {
     fn prefixlen(&self, key: &[u8]) -> Result<u32, MapError> {
         let plen = le_u32(key);
         if plen > self.max_prefixlen() {
-            Err(MapError::Invalid("the prefix length exceeds the key's bits"))
+            Err(MapError::Invalid(
+                "the prefix length exceeds the key's bits",
+            ))
         } else {
             Ok(plen)
         }
@@ -175,7 +181,7 @@ mod tests {
 
     #[test]
     fn order_is_the_kernels_post_order() {
-        let mut keys = vec![
+        let mut keys = [
             key(8, [10, 0, 0, 0]),
             key(16, [10, 1, 0, 0]),
             key(24, [10, 1, 2, 0]),

@@ -89,17 +89,21 @@ impl PinRegistry {
     /// not compatible.
     pub(crate) fn get_or_create(&self, def: &MapDef, extra: &MapExtra) -> Result<Arc<Map>, String> {
         let mut pins = self.pins();
-        if let Some(map) = pins.get(&def.name) {
-            return match map.mismatch(def, extra) {
-                None => Ok(Arc::clone(map)),
-                Some(why) => Err(format!(
-                    "map \"{}\" is pinned with another definition: {why}",
-                    def.name
-                )),
-            };
+        let map = match pins.get(&def.name) {
+            Some(map) => Arc::clone(map),
+            None => {
+                let map = Arc::new(Map::with_extra(def.clone(), extra.clone())?);
+                pins.insert(def.name.clone(), Arc::clone(&map));
+                return Ok(map);
+            }
+        };
+        drop(pins);
+        match map.mismatch(def, extra) {
+            None => Ok(map),
+            Some(why) => Err(format!(
+                "map \"{}\" is pinned with another definition: {why}",
+                def.name
+            )),
         }
-        let map = Arc::new(Map::with_extra(def.clone(), extra.clone())?);
-        pins.insert(def.name.clone(), Arc::clone(&map));
-        Ok(map)
     }
 }

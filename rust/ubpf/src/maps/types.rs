@@ -55,7 +55,7 @@ pub fn map_type_name(id: u32) -> Option<&'static str> {
     MAP_TYPE_NAMES.get(id as usize).copied()
 }
 
-/// "lru_hash (9)", or "map type 99" for numbers the kernel does not know.
+/// `lru_hash (9)`, or `map type 99` for numbers the kernel does not know.
 pub fn describe_map_type(id: u32) -> String {
     match map_type_name(id) {
         Some(name) => format!("{name} ({id})"),
@@ -119,15 +119,16 @@ const FLAG_NAMES: [&str; 19] = [
     "BPF_F_NO_USER_CONV",
 ];
 
-/// "BPF_F_RDONLY | BPF_F_MMAPABLE", "0x80000" for unknown bits.
+/// `BPF_F_RDONLY | BPF_F_MMAPABLE`, `0x80000` for unknown bits.
 pub fn describe_flags(flags: u32) -> String {
     let mut parts = Vec::new();
     for bit in 0..32 {
         if flags & (1 << bit) != 0 {
-            parts.push(FLAG_NAMES.get(bit).map_or_else(
-                || format!("{:#x}", 1u32 << bit),
-                |n| (*n).to_owned(),
-            ));
+            parts.push(
+                FLAG_NAMES
+                    .get(bit)
+                    .map_or_else(|| format!("{:#x}", 1u32 << bit), |n| (*n).to_owned()),
+            );
         }
     }
     if parts.is_empty() {
@@ -251,11 +252,7 @@ pub struct MapTypeInfo {
     pub read_only_values: bool,
 }
 
-const GENERIC: &[i32] = &[
-    h::MAP_LOOKUP_ELEM,
-    h::MAP_UPDATE_ELEM,
-    h::MAP_DELETE_ELEM,
-];
+const GENERIC: &[i32] = &[h::MAP_LOOKUP_ELEM, h::MAP_UPDATE_ELEM, h::MAP_DELETE_ELEM];
 const PERCPU: &[i32] = &[
     h::MAP_LOOKUP_ELEM,
     h::MAP_UPDATE_ELEM,
@@ -496,7 +493,7 @@ pub fn map_kinds_for_helper(helper: i32) -> Vec<MapKind> {
 
 /// Check `flags` for a map of `info`'s type: unknown or unsupported
 /// flags are refused by name.
-pub(crate) fn check_flags(info: &MapTypeInfo, flags: u32) -> Result<(), String> {
+pub fn check_flags(info: &MapTypeInfo, flags: u32) -> Result<(), String> {
     let extra = flags & !info.flags;
     if extra != 0 {
         return Err(format!(
@@ -554,13 +551,13 @@ mod tests {
         let e = check_flags(lpm, 0).unwrap_err();
         assert_eq!(e, "lpm_trie maps require map flags BPF_F_NO_PREALLOC");
         check_flags(lpm, BPF_F_NO_PREALLOC).unwrap();
-        let e = check_flags(MapKind::LruHash.info(), BPF_F_NO_PREALLOC).unwrap_err();
+        let lru = check_flags(MapKind::LruHash.info(), BPF_F_NO_PREALLOC).unwrap_err();
         assert_eq!(
-            e,
+            lru,
             "map flags BPF_F_NO_PREALLOC are not supported for lru_hash maps"
         );
-        let e = check_flags(MapKind::Hash.info(), BPF_F_RDONLY | BPF_F_WRONLY).unwrap_err();
-        assert!(e.contains("exclude each other"), "{e}");
+        let both = check_flags(MapKind::Hash.info(), BPF_F_RDONLY | BPF_F_WRONLY).unwrap_err();
+        assert!(both.contains("exclude each other"), "{both}");
         assert!(helper_accepts_map(h::TAIL_CALL, MapKind::ProgArray));
         assert!(!helper_accepts_map(h::MAP_LOOKUP_ELEM, MapKind::ProgArray));
         assert_eq!(

@@ -4,7 +4,7 @@
 //! `_UPDATE_ELEM`, `_LOOKUP_ELEM`, `_DELETE_ELEM`, `_GET_NEXT_KEY`): the
 //! reference the engine's maps are compared with.
 
-use std::os::fd::{FromRawFd, OwnedFd, AsRawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 const BPF_MAP_CREATE: i64 = 0;
 const BPF_MAP_LOOKUP_ELEM: i64 = 1;
@@ -45,7 +45,9 @@ fn bpf(cmd: i64, attr: &mut Attr) -> Result<i64, i64> {
         )
     };
     if ret < 0 {
-        Err(-i64::from(std::io::Error::last_os_error().raw_os_error().unwrap_or(0)))
+        Err(-i64::from(
+            std::io::Error::last_os_error().raw_os_error().unwrap_or(0),
+        ))
     } else {
         Ok(ret)
     }
