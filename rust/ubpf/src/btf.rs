@@ -193,7 +193,8 @@ impl Btf {
     }
 
     /// The members of a libbpf map definition struct: for `__uint(name, n)`
-    /// the number `n`, for `__type(name, T)` the size of `T`.
+    /// the number `n`, for `__type(name, T)` the size of `T`, for
+    /// `__array(values, T)` the member's byte offset.
     pub fn map_fields(&self, type_id: u32) -> Result<HashMap<String, u32>, String> {
         let (_, t) = self.resolve(type_id)?;
         if t.kind != KIND_STRUCT {
@@ -203,6 +204,12 @@ impl Btf {
         for i in 0..t.vlen {
             let name = self.name(t.extra[3 * i]);
             let (_, member) = self.resolve(t.extra[3 * i + 1])?;
+            if name == "values" && member.kind == KIND_ARRAY {
+                // `__array(values, ...)`: initial values, given by
+                // relocations of `.maps`; report where the member starts
+                fields.insert(name, (t.extra[3 * i + 2] & 0x00ff_ffff) / 8);
+                continue;
+            }
             if member.kind != KIND_PTR {
                 return Err(format!(
                     "map field \"{name}\" is not a pointer (__uint/__type)"

@@ -18,15 +18,39 @@ use object::{
 use crate::btf::Btf;
 use crate::check::{Insn, CALL, INSN_SIZE, LDDW};
 use crate::error::ErrorKind;
-use crate::maps::{MapDef, MapKind, MapRef};
+use crate::maps::{
+    describe_map_type, supported_map_types, MapDef, MapExtra, MapKind, MapRef, Pinning,
+    BPF_F_RDONLY_PROG,
+};
+
+/// A global variable of the object (`.data`, `.bss`, `.rodata*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Global {
+    /// Symbol name.
+    pub name: String,
+    /// Its section (the name of the global data map).
+    pub section: String,
+    /// Offset in the section.
+    pub offset: u32,
+    /// Size in bytes.
+    pub size: u32,
+}
 
 /// A program extracted from an ELF object, before checking.
 pub struct Extracted {
     pub section: String,
+    /// The function chosen, when its section holds several (or when asked
+    /// for by name).
+    pub function: Option<String>,
     pub code: Vec<u8>,
     /// Maps the program refers to, and where.
     pub maps: Vec<MapDef>,
+    pub extras: Vec<MapExtra>,
     pub map_refs: Vec<MapRef>,
+    /// The object's programs ("section/function"), in the order
+    /// `prog_array` values refer to them.
+    pub programs: Vec<String>,
+    pub globals: Vec<Global>,
 }
 
 /// Failure with the section it concerns, if known.
@@ -64,6 +88,45 @@ fn program_sections(file: &ElfFile64<'_, Endianness>) -> Vec<(SectionIndex, Stri
         .collect()
 }
 
+/// A program of the object, as libbpf sees it: a global function in a
+/// program section.
+#[derive(Clone)]
+struct Func {
+    section: SectionIndex,
+    section_name: String,
+    name: String,
+    addr: u64,
+    size: u64,
+}
+
+impl Func {
+    fn full_name(&self) -> String {
+        format!("{}/{}", self.section_name, self.name)
+    }
+}
+
+/// The functions of the program sections other than `.text`, by section
+/// and address.
+fn functions(file: &ElfFile64<'_, Endianness>, programs: &[(SectionIndex, String)]) -> Vec<Func> {
+    let mut funcs: Vec<Func> = file
+        .symbols()
+        .filter(|s| s.kind() == object::SymbolKind::Text && s.is_global())
+        .filter_map(|s| {
+            let index = s.section_index()?;
+            let (_, section_name) = programs.iter().find(|(i, n)| *i == index && n != ".text")?;
+            Some(Func {
+                section: index,
+                section_name: section_name.clone(),
+                name: s.name().ok()?.to_owned(),
+                addr: s.address(),
+                size: s.size(),
+            })
+        })
+        .collect();
+    funcs.sort_by_key(|f| (f.section.0, f.addr));
+    funcs
+}
+
 /// A section placed in the linked program.
 struct Placed {
     index: SectionIndex,
@@ -76,11 +139,16 @@ struct Placed {
 struct Linker<'a, 'data> {
     file: &'a ElfFile64<'data, Endianness>,
     main: String,
+    /// The part of the main section that is the program (bytes), when it
+    /// is one function of several.
+    main_range: Option<(SectionIndex, u64, u64)>,
     code: Vec<u8>,
     placed: Vec<Placed>,
     btf: Option<Btf>,
     maps: Vec<MapDef>,
+    extras: Vec<MapExtra>,
     map_refs: Vec<MapRef>,
+    funcs: Vec<Func>,
 }
 
 impl Linker<'_, '_> {
@@ -98,9 +166,23 @@ impl Linker<'_, '_> {
             .section_by_index(index)
             .or_else(|e| self.err(ErrorKind::BadElf(e.to_string())))?;
         let name = section.name().unwrap_or("?").to_owned();
-        let data = section
+        let mut data = section
             .data()
             .or_else(|e| fail(Some(&name), ErrorKind::Truncated(e.to_string())))?;
+        if let Some((main, start, len)) = self.main_range {
+            if main == index {
+                data = usize::try_from(start)
+                    .ok()
+                    .zip(usize::try_from(start + len).ok())
+                    .and_then(|(s, e)| data.get(s..e))
+                    .ok_or_else(|| {
+                        (
+                            Some(name.clone()),
+                            ErrorKind::Truncated("function outside its section".to_owned()),
+                        )
+                    })?;
+            }
+        }
         if data.len() % INSN_SIZE != 0 {
             return fail(
                 Some(&name),
@@ -136,7 +218,16 @@ impl Linker<'_, '_> {
             .file
             .section_by_index(index)
             .or_else(|e| self.err(ErrorKind::BadElf(e.to_string())))?;
+        let (start, end) = match self.main_range {
+            Some((main, start, size)) if main == index => (start, start + size),
+            _ => (0, u64::MAX),
+        };
         for (offset, reloc) in section.relocations() {
+            if offset < start || offset >= end {
+                // another function of the section
+                continue;
+            }
+            let offset = offset - start;
             let slot = usize::try_from(offset / INSN_SIZE as u64).unwrap_or(usize::MAX);
             if offset % INSN_SIZE as u64 != 0 || slot >= len {
                 return self.err(ErrorKind::BadElf(format!(
@@ -212,7 +303,24 @@ impl Linker<'_, '_> {
             // The callee is at symbol value / 8 + imm + 1 within its section.
             let rel = i64::try_from(sym.address() / INSN_SIZE as u64).unwrap_or(i64::MAX)
                 + i64::from(x.imm)
-                + 1;
+                + 1
+                - if tsec == index {
+                    // within the main section: relative to the function
+                    i64::try_from(start / INSN_SIZE as u64).unwrap_or(0)
+                } else {
+                    0
+                };
+            let in_place = self
+                .placed
+                .iter()
+                .find(|p| p.index == tsec)
+                .map_or(0, |p| p.len);
+            if tsec == index && end != u64::MAX && !(0..in_place as i64).contains(&rel) {
+                return self.err(ErrorKind::UnsupportedRelocation {
+                    insn: at,
+                    detail: format!("call to \"{sym_name}\", another program of the section"),
+                });
+            }
             let target = i64::try_from(tbase).unwrap_or(i64::MAX).saturating_add(rel);
             let imm = target - i64::try_from(at).unwrap_or(i64::MAX) - 1;
             let Ok(imm) = i32::try_from(imm) else {
@@ -243,12 +351,13 @@ impl Linker<'_, '_> {
             let map = match index(&self.maps, sym_name) {
                 Some(i) => i,
                 None => {
-                    let def = if section == ".maps" {
+                    let (def, extra) = if section == ".maps" {
                         self.btf_map(sym_name)?
                     } else {
                         self.legacy_map(sym, sym_name)?
                     };
                     self.maps.push(def);
+                    self.extras.push(extra);
                     self.maps.len() - 1
                 }
             };
@@ -292,6 +401,14 @@ impl Linker<'_, '_> {
                     max_entries: 1,
                     initial,
                 });
+                // libbpf makes .rodata read-only for programs and freezes
+                // it once loaded
+                let rodata = section == ".rodata" || section.starts_with(".rodata.");
+                self.extras.push(MapExtra {
+                    flags: if rodata { BPF_F_RDONLY_PROG } else { 0 },
+                    frozen: rodata,
+                    ..MapExtra::default()
+                });
                 self.maps.len() - 1
             }
         };
@@ -312,7 +429,7 @@ impl Linker<'_, '_> {
 
     /// A map declared the libbpf way: `struct { __uint(type, ...); ... }
     /// name SEC(".maps");`, described by the object's BTF.
-    fn btf_map(&mut self, name: &str) -> Result<MapDef, String> {
+    fn btf_map(&mut self, name: &str) -> Result<(MapDef, MapExtra), String> {
         if self.btf.is_none() {
             let data = self
                 .file
@@ -334,7 +451,16 @@ impl Linker<'_, '_> {
         for field in fields.keys() {
             if !matches!(
                 field.as_str(),
-                "type" | "key" | "value" | "key_size" | "value_size" | "max_entries" | "map_flags"
+                "type"
+                    | "key"
+                    | "value"
+                    | "key_size"
+                    | "value_size"
+                    | "max_entries"
+                    | "map_flags"
+                    | "pinning"
+                    | "numa_node"
+                    | "values"
             ) {
                 return Err(format!(
                     "map \"{name}\": field \"{field}\" is not supported"
@@ -343,13 +469,75 @@ impl Linker<'_, '_> {
         }
         let get = |a: &str, b: &str| fields.get(a).or_else(|| fields.get(b)).copied();
         let map_type = get("type", "type").ok_or_else(|| format!("map \"{name}\" has no type"))?;
-        map_def(
+        // `__array(values, ...)` implies 4-byte values (program or map
+        // references), as libbpf has it
+        let value_default = if fields.contains_key("values") { 4 } else { 0 };
+        let (def, mut extra) = map_def(
             name,
             map_type,
             get("key", "key_size").unwrap_or(0),
-            get("value", "value_size").unwrap_or(0),
+            get("value", "value_size").unwrap_or(value_default),
             get("max_entries", "max_entries").unwrap_or(0),
-        )
+            get("map_flags", "map_flags").unwrap_or(0),
+        )?;
+        extra.pinning = Pinning::from_attr(get("pinning", "pinning").unwrap_or(0))
+            .map_err(|e| format!("map \"{name}\": {e}"))?;
+        if let Some(values_offset) = fields.get("values") {
+            extra.initial_programs = self.initial_programs(&def, *values_offset)?;
+        }
+        Ok((def, extra))
+    }
+
+    /// libbpf's static initialisation of a program array: `.values = {
+    /// [i] = &prog }` are relocations of the `.maps` section against the
+    /// programs' symbols, at the map's `values` member.
+    fn initial_programs(
+        &self,
+        def: &MapDef,
+        values_offset: u32,
+    ) -> Result<Vec<(u32, u32)>, String> {
+        let name = &def.name;
+        if def.kind != MapKind::ProgArray {
+            return Err(format!(
+                "map \"{name}\": initial values are supported for prog_array maps only"
+            ));
+        }
+        let maps = self
+            .file
+            .section_by_name(".maps")
+            .ok_or("no .maps section")?;
+        let sym = self
+            .file
+            .symbols()
+            .find(|s| s.name() == Ok(name.as_str()) && s.section_index() == Some(maps.index()))
+            .ok_or_else(|| format!("map \"{name}\": no symbol"))?;
+        let start = sym.address() + u64::from(values_offset);
+        let end = sym.address() + sym.size();
+        let mut slots = Vec::new();
+        for (offset, reloc) in maps.relocations() {
+            if offset < start || offset >= end {
+                continue;
+            }
+            let slot = u32::try_from((offset - start) / 8).map_err(|e| e.to_string())?;
+            let target = match reloc.target() {
+                RelocationTarget::Symbol(s) => self.file.symbol_by_index(s).ok(),
+                _ => None,
+            }
+            .and_then(|t| t.name().ok().map(str::to_owned))
+            .unwrap_or_default();
+            let prog = self
+                .funcs
+                .iter()
+                .position(|f| f.name == target)
+                .and_then(|p| u32::try_from(p).ok())
+                .ok_or_else(|| {
+                    format!(
+                        "map \"{name}\": value {slot} refers to \"{target}\", which is not a program"
+                    )
+                })?;
+            slots.push((slot, prog));
+        }
+        Ok(slots)
     }
 
     /// A map declared in section `maps` with `struct bpf_map_def` (`type`,
@@ -358,7 +546,7 @@ impl Linker<'_, '_> {
         &self,
         sym: &object::read::elf::ElfSymbol64<'_, '_, Endianness>,
         name: &str,
-    ) -> Result<MapDef, String> {
+    ) -> Result<(MapDef, MapExtra), String> {
         let data = sym
             .section_index()
             .and_then(|i| self.file.section_by_index(i).ok())
@@ -370,7 +558,9 @@ impl Linker<'_, '_> {
                 .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
                 .ok_or_else(|| format!("map \"{name}\": truncated definition"))
         };
-        map_def(name, word(0)?, word(1)?, word(2)?, word(3)?)
+        // map_flags is the fifth word, when the definition has it
+        let flags = if sym.size() >= 20 { word(4)? } else { 0 };
+        map_def(name, word(0)?, word(1)?, word(2)?, word(3)?, flags)
     }
 }
 
@@ -380,21 +570,35 @@ fn map_def(
     key_size: u32,
     value_size: u32,
     max_entries: u32,
-) -> Result<MapDef, String> {
+    flags: u32,
+) -> Result<(MapDef, MapExtra), String> {
     let kind = MapKind::from_type(map_type).ok_or_else(|| {
         format!(
-            "map \"{name}\": map type {map_type} is not supported \
-             (supported: hash (1), array (2), percpu_array (6))"
+            "map \"{name}\": map type {} is not supported (supported: {})",
+            describe_map_type(map_type),
+            supported_map_types()
         )
     })?;
-    Ok(MapDef {
+    // libbpf sizes a perf event array with max_entries 0 by the number of
+    // CPUs: one here
+    let max_entries = if kind == MapKind::PerfEventArray && max_entries == 0 {
+        crate::maps::NR_CPUS
+    } else {
+        max_entries
+    };
+    let def = MapDef {
         name: name.to_owned(),
         kind,
         key_size,
         value_size,
         max_entries,
         initial: None,
-    })
+    };
+    let extra = MapExtra {
+        flags,
+        ..MapExtra::default()
+    };
+    Ok((def, extra))
 }
 
 /// Every relocation section that applies to code must be readable and
@@ -443,55 +647,156 @@ fn check_relocation_sections(file: &ElfFile64<'_, Endianness>, data: &[u8]) -> R
 }
 
 /// Extract and link the program of `section` (or the only program).
+/// The names programs can be chosen by: a section, or "section/function"
+/// for each function of a section that holds several.
+fn choices(programs: &[(SectionIndex, String)], funcs: &[Func]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (index, name) in programs {
+        let in_section: Vec<&Func> = funcs.iter().filter(|f| f.section == *index).collect();
+        if in_section.len() > 1 {
+            out.extend(in_section.iter().map(|f| f.full_name()));
+        } else {
+            out.push(name.clone());
+        }
+    }
+    out
+}
+
+/// What to link: a section, and the function in it when it holds several.
+type Choice = ((SectionIndex, String), Option<Func>);
+
+/// The program `want` names: a section (holding one function), a
+/// "section/function", or a function name, as libbpf names programs.
+fn choose(
+    want: &str,
+    programs: &[(SectionIndex, String)],
+    funcs: &[Func],
+) -> Result<Choice, Failure> {
+    let in_section = |i: SectionIndex| funcs.iter().filter(move |f| f.section == i);
+    if let Some(p) = programs.iter().find(|(_, n)| n == want) {
+        let fs: Vec<&Func> = in_section(p.0).collect();
+        if fs.len() > 1 {
+            return fail(
+                Some(want),
+                ErrorKind::AmbiguousSection {
+                    available: fs.iter().map(|f| f.full_name()).collect(),
+                },
+            );
+        }
+        return Ok((p.clone(), None));
+    }
+    let by_path = want.rsplit_once('/').and_then(|(sec, func)| {
+        let p = programs.iter().find(|(_, n)| n == sec)?;
+        let f = in_section(p.0).find(|f| f.name == func)?;
+        Some((p.clone(), Some(f.clone())))
+    });
+    if let Some(c) = by_path {
+        return Ok(c);
+    }
+    let named: Vec<&Func> = funcs.iter().filter(|f| f.name == want).collect();
+    if let [f] = named.as_slice() {
+        let p = programs
+            .iter()
+            .find(|(i, _)| *i == f.section)
+            .cloned()
+            .ok_or((None, ErrorKind::NoProgram))?;
+        return Ok((p, Some((*f).clone())));
+    }
+    fail(
+        Some(want),
+        ErrorKind::UnknownSection {
+            wanted: want.to_owned(),
+            available: choices(programs, funcs),
+        },
+    )
+}
+
+/// The only program of the object.
+fn only_program(programs: &[(SectionIndex, String)], funcs: &[Func]) -> Result<Choice, Failure> {
+    let main: Vec<&(SectionIndex, String)> =
+        programs.iter().filter(|(_, n)| n != ".text").collect();
+    match main.as_slice() {
+        [one] => {
+            let fs: Vec<&Func> = funcs.iter().filter(|f| f.section == one.0).collect();
+            if fs.len() > 1 {
+                return fail(
+                    None,
+                    ErrorKind::AmbiguousSection {
+                        available: choices(programs, funcs),
+                    },
+                );
+            }
+            Ok(((*one).clone(), None))
+        }
+        [] => programs
+            .iter()
+            .find(|(_, n)| n == ".text")
+            .map(|p| (p.clone(), None))
+            .ok_or((None, ErrorKind::NoProgram)),
+        _ => fail(
+            None,
+            ErrorKind::AmbiguousSection {
+                available: choices(
+                    &main.iter().map(|p| (*p).clone()).collect::<Vec<_>>(),
+                    funcs,
+                ),
+            },
+        ),
+    }
+}
+
+/// The object's global variables.
+fn globals(file: &ElfFile64<'_, Endianness>) -> Vec<Global> {
+    file.symbols()
+        .filter(|s| s.kind() == object::SymbolKind::Data)
+        .filter_map(|s| {
+            let section = file.section_by_index(s.section_index()?).ok()?;
+            let section = section.name().ok()?.to_owned();
+            let data = section == ".data"
+                || section == ".bss"
+                || section == ".rodata"
+                || section.starts_with(".rodata.")
+                || section.starts_with(".data.");
+            data.then_some(())?;
+            Some(Global {
+                name: s.name().ok()?.to_owned(),
+                section,
+                offset: u32::try_from(s.address()).ok()?,
+                size: u32::try_from(s.size()).ok()?,
+            })
+        })
+        .collect()
+}
+
+/// Extract and link the program `section` names (a section, a
+/// "section/function", or a function name; None: the only program).
 pub fn extract(data: &[u8], section: Option<&str>) -> Result<Extracted, Failure> {
     check_header(data).map_err(|k| (None, k))?;
     let file = ElfFile64::<Endianness>::parse(data)
         .map_err(|e| (None, ErrorKind::BadElf(e.to_string())))?;
     check_relocation_sections(&file, data)?;
     let programs = program_sections(&file);
-    let names: Vec<String> = programs.iter().map(|(_, n)| n.clone()).collect();
-    let chosen = if let Some(want) = section {
-        programs
-            .iter()
-            .find(|(_, n)| n == want)
-            .ok_or_else(|| {
-                (
-                    Some(want.to_owned()),
-                    ErrorKind::UnknownSection {
-                        wanted: want.to_owned(),
-                        available: names.clone(),
-                    },
-                )
-            })?
-            .clone()
-    } else {
-        let main: Vec<_> = programs.iter().filter(|(_, n)| n != ".text").collect();
-        match main.as_slice() {
-            [one] => (*one).clone(),
-            [] => programs
-                .iter()
-                .find(|(_, n)| n == ".text")
-                .cloned()
-                .ok_or((None, ErrorKind::NoProgram))?,
-            _ => {
-                return fail(
-                    None,
-                    ErrorKind::AmbiguousSection {
-                        available: main.iter().map(|(_, n)| n.clone()).collect(),
-                    },
-                )
-            }
-        }
+    let funcs = functions(&file, &programs);
+    let (chosen, function) = match section {
+        Some(want) => choose(want, &programs, &funcs)?,
+        None => only_program(&programs, &funcs)?,
     };
+    let main_range = function
+        .as_ref()
+        .filter(|f| f.size > 0)
+        .map(|f| (f.section, f.addr, f.size));
 
     let mut linker = Linker {
         file: &file,
         main: chosen.1.clone(),
+        main_range,
         code: Vec::new(),
         placed: Vec::new(),
         btf: None,
         maps: Vec::new(),
+        extras: Vec::new(),
         map_refs: Vec::new(),
+        funcs,
     };
     linker.place(chosen.0)?;
     let mut k = 0;
@@ -501,8 +806,12 @@ pub fn extract(data: &[u8], section: Option<&str>) -> Result<Extracted, Failure>
     }
     Ok(Extracted {
         section: chosen.1,
+        function: function.map(|f| f.name),
         code: linker.code,
         maps: linker.maps,
+        extras: linker.extras,
         map_refs: linker.map_refs,
+        programs: linker.funcs.iter().map(Func::full_name).collect(),
+        globals: globals(&file),
     })
 }

@@ -275,7 +275,13 @@ impl fmt::Display for ErrorKind {
             Self::CallDepth { max, .. } => {
                 write!(f, "bpf-to-bpf calls nest deeper than {max} levels")
             }
-            Self::UnknownHelper { id, .. } => write!(f, "call to unknown helper {id}"),
+            Self::UnknownHelper { id, .. } => match crate::helpers::helper_name(*id) {
+                Some(name) => write!(
+                    f,
+                    "call to helper {id} ({name}), which the engine does not provide"
+                ),
+                None => write!(f, "call to unknown helper {id}"),
+            },
             Self::FallsOffEnd { .. } => {
                 write!(f, "execution can run past the end of the program (no exit)")
             }

@@ -3,8 +3,9 @@
 //! Helper functions the engine provides to programs, with the kernel's
 //! helper IDs so that programs written for the kernel compile unchanged.
 //!
-//! Helpers never allocate and never panic.  The map helpers (1-3) live
-//! in the maps module.
+//! Helpers never allocate and never panic.  The map helpers (map
+//! lookups and updates, tail calls, redirects, ring buffers and perf
+//! output) live in the maps module.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -20,6 +21,43 @@ pub const KTIME_GET_NS: i32 = 5;
 pub const TRACE_PRINTK: i32 = 6;
 /// `u32 bpf_get_prandom_u32(void)`
 pub const GET_PRANDOM_U32: i32 = 7;
+/// `long bpf_tail_call(void *ctx, struct bpf_map *prog_array_map, u32 index)`
+pub const TAIL_CALL: i32 = 12;
+/// `long bpf_perf_event_output(void *ctx, struct bpf_map *map, u64 flags, void *data, u64 size)`
+pub const PERF_EVENT_OUTPUT: i32 = 25;
+/// `long bpf_redirect_map(struct bpf_map *map, u64 key, u64 flags)`
+pub const REDIRECT_MAP: i32 = 51;
+/// `long bpf_skb_output(...)` (tracing programs; named for the map table)
+pub const SKB_OUTPUT: i32 = 111;
+/// `long bpf_xdp_output(...)` (tracing programs; named for the map table)
+pub const XDP_OUTPUT: i32 = 121;
+/// `long bpf_ringbuf_output(void *ringbuf, void *data, u64 size, u64 flags)`
+pub const RINGBUF_OUTPUT: i32 = 130;
+/// `void *bpf_ringbuf_reserve(void *ringbuf, u64 size, u64 flags)`
+pub const RINGBUF_RESERVE: i32 = 131;
+/// `void bpf_ringbuf_submit(void *data, u64 flags)`
+pub const RINGBUF_SUBMIT: i32 = 132;
+/// `void bpf_ringbuf_discard(void *data, u64 flags)`
+pub const RINGBUF_DISCARD: i32 = 133;
+/// `u64 bpf_ringbuf_query(void *ringbuf, u64 flags)`
+pub const RINGBUF_QUERY: i32 = 134;
+/// `void *bpf_map_lookup_percpu_elem(struct bpf_map *map, const void *key, u32 cpu)`
+pub const MAP_LOOKUP_PERCPU_ELEM: i32 = 195;
+
+/// The kernel's name of helper `id` (`44` is `"bpf_xdp_adjust_head"`).
+pub fn helper_name(id: i32) -> Option<String> {
+    let name = HELPER_NAMES.get(usize::try_from(id).ok()?)?;
+    (id != 0).then(|| format!("bpf_{name}"))
+}
+
+/// `helper 44 (bpf_xdp_adjust_head)`, or `helper 999` for IDs the kernel
+/// does not have.
+pub fn describe_helper(id: i32) -> String {
+    match helper_name(id) {
+        Some(name) => format!("helper {id} ({name})"),
+        None => format!("helper {id}"),
+    }
+}
 
 /// Whether a helper ID is provided.
 pub const fn is_known(id: i32) -> bool {
@@ -31,8 +69,39 @@ pub const fn is_known(id: i32) -> bool {
             | KTIME_GET_NS
             | TRACE_PRINTK
             | GET_PRANDOM_U32
+            | TAIL_CALL
+            | PERF_EVENT_OUTPUT
+            | REDIRECT_MAP
+            | RINGBUF_OUTPUT
+            | RINGBUF_RESERVE
+            | RINGBUF_SUBMIT
+            | RINGBUF_DISCARD
+            | RINGBUF_QUERY
+            | MAP_LOOKUP_PERCPU_ELEM
     )
 }
+
+/// Helpers the engine provides whose prototype the verifier's argument
+/// kinds ([`Arg`], [`Ret`]) cannot express yet, with what they need:
+/// [`signature`] has no entry for them, so verified programs cannot use
+/// them until the verifier learns these kinds; unverified (interpreter)
+/// runs check their pointers at run time.
+pub const NEEDS_VERIFIER_SUPPORT: [(i32, &str); 3] = [
+    (
+        RINGBUF_RESERVE,
+        "r1 = ringbuf map, r2 = constant size, r3 = 0; returns a pointer to \
+         r2 writable bytes or NULL, which must reach bpf_ringbuf_submit or \
+         bpf_ringbuf_discard exactly once on every path (a reference)",
+    ),
+    (
+        RINGBUF_SUBMIT,
+        "r1 = a pointer returned by bpf_ringbuf_reserve (releases it), r2 = flags",
+    ),
+    (
+        RINGBUF_DISCARD,
+        "r1 = a pointer returned by bpf_ringbuf_reserve (releases it), r2 = flags",
+    ),
+];
 
 /// What a helper expects in one argument register (checked by the
 /// verifier).
@@ -145,15 +214,92 @@ pub const fn signature(id: i32) -> Option<Signature> {
             args: NONE,
             ret: Ret::U32,
         },
+        // The map arguments below must also be of a kind the helper
+        // accepts: `crate::maps::helper_accepts_map`.
+        TAIL_CALL => Signature {
+            name: "tail_call",
+            args: [
+                Arg::Any,
+                Arg::ConstMapPtr,
+                Arg::Scalar,
+                Arg::Unused,
+                Arg::Unused,
+            ],
+            ret: Ret::Scalar,
+        },
+        PERF_EVENT_OUTPUT => Signature {
+            name: "perf_event_output",
+            args: [
+                Arg::Any,
+                Arg::ConstMapPtr,
+                Arg::Scalar,
+                Arg::ReadMem { size: 5 },
+                Arg::Size,
+            ],
+            ret: Ret::Scalar,
+        },
+        REDIRECT_MAP => Signature {
+            name: "redirect_map",
+            args: [
+                Arg::ConstMapPtr,
+                Arg::Scalar,
+                Arg::Scalar,
+                Arg::Unused,
+                Arg::Unused,
+            ],
+            ret: Ret::Scalar,
+        },
+        RINGBUF_OUTPUT => Signature {
+            name: "ringbuf_output",
+            args: [
+                Arg::ConstMapPtr,
+                Arg::ReadMem { size: 3 },
+                Arg::Size,
+                Arg::Scalar,
+                Arg::Unused,
+            ],
+            ret: Ret::Scalar,
+        },
+        RINGBUF_QUERY => Signature {
+            name: "ringbuf_query",
+            args: [
+                Arg::ConstMapPtr,
+                Arg::Scalar,
+                Arg::Unused,
+                Arg::Unused,
+                Arg::Unused,
+            ],
+            ret: Ret::Scalar,
+        },
+        MAP_LOOKUP_PERCPU_ELEM => Signature {
+            name: "map_lookup_percpu_elem",
+            args: [
+                Arg::ConstMapPtr,
+                Arg::MapKey,
+                Arg::Scalar,
+                Arg::Unused,
+                Arg::Unused,
+            ],
+            ret: Ret::MapValueOrNull,
+        },
         _ => return None,
     })
 }
 
 /// The helpers, as registered into rbpf.
-pub(crate) const ALL: [(i32, rbpf::Helper); 6] = [
+pub(crate) const ALL: [(i32, rbpf::Helper); 15] = [
     (MAP_LOOKUP_ELEM, crate::maps::lookup_elem),
     (MAP_UPDATE_ELEM, crate::maps::update_elem),
     (MAP_DELETE_ELEM, crate::maps::delete_elem),
+    (TAIL_CALL, crate::maps::tail_call),
+    (PERF_EVENT_OUTPUT, crate::maps::perf_event_output),
+    (REDIRECT_MAP, crate::maps::redirect_map),
+    (RINGBUF_OUTPUT, crate::maps::ringbuf_output),
+    (RINGBUF_RESERVE, crate::maps::ringbuf_reserve),
+    (RINGBUF_SUBMIT, crate::maps::ringbuf_submit),
+    (RINGBUF_DISCARD, crate::maps::ringbuf_discard),
+    (RINGBUF_QUERY, crate::maps::ringbuf_query),
+    (MAP_LOOKUP_PERCPU_ELEM, crate::maps::lookup_percpu_elem),
     (KTIME_GET_NS, ktime_get_ns),
     (TRACE_PRINTK, trace_printk),
     (GET_PRANDOM_U32, get_prandom_u32),
@@ -205,3 +351,220 @@ fn get_prandom_u32(_: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
     z ^= z >> 31;
     z >> 32
 }
+
+/// Kernel names of the helpers (`enum bpf_func_id`), indexed by ID,
+/// without the `bpf_` prefix; for messages.
+const HELPER_NAMES: [&str; 212] = [
+    "unspec",
+    "map_lookup_elem",
+    "map_update_elem",
+    "map_delete_elem",
+    "probe_read",
+    "ktime_get_ns",
+    "trace_printk",
+    "get_prandom_u32",
+    "get_smp_processor_id",
+    "skb_store_bytes",
+    "l3_csum_replace",
+    "l4_csum_replace",
+    "tail_call",
+    "clone_redirect",
+    "get_current_pid_tgid",
+    "get_current_uid_gid",
+    "get_current_comm",
+    "get_cgroup_classid",
+    "skb_vlan_push",
+    "skb_vlan_pop",
+    "skb_get_tunnel_key",
+    "skb_set_tunnel_key",
+    "perf_event_read",
+    "redirect",
+    "get_route_realm",
+    "perf_event_output",
+    "skb_load_bytes",
+    "get_stackid",
+    "csum_diff",
+    "skb_get_tunnel_opt",
+    "skb_set_tunnel_opt",
+    "skb_change_proto",
+    "skb_change_type",
+    "skb_under_cgroup",
+    "get_hash_recalc",
+    "get_current_task",
+    "probe_write_user",
+    "current_task_under_cgroup",
+    "skb_change_tail",
+    "skb_pull_data",
+    "csum_update",
+    "set_hash_invalid",
+    "get_numa_node_id",
+    "skb_change_head",
+    "xdp_adjust_head",
+    "probe_read_str",
+    "get_socket_cookie",
+    "get_socket_uid",
+    "set_hash",
+    "setsockopt",
+    "skb_adjust_room",
+    "redirect_map",
+    "sk_redirect_map",
+    "sock_map_update",
+    "xdp_adjust_meta",
+    "perf_event_read_value",
+    "perf_prog_read_value",
+    "getsockopt",
+    "override_return",
+    "sock_ops_cb_flags_set",
+    "msg_redirect_map",
+    "msg_apply_bytes",
+    "msg_cork_bytes",
+    "msg_pull_data",
+    "bind",
+    "xdp_adjust_tail",
+    "skb_get_xfrm_state",
+    "get_stack",
+    "skb_load_bytes_relative",
+    "fib_lookup",
+    "sock_hash_update",
+    "msg_redirect_hash",
+    "sk_redirect_hash",
+    "lwt_push_encap",
+    "lwt_seg6_store_bytes",
+    "lwt_seg6_adjust_srh",
+    "lwt_seg6_action",
+    "rc_repeat",
+    "rc_keydown",
+    "skb_cgroup_id",
+    "get_current_cgroup_id",
+    "get_local_storage",
+    "sk_select_reuseport",
+    "skb_ancestor_cgroup_id",
+    "sk_lookup_tcp",
+    "sk_lookup_udp",
+    "sk_release",
+    "map_push_elem",
+    "map_pop_elem",
+    "map_peek_elem",
+    "msg_push_data",
+    "msg_pop_data",
+    "rc_pointer_rel",
+    "spin_lock",
+    "spin_unlock",
+    "sk_fullsock",
+    "tcp_sock",
+    "skb_ecn_set_ce",
+    "get_listener_sock",
+    "skc_lookup_tcp",
+    "tcp_check_syncookie",
+    "sysctl_get_name",
+    "sysctl_get_current_value",
+    "sysctl_get_new_value",
+    "sysctl_set_new_value",
+    "strtol",
+    "strtoul",
+    "sk_storage_get",
+    "sk_storage_delete",
+    "send_signal",
+    "tcp_gen_syncookie",
+    "skb_output",
+    "probe_read_user",
+    "probe_read_kernel",
+    "probe_read_user_str",
+    "probe_read_kernel_str",
+    "tcp_send_ack",
+    "send_signal_thread",
+    "jiffies64",
+    "read_branch_records",
+    "get_ns_current_pid_tgid",
+    "xdp_output",
+    "get_netns_cookie",
+    "get_current_ancestor_cgroup_id",
+    "sk_assign",
+    "ktime_get_boot_ns",
+    "seq_printf",
+    "seq_write",
+    "sk_cgroup_id",
+    "sk_ancestor_cgroup_id",
+    "ringbuf_output",
+    "ringbuf_reserve",
+    "ringbuf_submit",
+    "ringbuf_discard",
+    "ringbuf_query",
+    "csum_level",
+    "skc_to_tcp6_sock",
+    "skc_to_tcp_sock",
+    "skc_to_tcp_timewait_sock",
+    "skc_to_tcp_request_sock",
+    "skc_to_udp6_sock",
+    "get_task_stack",
+    "load_hdr_opt",
+    "store_hdr_opt",
+    "reserve_hdr_opt",
+    "inode_storage_get",
+    "inode_storage_delete",
+    "d_path",
+    "copy_from_user",
+    "snprintf_btf",
+    "seq_printf_btf",
+    "skb_cgroup_classid",
+    "redirect_neigh",
+    "per_cpu_ptr",
+    "this_cpu_ptr",
+    "redirect_peer",
+    "task_storage_get",
+    "task_storage_delete",
+    "get_current_task_btf",
+    "bprm_opts_set",
+    "ktime_get_coarse_ns",
+    "ima_inode_hash",
+    "sock_from_file",
+    "check_mtu",
+    "for_each_map_elem",
+    "snprintf",
+    "sys_bpf",
+    "btf_find_by_name_kind",
+    "sys_close",
+    "timer_init",
+    "timer_set_callback",
+    "timer_start",
+    "timer_cancel",
+    "get_func_ip",
+    "get_attach_cookie",
+    "task_pt_regs",
+    "get_branch_snapshot",
+    "trace_vprintk",
+    "skc_to_unix_sock",
+    "kallsyms_lookup_name",
+    "find_vma",
+    "loop",
+    "strncmp",
+    "get_func_arg",
+    "get_func_ret",
+    "get_func_arg_cnt",
+    "get_retval",
+    "set_retval",
+    "xdp_get_buff_len",
+    "xdp_load_bytes",
+    "xdp_store_bytes",
+    "copy_from_user_task",
+    "skb_set_tstamp",
+    "ima_file_hash",
+    "kptr_xchg",
+    "map_lookup_percpu_elem",
+    "skc_to_mptcp_sock",
+    "dynptr_from_mem",
+    "ringbuf_reserve_dynptr",
+    "ringbuf_submit_dynptr",
+    "ringbuf_discard_dynptr",
+    "dynptr_read",
+    "dynptr_write",
+    "dynptr_data",
+    "tcp_raw_gen_syncookie_ipv4",
+    "tcp_raw_gen_syncookie_ipv6",
+    "tcp_raw_check_syncookie_ipv4",
+    "tcp_raw_check_syncookie_ipv6",
+    "ktime_get_tai_ns",
+    "user_ringbuf_drain",
+    "cgrp_storage_get",
+    "cgrp_storage_delete",
+];

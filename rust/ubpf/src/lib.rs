@@ -35,10 +35,12 @@ mod verifier;
 pub mod capi;
 
 use std::path::Path;
+use std::sync::Arc;
 
 pub use check::{MAX_CALL_DEPTH, MAX_INSNS};
+pub use elf::Global;
 pub use error::{Error, ErrorKind, RunError};
-pub use maps::{Map, MapDef, MapRef};
+pub use maps::{Map, MapDef, MapExtra, MapRef, PinRegistry, Redirect};
 pub use verifier::{
     verify, verify_with_log, Convention, Verified, VerifyOptions, VerifyStats, MAX_PROCESSED,
 };
@@ -71,8 +73,12 @@ pub struct Program {
     section: String,
     origin: String,
     maps: Vec<MapDef>,
+    map_extras: Vec<MapExtra>,
     map_refs: Vec<MapRef>,
     back_edge: Option<(usize, usize)>,
+    function: Option<String>,
+    object_programs: Vec<String>,
+    globals: Vec<Global>,
 }
 
 impl Program {
@@ -94,13 +100,19 @@ impl Program {
             section: section.to_owned(),
             origin: origin.to_owned(),
             maps: Vec::new(),
+            map_extras: Vec::new(),
             map_refs: Vec::new(),
             back_edge: checked.back_edge,
+            function: None,
+            object_programs: Vec::new(),
+            globals: Vec::new(),
         })
     }
 
     /// Load the program of `section` (or the only program) of the ELF
-    /// object at `path`.
+    /// object at `path`.  `section` is a section name, or
+    /// "section/function" (or just the function's name) to choose one of
+    /// several programs in a section, as libbpf names them.
     pub fn load_file(path: &Path, section: Option<&str>) -> Result<Self, Error> {
         let origin = path.display().to_string();
         let data = std::fs::read(path)
@@ -115,7 +127,11 @@ impl Program {
             .map_err(|(sect, kind)| Error::new(origin, sect.as_deref(), kind))?;
         let mut prog = Self::checked(ex.code, origin, &ex.section)?;
         prog.maps = ex.maps;
+        prog.map_extras = ex.extras;
         prog.map_refs = ex.map_refs;
+        prog.function = ex.function;
+        prog.object_programs = ex.programs;
+        prog.globals = ex.globals;
         Ok(prog)
     }
 
@@ -128,6 +144,61 @@ impl Program {
     /// global data sections as single-entry arrays).
     pub fn maps(&self) -> &[MapDef] {
         &self.maps
+    }
+
+    /// Flags, pinning and initial contents of the maps, in the order of
+    /// [`Program::maps`].
+    pub fn map_extras(&self) -> &[MapExtra] {
+        &self.map_extras
+    }
+
+    /// The function the program is, when it was chosen among several of
+    /// its section.
+    pub fn function(&self) -> Option<&str> {
+        self.function.as_deref()
+    }
+
+    /// The programs of the object it came from ("section/function"), in
+    /// the order `prog_array` values (program indices) refer to them.
+    pub fn object_programs(&self) -> &[String] {
+        &self.object_programs
+    }
+
+    /// The global variables of the object.
+    pub fn globals(&self) -> &[Global] {
+        &self.globals
+    }
+
+    /// Set the initial bytes of global variable `name` (e.g. a `const
+    /// volatile` configuration in `.rodata`, as libbpf's skeletons do),
+    /// before the program runs: `bytes` goes at the variable's start
+    /// and may not be longer than it.  Applies to the [`Vm`]s created
+    /// afterwards (`.rodata` cannot change once loaded).
+    pub fn set_global(&mut self, name: &str, bytes: &[u8]) -> Result<(), Error> {
+        let err = |m: String| self.error(ErrorKind::Map(m));
+        let Some(g) = self.globals.iter().find(|g| g.name == name) else {
+            return Err(err(format!("no global variable \"{name}\"")));
+        };
+        if bytes.len() > g.size as usize {
+            return Err(err(format!(
+                "global \"{name}\" is {} bytes, not {}",
+                g.size,
+                bytes.len()
+            )));
+        }
+        let Some(i) = self.maps.iter().position(|m| m.name == g.section) else {
+            return Err(err(format!(
+                "global \"{name}\" is in {}, which the program does not use",
+                g.section
+            )));
+        };
+        let off = g.offset as usize;
+        let def = &mut self.maps[i];
+        let init = def
+            .initial
+            .get_or_insert_with(|| vec![0; def.value_size as usize]);
+        init[off..off + bytes.len()].copy_from_slice(bytes);
+        Ok(())
     }
 
     /// The `lddw` instructions that refer to maps.
@@ -252,19 +323,21 @@ pub struct Vm {
     verified: bool,
     program: Program,
     /// The program's maps, in the order of `program.maps()`; empty once
-    /// retired.  Boxed: the code holds their addresses, which must not
-    /// change when the maps move to a replacement Vm.
-    #[allow(clippy::vec_box)]
-    maps: Vec<Box<Map>>,
+    /// retired.  On the heap: the code holds their addresses, which must
+    /// not change when the maps move to a replacement Vm; shared with
+    /// other programs when pinned.
+    maps: Vec<Arc<Map>>,
+    /// What the helpers of the last run left (redirect, tail call).
+    state: maps::RunState,
     /// Its maps went to a replacement ([`Vm::new_keeping_maps`]).
     retired: bool,
 }
 
 // SAFETY: the rbpf VM holds helper function pointers, hash sets, the JIT
 // code (owned memory) and an optional stack-usage calculator context that
-// is never set here; `code` and the maps are owned (maps move to another
-// Vm only through `new_keeping_maps`, which retires this one).  Nothing is
-// shared with other threads or tied to the creating thread.
+// is never set here; `code` is owned; the maps are `Send + Sync` (pinned
+// maps are shared, their bookkeeping guarded by their busy flag).  Nothing
+// else is shared with other threads or tied to the creating thread.
 unsafe impl Send for Vm {}
 
 impl Vm {
@@ -272,7 +345,22 @@ impl Vm {
     /// convention, or the convention of the proof in [`Trust::Verified`].
     pub fn new(prog: Program, engine: Engine) -> Result<Self, Error> {
         let opts = default_options(&engine);
-        Self::build(prog, engine, opts, None)
+        Self::build(prog, engine, opts, None, None)
+    }
+
+    /// Prepare `prog` to run with `engine` and `opts`: maps declared with
+    /// `pinning` `LIBBPF_PIN_BY_NAME` come from `pins` (and are pinned
+    /// there if new), the others from `old` if given and compatible (see
+    /// [`Vm::new_keeping_maps`]), else fresh.  A pinned map whose
+    /// definition differs is an error naming the map and the difference.
+    pub fn with_pins(
+        prog: Program,
+        engine: Engine,
+        opts: VmOptions,
+        pins: &PinRegistry,
+        old: Option<&mut Self>,
+    ) -> Result<Self, Error> {
+        Self::build(prog, engine, opts, old, Some(pins))
     }
 
     /// Prepare `prog` to run with `engine` and `opts`, with fresh maps.
@@ -280,7 +368,7 @@ impl Vm {
     /// A program with loops needs a proof (in `engine` or `opts`); a
     /// proof must be about `prog` and for `opts.convention`.
     pub fn with_options(prog: Program, engine: Engine, opts: VmOptions) -> Result<Self, Error> {
-        Self::build(prog, engine, opts, None)
+        Self::build(prog, engine, opts, None, None)
     }
 
     /// Like [`Vm::new`], but the new program takes over the maps of `old`
@@ -290,7 +378,7 @@ impl Vm {
     /// On failure `old` is unchanged.
     pub fn new_keeping_maps(prog: Program, engine: Engine, old: &mut Self) -> Result<Self, Error> {
         let opts = default_options(&engine);
-        Self::build(prog, engine, opts, Some(old))
+        Self::build(prog, engine, opts, Some(old), None)
     }
 
     /// [`Vm::new_keeping_maps`] with [`VmOptions`].
@@ -300,7 +388,7 @@ impl Vm {
         opts: VmOptions,
         old: &mut Self,
     ) -> Result<Self, Error> {
-        Self::build(prog, engine, opts, Some(old))
+        Self::build(prog, engine, opts, Some(old), None)
     }
 
     fn build(
@@ -308,26 +396,41 @@ impl Vm {
         engine: Engine,
         opts: VmOptions,
         old: Option<&mut Self>,
+        pins: Option<&PinRegistry>,
     ) -> Result<Self, Error> {
         let err = |k| prog.error(k);
         let convention = opts.convention;
         let proof = proof_for(&prog, &engine, opts)?;
         // Maps first: the code refers to them by address.  Kept maps stay
         // in `old` until nothing can fail any more.
-        let mut fresh: Vec<Option<Box<Map>>> = Vec::new();
+        let mut fresh: Vec<Option<Arc<Map>>> = Vec::new();
         let mut kept: Vec<Option<usize>> = Vec::new();
         let mut addrs = Vec::new();
-        maps::check_defs(&prog.maps).map_err(|m| err(ErrorKind::Map(m)))?;
-        for def in &prog.maps {
-            let reuse = old
-                .as_deref()
-                .and_then(|o| o.maps.iter().position(|m| m.compatible(def)));
-            if let (Some(i), Some(o)) = (reuse, old.as_deref()) {
-                addrs.push(std::ptr::from_ref::<Map>(&o.maps[i]));
+        maps::check_defs(&prog.maps, &prog.map_extras).map_err(|m| err(ErrorKind::Map(m)))?;
+        for (i, def) in prog.maps.iter().enumerate() {
+            let extra = prog.map_extras.get(i).cloned().unwrap_or_default();
+            if let (Some(pins), maps::Pinning::ByName) = (pins, extra.pinning) {
+                let map = pins
+                    .get_or_create(def, &extra)
+                    .map_err(|m| err(ErrorKind::Map(m)))?;
+                addrs.push(Arc::as_ptr(&map));
+                fresh.push(Some(map));
+                kept.push(None);
+                continue;
+            }
+            let reuse = old.as_deref().and_then(|o| {
+                o.maps
+                    .iter()
+                    .position(|m| m.compatible(def) && m.extra().pinning == extra.pinning)
+            });
+            if let (Some(at), Some(o)) = (reuse, old.as_deref()) {
+                addrs.push(Arc::as_ptr(&o.maps[at]));
                 fresh.push(None);
             } else {
-                let map = Box::new(Map::new(def.clone()).map_err(|m| err(ErrorKind::Map(m)))?);
-                addrs.push(std::ptr::from_ref::<Map>(&map));
+                let map = Arc::new(
+                    Map::with_extra(def.clone(), extra).map_err(|m| err(ErrorKind::Map(m)))?,
+                );
+                addrs.push(Arc::as_ptr(&map));
                 fresh.push(Some(map));
             }
             kept.push(reuse);
@@ -407,6 +510,7 @@ impl Vm {
             verified: proof.is_some(),
             program: prog,
             maps,
+            state: maps::RunState::default(),
             retired: false,
         })
     }
@@ -414,6 +518,27 @@ impl Vm {
     /// The program's maps, in the order of [`Program::maps`].
     pub fn maps(&self) -> impl Iterator<Item = &Map> {
         self.maps.iter().map(|m| &**m)
+    }
+
+    /// A shared handle to the map called `name` (for the host to keep).
+    pub fn map_handle(&self, name: &str) -> Option<Arc<Map>> {
+        self.maps.iter().find(|m| m.def().name == name).cloned()
+    }
+
+    /// Where the last run redirected the packet with `bpf_redirect_map`
+    /// (its verdict was then `XDP_REDIRECT`, 4).
+    pub fn last_redirect(&self) -> Option<Redirect> {
+        self.state.redirect.get()
+    }
+
+    /// The program index (in [`Program::object_programs`]) that the last
+    /// run asked to tail-call with a successful `bpf_tail_call`; taking
+    /// it clears it.  The engine cannot stop a program inside a helper:
+    /// a runner that supports tail calls must ignore the rest of the run
+    /// (its r0) and run that program on the same context, up to
+    /// [`maps::MAX_TAIL_CALLS`] in a chain.
+    pub fn take_tail_call(&self) -> Option<u32> {
+        self.state.tail_call.take()
     }
 
     /// The map called `name`.
@@ -444,7 +569,8 @@ impl Vm {
         let start = packet.as_mut_ptr() as usize as u64;
         let end = start.wrapping_add(packet.len() as u64);
         // what the map helpers need: this run's maps and memory
-        let _ctx = maps::RunContext::enter(&self.maps, start..end, !self.jit);
+        self.state.reset();
+        let ctx = maps::RunContext::enter(&self.maps, start..end, !self.jit, &self.state);
         self.mbuff[..8].copy_from_slice(&start.to_ne_bytes());
         self.mbuff[8..].copy_from_slice(&end.to_ne_bytes());
         let res = if self.jit {
@@ -460,6 +586,8 @@ impl Vm {
         } else {
             self.inner.execute_program(packet, &self.mbuff)
         };
+        drop(ctx);
+        maps::end_of_run(&self.maps);
         res.map_err(|e| run_error(&e.to_string(), self.prologue))
     }
 

@@ -82,7 +82,7 @@ fn host_update_errors_are_checked() {
 
 #[test]
 fn unsupported_map_type_is_refused() {
-    let obj = compile("maps_ringbuf");
+    let obj = compile("maps_unsupported");
     let err = Program::load_file(&obj, None).unwrap_err();
     let text = err.to_string();
     assert!(
@@ -90,7 +90,7 @@ fn unsupported_map_type_is_refused() {
         "{text}"
     );
     assert!(
-        text.contains("map \"events\": map type 27 is not supported"),
+        text.contains("map \"events\": map type queue (22) is not supported (supported: hash (1),"),
         "{text}"
     );
     assert!(text.contains("instruction"), "{text}");

@@ -7,7 +7,7 @@
 use std::ffi::{c_char, c_void, CStr};
 
 use qemu_api::bindings;
-use ubpf::{maps::MapKind, Map, Vm};
+use ubpf::{Map, Vm};
 
 use crate::filter::{strdup, FilterUbpf};
 
@@ -117,11 +117,8 @@ pub unsafe extern "C" fn filter_ubpf_map_desc(
             let d = m.def();
             *desc = MapDesc {
                 name: strdup(Some(&d.name)),
-                map_type: match d.kind {
-                    MapKind::Hash => ubpf::maps::BPF_MAP_TYPE_HASH,
-                    MapKind::Array => ubpf::maps::BPF_MAP_TYPE_ARRAY,
-                    MapKind::PercpuArray => ubpf::maps::BPF_MAP_TYPE_PERCPU_ARRAY,
-                },
+                // the kernel's BPF_MAP_TYPE_* value (ubpf::maps::MAP_TYPES)
+                map_type: d.kind.id(),
                 key_size: d.key_size,
                 value_size: d.value_size,
                 max_entries: d.max_entries,

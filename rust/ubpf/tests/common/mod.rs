@@ -12,6 +12,7 @@ use std::sync::Mutex;
 use ubpf::{Engine, Program, Trust, Vm};
 
 pub mod kernel;
+pub mod kernel_map;
 pub mod maps;
 
 /// Directory of the BPF C test sources (shared with QEMU's tests).
