@@ -50,17 +50,28 @@ fn compile(rel: &str) -> PathBuf {
     obj
 }
 
-/// Assemble an `.asm` file of the corpus.
+/// Assemble an `.asm` file of the corpus: rbpf assembler syntax, one
+/// instruction a line, or `raw` and the instruction's 8 bytes in hex for
+/// what that assembler does not know (atomics, callx).
 fn assemble(rel: &str) -> Program {
     let text = std::fs::read_to_string(corpus_dir().join(rel)).expect("read asm");
-    let src: String = text
+    let mut bytes = Vec::new();
+    for line in text
         .lines()
         .map(|l| l.split('#').next().unwrap_or("").trim())
         .filter(|l| !l.is_empty())
-        .map(|l| format!("{l}\n"))
-        .collect();
-    let code = rbpf::assembler::assemble(&src).unwrap_or_else(|e| panic!("{rel}: {e}"));
-    let bytes: Vec<u8> = code.iter().flat_map(|w| w.to_le_bytes()).collect();
+    {
+        if let Some(hex) = line.strip_prefix("raw ") {
+            let hex: String = hex.split_whitespace().collect();
+            assert_eq!(hex.len(), 16, "{rel}: {line}");
+            for k in 0..8 {
+                bytes.push(u8::from_str_radix(&hex[2 * k..2 * k + 2], 16).expect("hex"));
+            }
+            continue;
+        }
+        let code = rbpf::assembler::assemble(line).unwrap_or_else(|e| panic!("{rel}: {line}: {e}"));
+        bytes.extend(code.iter().flat_map(|w| w.to_le_bytes()));
+    }
     Program::from_bytecode(&bytes).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 

@@ -481,6 +481,18 @@ pub fn helper_accepts_map(helper: i32, kind: MapKind) -> bool {
     kind.info().helpers.contains(&helper)
 }
 
+/// Whether programs may write (`.0`) and read (`.1`) the values of a map
+/// with this definition and these flags (`BPF_F_RDONLY_PROG`,
+/// `BPF_F_WRONLY_PROG`, read-only value types such as devmaps).  For the
+/// verifier.
+pub fn program_access(def: &super::MapDef, extra: &super::MapExtra) -> (bool, bool) {
+    let info = def.kind.info();
+    (
+        !info.read_only_values && extra.flags & BPF_F_RDONLY_PROG == 0,
+        extra.flags & BPF_F_WRONLY_PROG == 0,
+    )
+}
+
 /// The map kinds helper `helper` accepts as its map argument (empty if it
 /// takes none).
 pub fn map_kinds_for_helper(helper: i32) -> Vec<MapKind> {

@@ -59,6 +59,9 @@ pub struct Prog<'a> {
     pub callx: Vec<Option<i32>>,
     /// The program's maps.
     pub maps: &'a [MapDef],
+    /// Per map: whether programs may write (`.0`) and read (`.1`) its
+    /// values (`BPF_F_RDONLY_PROG`, `BPF_F_WRONLY_PROG`, devmaps).
+    pub map_access: Vec<(bool, bool)>,
     /// Per instruction: the `lddw` loads map `.0`'s handle (`.1` None) or
     /// a pointer to its value plus `.1` (global data).
     pub map_lddw: Vec<Option<(u16, Option<u32>)>>,
@@ -419,6 +422,25 @@ fn access(
         }
         Reg::MapValue { map, off: mo } => {
             check_map_value(p, r, map, &mo, off, size, what)?;
+            let (writable, readable) = p
+                .map_access
+                .get(usize::from(map))
+                .copied()
+                .unwrap_or_default();
+            if !(if value.is_some() { writable } else { readable }) {
+                return reject(
+                    r,
+                    format!(
+                        "map \"{}\" values are {} for programs",
+                        p.map(map).0,
+                        if value.is_some() {
+                            "read-only"
+                        } else {
+                            "write-only"
+                        }
+                    ),
+                );
+            }
             match value {
                 Some(val) if val.is_pointer() => reject(
                     x.src,
@@ -584,7 +606,20 @@ fn call_helper(p: &Prog, st: &mut State, i: usize, id: i32) -> VResult<()> {
                 })?;
             }
             Arg::ConstMapPtr => match read(st, r)? {
-                Reg::MapPtr { map: m } => map = Some(m),
+                Reg::MapPtr { map: m } => {
+                    let kind = p.maps.get(usize::from(m)).map(|d| d.kind);
+                    if let Some(kind) = kind.filter(|&k| !crate::maps::helper_accepts_map(id, k)) {
+                        return reject(
+                            r,
+                            format!(
+                                "{name}: map \"{}\" is a {} map, which this helper does not take",
+                                p.map(m).0,
+                                kind.info().name
+                            ),
+                        );
+                    }
+                    map = Some(m);
+                }
                 o => {
                     return reject(
                         r,

@@ -114,6 +114,8 @@ pub struct Verified {
     /// `lddw`s that refer to them.
     maps: Arc<[MapDef]>,
     map_refs: Arc<[MapRef]>,
+    /// Per map: whether programs may write and read its values.
+    map_access: Arc<[(bool, bool)]>,
     exec: Arc<[u8]>,
     opts: VerifyOptions,
     stats: VerifyStats,
@@ -139,6 +141,13 @@ impl Verified {
     pub fn proves(&self, prog: &Program) -> bool {
         *self.code == *prog.bytecode()
             && *self.map_refs == *prog.map_refs()
+            && self.map_access.len() == prog.maps().len()
+            && prog
+                .maps()
+                .iter()
+                .zip(prog.map_extras())
+                .zip(self.map_access.iter())
+                .all(|((d, e), a)| crate::maps::program_access(d, e) == *a)
             && self.maps.len() == prog.maps().len()
             && self
                 .maps
@@ -170,7 +179,7 @@ pub const MAX_PROCESSED: usize = 1_000_000;
 /// Most work (instructions simulated plus state comparisons, weighted by
 /// the stack slots compared) before the verifier gives up: bounds the
 /// time a refusal takes whatever the program's shape.
-const MAX_WORK: u64 = 20_000_000;
+const MAX_WORK: u64 = 5_000_000;
 /// Most time spent verifying one program, a backstop for slow machines:
 /// QEMU verifies with its main loop held.
 const MAX_TIME: std::time::Duration = std::time::Duration::from_millis(250);
@@ -576,6 +585,12 @@ fn run(
         rewrite: vec![None; n],
         callx: vec![None; n],
         maps: program.maps(),
+        map_access: program
+            .maps()
+            .iter()
+            .zip(program.map_extras())
+            .map(|(d, e)| crate::maps::program_access(d, e))
+            .collect(),
         map_lddw,
     };
     let min = u64::try_from(opts.min_len).unwrap_or(u64::MAX);
@@ -648,6 +663,7 @@ fn run(
         code: Arc::from(bytes),
         maps: program.maps().iter().map(shape).collect(),
         map_refs: Arc::from(program.map_refs()),
+        map_access: Arc::from(d.prog.map_access.as_slice()),
         exec: Arc::from(exec),
         opts: *opts,
         stats: d.stats,

@@ -598,8 +598,12 @@ impl State {
             {
                 return false;
             }
+            // both slot lists are sorted by index: walk them together
+            let mut mine = a.slots.iter().peekable();
             for &(k, s) in &b.slots {
-                let ok = match (a.slot(usize::from(k)), s) {
+                while mine.next_if(|&&(j, _)| j < k).is_some() {}
+                let here = mine.next_if(|&&(j, _)| j == k).map(|&(_, t)| t);
+                let ok = match (here, s) {
                     (None, Slot::Bytes(0)) => true,
                     (None, _) => false,
                     (Some(Slot::Spill(x)), Slot::Spill(y)) => x.within(&y, &mut m),
