@@ -608,7 +608,7 @@ fn call_helper(p: &Prog, st: &mut State, i: usize, id: i32) -> VResult<()> {
             Arg::ConstMapPtr => match read(st, r)? {
                 Reg::MapPtr { map: m } => {
                     let kind = p.maps.get(usize::from(m)).map(|d| d.kind);
-                    if let Some(kind) = kind.filter(|&k| !crate::maps::helper_accepts_map(id, k)) {
+                    if let Some(kind) = kind.filter(|&t| !crate::maps::helper_accepts_map(id, t)) {
                         return reject(
                             r,
                             format!(
