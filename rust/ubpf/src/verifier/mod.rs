@@ -210,7 +210,7 @@ pub fn verify_with_log(
 }
 
 struct Checkpoint {
-    st: State,
+    st: Box<State>,
     parent: Option<usize>,
     pending: u32,
     complete: bool,
@@ -220,7 +220,7 @@ struct Checkpoint {
 
 struct Path {
     insn: usize,
-    st: State,
+    st: Box<State>,
     cp: Option<usize>,
     looped: bool,
     back: Option<(usize, usize)>,
@@ -308,7 +308,7 @@ impl Driver<'_> {
             if let Some(&c) = partner {
                 if let Some(j) = p.st.join(&self.cps[c].st) {
                     self.stats.joins += 1;
-                    p.st = j;
+                    *p.st = j;
                 }
             }
         }
@@ -409,7 +409,7 @@ impl Driver<'_> {
                             }
                             let mut q = Path {
                                 insn: i,
-                                st: *t,
+                                st: t,
                                 cp: p.cp,
                                 looped: p.looped,
                                 back: p.back,
@@ -420,7 +420,7 @@ impl Driver<'_> {
                             self.go(&mut p, i, i + 1);
                         }
                         (Some(t), false) => {
-                            p.st = *t;
+                            p.st = t;
                             self.go(&mut p, i, target);
                         }
                         (None, true) => self.go(&mut p, i, i + 1),
@@ -609,7 +609,7 @@ fn run(
     };
     let res = d.explore(Path {
         insn: 0,
-        st,
+        st: Box::new(st),
         cp: None,
         looped: false,
         back: None,

@@ -435,6 +435,9 @@ impl State {
 
     /// Forget facts about symbols nobody holds any more.
     pub fn gc(&mut self) {
+        if self.safe.iter().all(|&(s, _)| s == ZERO) {
+            return;
+        }
         let mut held = Vec::new();
         self.for_each_reg(|r| held.push(r.sym()));
         self.safe.retain(|(s, _)| *s == ZERO || held.contains(s));
