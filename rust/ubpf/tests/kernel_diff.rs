@@ -53,6 +53,13 @@ const ALLOWED_KERNEL_REFUSES: &[(&str, &str)] = &[
         "verifier/ctx_end_minus.asm",
         "64-bit ubpf_md loads, as md_udp",
     ),
+    (
+        "verifier/xdp_tcp_opts.bpf.c",
+        "the kernel gives up at its 1M-instruction complexity limit (16 loop \
+         iterations, several paths each); ours joins the states of one \
+         iteration and needs about 50k; the memory-checked runs of the \
+         verifier corpus test exercise the proof",
+    ),
 ];
 
 /// Programs both accept whose results differ, with the issue that
@@ -549,19 +556,6 @@ fn compile(src: &Path, tag: &str) -> PathBuf {
     obj
 }
 
-fn assemble(path: &Path) -> Vec<u8> {
-    let text = std::fs::read_to_string(path).expect("read asm");
-    let src: String = text
-        .lines()
-        .map(|l| l.split('#').next().unwrap_or("").trim())
-        .filter(|l| !l.is_empty())
-        .map(|l| format!("{l}\n"))
-        .collect();
-    let code =
-        rbpf::assembler::assemble(&src).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    code.iter().flat_map(|w| w.to_le_bytes()).collect()
-}
-
 /// The engine's own XDP-style programs: the verifier corpus' context
 /// convention entries and the XDP programs of tests/data/ubpf.
 fn own_subjects() -> Vec<Subject> {
@@ -582,7 +576,7 @@ fn own_subjects() -> Vec<Subject> {
         .map(|rel| {
             let path = dir.join(&rel);
             let source = if rel.ends_with(".asm") {
-                Source::Bytecode(assemble(&path))
+                Source::Bytecode(common::assemble_file(&path))
             } else {
                 let obj = compile(&path, &rel.replace('/', "-"));
                 let section = {

@@ -50,28 +50,9 @@ fn compile(rel: &str) -> PathBuf {
     obj
 }
 
-/// Assemble an `.asm` file of the corpus: rbpf assembler syntax, one
-/// instruction a line, or `raw` and the instruction's 8 bytes in hex for
-/// what that assembler does not know (atomics, callx).
+/// Assemble an `.asm` file of the corpus.
 fn assemble(rel: &str) -> Program {
-    let text = std::fs::read_to_string(corpus_dir().join(rel)).expect("read asm");
-    let mut bytes = Vec::new();
-    for line in text
-        .lines()
-        .map(|l| l.split('#').next().unwrap_or("").trim())
-        .filter(|l| !l.is_empty())
-    {
-        if let Some(hex) = line.strip_prefix("raw ") {
-            let hex: String = hex.split_whitespace().collect();
-            assert_eq!(hex.len(), 16, "{rel}: {line}");
-            for k in 0..8 {
-                bytes.push(u8::from_str_radix(&hex[2 * k..2 * k + 2], 16).expect("hex"));
-            }
-            continue;
-        }
-        let code = rbpf::assembler::assemble(line).unwrap_or_else(|e| panic!("{rel}: {line}: {e}"));
-        bytes.extend(code.iter().flat_map(|w| w.to_le_bytes()));
-    }
+    let bytes = common::assemble_file(&corpus_dir().join(rel));
     Program::from_bytecode(&bytes).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 

@@ -179,7 +179,7 @@ pub const MAX_PROCESSED: usize = 1_000_000;
 /// Most work (instructions simulated plus state comparisons, weighted by
 /// the stack slots compared) before the verifier gives up: bounds the
 /// time a refusal takes whatever the program's shape.
-const MAX_WORK: u64 = 5_000_000;
+const MAX_WORK: u64 = 2_000_000;
 /// Most time spent verifying one program, a backstop for slow machines:
 /// QEMU verifies with its main loop held.
 const MAX_TIME: std::time::Duration = std::time::Duration::from_millis(250);

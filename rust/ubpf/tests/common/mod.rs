@@ -188,3 +188,29 @@ pub fn ether(ethertype: u16, vlans: &[u16], payload: &[u8]) -> Vec<u8> {
     f.extend_from_slice(payload);
     f
 }
+
+/// Assemble an `.asm` file: rbpf assembler syntax, one instruction a line
+/// (`#` comments), or `raw` and the instruction's 8 bytes in hex for what
+/// that assembler does not know (atomics, callx).
+pub fn assemble_file(path: &Path) -> Vec<u8> {
+    let text = std::fs::read_to_string(path).expect("read asm");
+    let mut bytes = Vec::new();
+    for line in text
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+    {
+        if let Some(hex) = line.strip_prefix("raw ") {
+            let hex: String = hex.split_whitespace().collect();
+            assert_eq!(hex.len(), 16, "{}: {line}", path.display());
+            for k in 0..8 {
+                bytes.push(u8::from_str_radix(&hex[2 * k..2 * k + 2], 16).expect("hex"));
+            }
+            continue;
+        }
+        let code = rbpf::assembler::assemble(line)
+            .unwrap_or_else(|e| panic!("{}: {line}: {e}", path.display()));
+        bytes.extend(code.iter().flat_map(|w| w.to_le_bytes()));
+    }
+    bytes
+}
