@@ -210,6 +210,8 @@ pub fn verify_with_log(
 }
 
 struct Checkpoint {
+    /// Work of comparing a state with this one (1 + its stack slots).
+    weight: u64,
     st: Box<State>,
     parent: Option<usize>,
     pending: u32,
@@ -275,12 +277,7 @@ impl Driver<'_> {
         p.st.gc();
         for &c in &self.at[p.insn] {
             let k = &self.cps[c];
-            self.work += 1 + k
-                .st
-                .frames
-                .iter()
-                .map(|f| f.slots.len() as u64)
-                .sum::<u64>();
+            self.work += k.weight;
             if !p.st.within(&k.st) {
                 continue;
             }
@@ -327,7 +324,14 @@ impl Driver<'_> {
             }
         }
         let id = self.cps.len();
+        let weight = 1 + p
+            .st
+            .frames
+            .iter()
+            .map(|f| f.slots.len() as u64)
+            .sum::<u64>();
         self.cps.push(Checkpoint {
+            weight,
             st: p.st.clone(),
             parent: p.cp,
             pending: 1,

@@ -98,8 +98,25 @@ impl Val {
 /// How the symbols of a stored state correspond to those of the state
 /// compared with it: `(o, s, d)` says that `o`'s symbol `o` is `s + d`
 /// in the other state.
-#[derive(Default)]
-pub struct SymMap(Vec<(Sym, Sym, i64)>);
+/// Kept on the stack (states are compared often): a comparison that
+/// would need more entries than [`SYMMAP_CAP`] fails, which only prunes
+/// less.
+pub struct SymMap {
+    len: usize,
+    e: [(Sym, Sym, i64); SYMMAP_CAP],
+}
+
+/// Most distinct symbols matched up in one state comparison.
+const SYMMAP_CAP: usize = 32;
+
+impl Default for SymMap {
+    fn default() -> Self {
+        Self {
+            len: 0,
+            e: [(NONE, NONE, 0); SYMMAP_CAP],
+        }
+    }
+}
 
 impl SymMap {
     /// Whether `a` (of the state being compared) is within `b` (of the
@@ -117,12 +134,14 @@ impl SymMap {
         if matches!(b.sym, ZERO | LEN) || matches!(a.sym, ZERO | LEN) {
             return a.sym == b.sym && d == 0;
         }
-        match self.0.iter().find(|&&(o, _, _)| o == b.sym) {
+        match self.e[..self.len].iter().find(|&&(o, _, _)| o == b.sym) {
             Some(&(_, s, e)) => s == a.sym && e == d,
-            None => {
-                self.0.push((b.sym, a.sym, d));
+            None if self.len < SYMMAP_CAP => {
+                self.e[self.len] = (b.sym, a.sym, d);
+                self.len += 1;
                 true
             }
+            None => false,
         }
     }
 
@@ -131,7 +150,7 @@ impl SymMap {
         if matches!(o, ZERO | LEN) {
             return Some((o, 0));
         }
-        self.0
+        self.e[..self.len]
             .iter()
             .find(|&&(k, _, _)| k == o)
             .map(|&(_, s, d)| (s, d))
@@ -433,14 +452,26 @@ impl State {
         Val { n, sym, c: 0 }
     }
 
+    /// Whether a register or spilled register of some frame holds `sym`.
+    fn holds(&self, sym: Sym) -> bool {
+        self.regs.iter().any(|r| r.sym() == sym)
+            || self.frames.iter().any(|f| {
+                f.saved.iter().any(|r| r.sym() == sym)
+                    || f.slots
+                        .iter()
+                        .any(|(_, s)| matches!(s, Slot::Spill(r) if r.sym() == sym))
+            })
+    }
+
     /// Forget facts about symbols nobody holds any more.
     pub fn gc(&mut self) {
         if self.safe.iter().all(|&(s, _)| s == ZERO) {
             return;
         }
-        let mut held = Vec::new();
-        self.for_each_reg(|r| held.push(r.sym()));
-        self.safe.retain(|(s, _)| *s == ZERO || held.contains(s));
+        // facts are few: look each one up among the registers
+        let mut safe = std::mem::take(&mut self.safe);
+        safe.retain(|&(s, _)| s == ZERO || self.holds(s));
+        self.safe = safe;
     }
 
     /// The least state containing both (same call stack required).
