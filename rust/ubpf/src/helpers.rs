@@ -81,28 +81,6 @@ pub const fn is_known(id: i32) -> bool {
     )
 }
 
-/// Helpers the engine provides whose prototype the verifier's argument
-/// kinds ([`Arg`], [`Ret`]) cannot express yet, with what they need:
-/// [`signature`] has no entry for them, so verified programs cannot use
-/// them until the verifier learns these kinds; unverified (interpreter)
-/// runs check their pointers at run time.
-pub const NEEDS_VERIFIER_SUPPORT: [(i32, &str); 3] = [
-    (
-        RINGBUF_RESERVE,
-        "r1 = ringbuf map, r2 = constant size, r3 = 0; returns a pointer to \
-         r2 writable bytes or NULL, which must reach bpf_ringbuf_submit or \
-         bpf_ringbuf_discard exactly once on every path (a reference)",
-    ),
-    (
-        RINGBUF_SUBMIT,
-        "r1 = a pointer returned by bpf_ringbuf_reserve (releases it), r2 = flags",
-    ),
-    (
-        RINGBUF_DISCARD,
-        "r1 = a pointer returned by bpf_ringbuf_reserve (releases it), r2 = flags",
-    ),
-];
-
 /// What a helper expects in one argument register (checked by the
 /// verifier).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,6 +109,9 @@ pub enum Arg {
     /// A pointer to initialised, readable memory of the map argument's
     /// value size.
     MapValue,
+    /// A non-NULL record pointer from `bpf_ringbuf_reserve`, at its start:
+    /// the helper releases it (`bpf_ringbuf_submit`, `_discard`).
+    ReleaseRecord,
 }
 
 /// What a helper returns in r0.
@@ -143,6 +124,11 @@ pub enum Ret {
     U32,
     /// A pointer to a value of the map argument, or NULL.
     MapValueOrNull,
+    /// A ring buffer record of the size in r2 (a constant), or NULL: a
+    /// reference the program must release.
+    RecordOrNull,
+    /// Nothing (r0 is not readable afterwards).
+    Void,
 }
 
 /// The signature of a helper, for the verifier.
@@ -248,6 +234,39 @@ pub const fn signature(id: i32) -> Option<Signature> {
                 Arg::Unused,
             ],
             ret: Ret::Scalar,
+        },
+        RINGBUF_RESERVE => Signature {
+            name: "ringbuf_reserve",
+            args: [
+                Arg::ConstMapPtr,
+                Arg::Scalar,
+                Arg::Scalar,
+                Arg::Unused,
+                Arg::Unused,
+            ],
+            ret: Ret::RecordOrNull,
+        },
+        RINGBUF_SUBMIT => Signature {
+            name: "ringbuf_submit",
+            args: [
+                Arg::ReleaseRecord,
+                Arg::Scalar,
+                Arg::Unused,
+                Arg::Unused,
+                Arg::Unused,
+            ],
+            ret: Ret::Void,
+        },
+        RINGBUF_DISCARD => Signature {
+            name: "ringbuf_discard",
+            args: [
+                Arg::ReleaseRecord,
+                Arg::Scalar,
+                Arg::Unused,
+                Arg::Unused,
+                Arg::Unused,
+            ],
+            ret: Ret::Void,
         },
         RINGBUF_OUTPUT => Signature {
             name: "ringbuf_output",

@@ -454,6 +454,29 @@ fn access(
             }
         }
         Reg::MapValueOrNull { map, .. } => reject(r, maybe_null(p, r, map, what)),
+        Reg::Record {
+            size: rs, off: ro, ..
+        } => {
+            check_record(r, rs, ro + off, size, what)?;
+            match value {
+                Some(val) if val.is_pointer() => reject(
+                    x.src,
+                    format!(
+                        "storing a {} into a ring buffer record would leak a host address",
+                        val.kind()
+                    ),
+                ),
+                Some(_) => Ok(None),
+                None => Ok(Some(Reg::Scalar(st.fresh(Range::unknown_bytes(size))))),
+            }
+        }
+        Reg::RecordOrNull { .. } => reject(
+            r,
+            format!(
+                "{what} through r{r}, a ring buffer record that may be NULL: check the result \
+                 of bpf_ringbuf_reserve against NULL first"
+            ),
+        ),
         Reg::MapPtr { map } => reject(
             r,
             format!(
@@ -463,6 +486,20 @@ fn access(
             ),
         ),
     }
+}
+
+/// Check an access of `size` bytes at `off` in a record of `rs` bytes.
+fn check_record(r: u8, rs: u32, off: i64, size: u32, what: &str) -> VResult<()> {
+    if off >= 0 && off + i64::from(size) <= i64::from(rs) {
+        return Ok(());
+    }
+    reject(
+        r,
+        format!(
+            "ring buffer record {what} of {} at offset {off} outside its {rs} bytes",
+            bytes(size)
+        ),
+    )
 }
 
 /// The refusal of an access through a pointer that may be NULL.
@@ -543,6 +580,9 @@ fn check_mem_arg(st: &State, p: &Prog, r: u8, v: Reg, size: u32, helper: &str) -
             Ok(())
         }
         Reg::Pkt(val) => check_pkt(p, st, r, &val, 0, size, &format!("read ({helper})")),
+        Reg::Record { size: rs, off, .. } => {
+            check_record(r, rs, off, size, &format!("read ({helper})"))
+        }
         Reg::MapValue { map, off } => {
             check_map_value(p, r, map, &off, 0, size, &format!("read ({helper})"))
         }
@@ -569,6 +609,15 @@ fn call_helper(p: &Prog, st: &mut State, i: usize, id: i32) -> VResult<()> {
         return reject(None, format!("call to unknown helper {id}"));
     };
     let name = format!("helper {id} ({})", sig.name);
+    // a record's size: a constant in r2, as the kernel requires
+    let record_size = match (sig.ret, st.regs[2]) {
+        (Ret::RecordOrNull, Reg::Scalar(v)) => {
+            v.n.as_const()
+                .and_then(|c| u32::try_from(c).ok())
+                .filter(|&c| c > 0 && c <= crate::maps::MAX_VALUE_SIZE)
+        }
+        _ => None,
+    };
     // sizes and maps first: memory arguments are checked with them
     let mut order: Vec<usize> = (0..5).collect();
     order.sort_by_key(|&k| !matches!(sig.args[k], Arg::Size | Arg::ConstMapPtr));
@@ -649,6 +698,19 @@ fn call_helper(p: &Prog, st: &mut State, i: usize, id: i32) -> VResult<()> {
                     &format!("{name}, {what} of map \"{}\"", def.name),
                 )?;
             }
+            Arg::ReleaseRecord => match read(st, r)? {
+                Reg::Record {
+                    id: rec, off: 0, ..
+                } => release(st, rec),
+                o => {
+                    let why = match o {
+                        Reg::RecordOrNull { .. } => "check it against NULL first",
+                        Reg::Record { .. } => "it must point to the start of the record",
+                        _ => "it must be a record from bpf_ringbuf_reserve",
+                    };
+                    return reject(r, format!("{name}: argument r{r} is a {}: {why}", o.kind()));
+                }
+            },
         }
     }
     for r in 1..=5 {
@@ -672,11 +734,44 @@ fn call_helper(p: &Prog, st: &mut State, i: usize, id: i32) -> VResult<()> {
             st.regs[0] = Reg::MapValueOrNull { map: m, id: link };
             return Ok(());
         }
+        Ret::RecordOrNull => {
+            let Some(size) = record_size else {
+                return reject(2, format!("{name}: the size (r2) must be a known constant"));
+            };
+            let rec = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            if st.refs.contains(&rec) {
+                return reject(
+                    None,
+                    format!(
+                        "{name}: called again before the record it reserved here was \
+                         submitted or discarded"
+                    ),
+                );
+            }
+            st.refs.push(rec);
+            st.refs.sort_unstable();
+            st.regs[0] = Reg::RecordOrNull { id: rec, size };
+            return Ok(());
+        }
+        Ret::Void => {
+            st.regs[0] = Reg::Uninit;
+            return Ok(());
+        }
         _ => Range::UNKNOWN,
     };
     let v = st.fresh(ret);
     set(st, 0, Reg::Scalar(v));
     Ok(())
+}
+
+/// Release record `id`: every copy of its pointer becomes unusable.
+fn release(st: &mut State, id: u32) {
+    st.refs.retain(|&k| k != id);
+    st.for_each_reg(|r| {
+        if matches!(*r, Reg::Record { id: k, .. } | Reg::RecordOrNull { id: k, .. } if k == id) {
+            *r = Reg::Uninit;
+        }
+    });
 }
 
 fn call_local(p: &Prog, st: &mut State, i: usize, target: usize) -> VResult<Step> {
@@ -701,6 +796,16 @@ fn exit(st: &mut State) -> VResult<Step> {
     let r0 = read(st, 0)?;
     let depth = st.depth();
     if depth == 0 {
+        if let Some(&id) = st.refs.first() {
+            return reject(
+                None,
+                format!(
+                    "the ring buffer record reserved at instruction {} is neither submitted nor \
+                     discarded on this path",
+                    id - 1
+                ),
+            );
+        }
         if !matches!(r0, Reg::Scalar(_)) {
             return reject(
                 0,
@@ -781,7 +886,10 @@ fn map_add(r: u8, src: u8, p: &Range, s: &Val, neg: bool) -> VResult<Range> {
 
 /// Map handles and pointers that may be NULL take no arithmetic.
 const fn no_alu(r: &Reg) -> bool {
-    matches!(r, Reg::MapPtr { .. } | Reg::MapValueOrNull { .. })
+    matches!(
+        r,
+        Reg::MapPtr { .. } | Reg::MapValueOrNull { .. } | Reg::RecordOrNull { .. }
+    )
 }
 
 fn refuse_map_alu(x: &Insn, dst: u8, src_r: u8, a: &Reg, b: &Reg) -> VResult<()> {
@@ -933,21 +1041,50 @@ fn alu(st: &mut State, x: &Insn) -> VResult<()> {
                 );
             };
             let k = k as i64;
-            let off = if op == 0x10 { off - k } else { off + k };
-            if off.abs() > MAX_OFF {
-                return reject(dst, "stack pointer offset out of range");
+            let off = if op == 0x10 {
+                off.checked_sub(k)
+            } else {
+                off.checked_add(k)
             }
+            .filter(|o| o.abs() <= MAX_OFF);
+            let Some(off) = off else {
+                return reject(dst, "stack pointer offset out of range");
+            };
             Reg::Stack { frame, off }
+        }
+        (Reg::Record { id, size, off }, Reg::Scalar(b)) if is64 && (op == 0x00 || op == 0x10) => {
+            let Some(k) = b.n.as_const() else {
+                return reject(
+                    dst,
+                    "variable offset into a ring buffer record is not supported",
+                );
+            };
+            let k = k as i64;
+            let off = if op == 0x10 {
+                off.checked_sub(k)
+            } else {
+                off.checked_add(k)
+            }
+            .filter(|o| o.abs() <= MAX_OFF);
+            let Some(off) = off else {
+                return reject(dst, "record pointer offset out of range");
+            };
+            Reg::Record { id, size, off }
         }
         (Reg::Ctx { off }, Reg::Scalar(b)) if is64 && (op == 0x00 || op == 0x10) => {
             let Some(k) = b.n.as_const() else {
                 return reject(dst, "variable offset into the context is not supported");
             };
             let k = k as i64;
-            let off = if op == 0x10 { off - k } else { off + k };
-            if off.abs() > MAX_OFF {
-                return reject(dst, "context pointer offset out of range");
+            let off = if op == 0x10 {
+                off.checked_sub(k)
+            } else {
+                off.checked_add(k)
             }
+            .filter(|o| o.abs() <= MAX_OFF);
+            let Some(off) = off else {
+                return reject(dst, "context pointer offset out of range");
+            };
             Reg::Ctx { off }
         }
         (Reg::MapValue { map, off }, Reg::Scalar(b))
@@ -1185,15 +1322,25 @@ fn null_check(fall: &mut State, taken: &mut State, x: &Insn, op: Cmp, is64: bool
         (x.dst, x.imm == 0)
     } else {
         let src = fall.regs[usize::from(x.src)];
+        let nullable = |r: Reg| matches!(r, Reg::MapValueOrNull { .. } | Reg::RecordOrNull { .. });
         match (dst, src) {
-            (Reg::MapValueOrNull { .. }, s) => (x.dst, zero(s)),
-            (d, Reg::MapValueOrNull { .. }) => (x.src, zero(d)),
+            (d, s) if nullable(d) => (x.dst, zero(s)),
+            (d, s) if nullable(s) => (x.src, zero(d)),
             _ => return false,
         }
     };
-    let Reg::MapValueOrNull { map, id } = fall.regs[usize::from(k)] else {
-        return false;
+    let (id, valid) = match fall.regs[usize::from(k)] {
+        Reg::MapValueOrNull { map, id } => (
+            id,
+            Reg::MapValue {
+                map,
+                off: Range::konst(0),
+            },
+        ),
+        Reg::RecordOrNull { id, size } => (id, Reg::Record { id, size, off: 0 }),
+        _ => return false,
     };
+    let record = matches!(valid, Reg::Record { .. });
     if !other {
         return false;
     }
@@ -1202,14 +1349,14 @@ fn null_check(fall: &mut State, taken: &mut State, x: &Insn, op: Cmp, is64: bool
     } else {
         (fall, taken)
     };
-    let valid = Reg::MapValue {
-        map,
-        off: Range::konst(0),
-    };
     narrow_null(nonnull, k, id, valid);
     // a 32-bit comparison only tells that the low half is zero
     if is64 {
         narrow_null(null, k, id, Reg::Scalar(Val::konst(0)));
+        if record {
+            // a NULL record needs no release
+            null.refs.retain(|&r| r != id);
+        }
     }
     true
 }
@@ -1222,7 +1369,8 @@ fn narrow_null(st: &mut State, k: u8, id: u32, new: Reg) {
         return;
     }
     st.for_each_reg(|r| {
-        if matches!(*r, Reg::MapValueOrNull { id: j, .. } if j == id) {
+        if matches!(*r, Reg::MapValueOrNull { id: j, .. } | Reg::RecordOrNull { id: j, .. } if j == id)
+        {
             *r = new;
         }
     });
@@ -1248,7 +1396,7 @@ fn pointer_cmp(st: &State, x: &Insn, op: Cmp) -> VResult<Option<bool>> {
         (Reg::Pkt(_), Reg::Pkt(_)) if !bits && x.code & 0x07 == 0x05 => return Ok(None),
         (p, z) | (z, p)
             if p.is_pointer()
-                && !matches!(p, Reg::MapValueOrNull { .. })
+                && !matches!(p, Reg::MapValueOrNull { .. } | Reg::RecordOrNull { .. })
                 && zero(&z)
                 && matches!(op, Cmp::Eq | Cmp::Ne) =>
         {
@@ -1502,6 +1650,7 @@ pub fn entry_state(p: &Prog, min_len: u64) -> State {
         frames: vec![Frame::new(usize::MAX, [Reg::Uninit; 4], p.frame_limit(0))],
         safe: Vec::new(),
         next: super::state::FIRST,
+        refs: Vec::new(),
     };
     st.learn(ZERO, i64::try_from(min).unwrap_or(0));
     st

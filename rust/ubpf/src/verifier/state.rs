@@ -186,6 +186,12 @@ pub enum Reg {
     /// returns).  Registers with the same non-zero `id` hold the same
     /// pointer: checking one checks them all.
     MapValueOrNull { map: u16, id: u32 },
+    /// A ring buffer record from `bpf_ringbuf_reserve` (at instruction
+    /// `id - 1`) of `size` bytes, `off` bytes from its start: a reference
+    /// the program must release (submit or discard).
+    Record { id: u32, size: u32, off: i64 },
+    /// The same, or NULL.
+    RecordOrNull { id: u32, size: u32 },
 }
 
 impl Reg {
@@ -215,6 +221,8 @@ impl Reg {
             Self::MapPtr { .. } => "map handle",
             Self::MapValue { .. } => "map value pointer",
             Self::MapValueOrNull { .. } => "map value pointer (or NULL)",
+            Self::Record { .. } => "ring buffer record pointer",
+            Self::RecordOrNull { .. } => "ring buffer record pointer (or NULL)",
         }
     }
 
@@ -287,6 +295,8 @@ impl fmt::Display for Reg {
             Self::MapPtr { map } => write!(f, "map{map}"),
             Self::MapValue { map, off } => write!(f, "map{map}value+{off}"),
             Self::MapValueOrNull { map, id } => write!(f, "map{map}value_or_null#{id}"),
+            Self::Record { id, size, off } => write!(f, "record#{id}[{size}]{off:+}"),
+            Self::RecordOrNull { id, size } => write!(f, "record_or_null#{id}[{size}]"),
         }
     }
 }
@@ -358,6 +368,9 @@ pub struct State {
     pub safe: Vec<(Sym, i64)>,
     /// The next fresh symbol.
     pub next: Sym,
+    /// Ring buffer records reserved and not yet released (their ids,
+    /// sorted): none may be left at the program's exit.
+    pub refs: Vec<u32>,
 }
 
 impl State {
@@ -481,7 +494,8 @@ impl State {
     /// offsets), so values related in both states stay related, and the
     /// facts about the pair carry over to it.
     pub fn join(&self, o: &Self) -> Option<Self> {
-        if self.frames.len() != o.frames.len()
+        if self.refs != o.refs
+            || self.frames.len() != o.frames.len()
             || self
                 .frames
                 .iter()
@@ -577,6 +591,7 @@ impl State {
             frames,
             safe,
             next,
+            refs: self.refs.clone(),
         };
         st.gc();
         Some(st)
@@ -610,7 +625,7 @@ impl State {
     /// `o`'s symbol `s` must stand for the same `self` symbol (plus a
     /// fixed offset) everywhere.
     pub fn within(&self, o: &Self) -> bool {
-        if self.frames.len() != o.frames.len() {
+        if self.frames.len() != o.frames.len() || self.refs != o.refs {
             return false;
         }
         let mut m = SymMap::default();
