@@ -559,7 +559,11 @@ impl Vm {
             verified: proof.is_some(),
             program: prog,
             maps,
-            state: maps::RunState::default(),
+            state: {
+                let st = maps::RunState::default();
+                st.printk.borrow_mut().reserve(packet::MAX_TRACE_LINES);
+                st
+            },
             retired: false,
         })
     }
@@ -635,7 +639,7 @@ impl Vm {
         self.state
             .printk
             .try_borrow_mut()
-            .map(|mut q| q.drain(..).collect())
+            .map(|mut q| q.drain(..).map(|l| l.text()).collect())
             .unwrap_or_default()
     }
 

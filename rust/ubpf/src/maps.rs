@@ -1142,7 +1142,7 @@ pub(crate) struct RunState {
     /// The packet as the packet helpers see and change it.
     pub(crate) pkt: Cell<crate::packet::PktView>,
     /// Lines of `bpf_trace_printk` output not yet taken.
-    pub(crate) printk: std::cell::RefCell<std::collections::VecDeque<String>>,
+    pub(crate) printk: std::cell::RefCell<std::collections::VecDeque<crate::packet::TraceLine>>,
     /// The program index a successful `bpf_tail_call` asked for.
     pub(crate) tail_call: Cell<Option<u32>>,
     /// Tail calls so far in this chain.

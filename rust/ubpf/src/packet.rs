@@ -488,19 +488,27 @@ pub(crate) fn l4_csum_replace(_ctx: u64, off: u64, from: u64, to: u64, flags: u6
 /// Most lines kept for the host between two takes.
 pub const MAX_TRACE_LINES: usize = 256;
 
+/// Bytes kept of one `bpf_trace_printk` line.
+pub const MAX_TRACE_LINE: usize = 128;
+
 /// Format `fmt` as the kernel's `bpf_trace_printk` does (up to three
 /// arguments; `%d %i %u %x %X %ld %lu %lx %lld %llu %llx %p %c %%`).
 pub fn format_printk(fmt: &[u8], args: [u64; 3]) -> String {
+    let mut out = String::new();
+    format_into(fmt, args, &mut out);
+    out
+}
+
+fn format_into(fmt: &[u8], args: [u64; 3], out: &mut impl std::fmt::Write) {
     let end = fmt.iter().position(|&b| b == 0).unwrap_or(fmt.len());
     let fmt = &fmt[..end];
-    let mut out = String::new();
     let mut next = args.into_iter();
     let mut i = 0;
     while i < fmt.len() {
         let c = fmt[i];
         i += 1;
         if c != b'%' {
-            out.push(char::from(c));
+            let _ = out.write_char(char::from(c));
             continue;
         }
         let mut longs = 0;
@@ -511,33 +519,62 @@ pub fn format_printk(fmt: &[u8], args: [u64; 3]) -> String {
         let Some(&conv) = fmt.get(i) else { break };
         i += 1;
         if conv == b'%' {
-            out.push('%');
+            let _ = out.write_char('%');
             continue;
         }
         let a = next.next().unwrap_or(0);
         let a = if longs == 0 { a & 0xffff_ffff } else { a };
-        let s = match conv {
-            b'd' | b'i' if longs == 0 => (a as u32 as i32).to_string(),
-            b'd' | b'i' => (a as i64).to_string(),
-            b'u' => a.to_string(),
-            b'x' => format!("{a:x}"),
-            b'X' => format!("{a:X}"),
-            b'p' => format!("0x{a:x}"),
-            b'c' => char::from(a as u8).to_string(),
-            _ => format!("%{}", char::from(conv)),
+        let _ = match conv {
+            b'd' | b'i' if longs == 0 => write!(out, "{}", a as u32 as i32),
+            b'd' | b'i' => write!(out, "{}", a as i64),
+            b'u' => write!(out, "{a}"),
+            b'x' => write!(out, "{a:x}"),
+            b'X' => write!(out, "{a:X}"),
+            b'p' => write!(out, "0x{a:x}"),
+            b'c' => out.write_char(char::from(a as u8)),
+            _ => write!(out, "%{}", char::from(conv)),
         };
-        out.push_str(&s);
     }
-    out
+}
+
+/// One line of trace output, without allocation.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TraceLine {
+    len: usize,
+    text: [u8; MAX_TRACE_LINE],
+}
+
+impl std::fmt::Write for TraceLine {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        for &b in s.as_bytes() {
+            if self.len == MAX_TRACE_LINE {
+                return Ok(());
+            }
+            self.text[self.len] = b;
+            self.len += 1;
+        }
+        Ok(())
+    }
+}
+
+impl TraceLine {
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.text[..self.len]).into_owned()
+    }
 }
 
 pub(crate) fn trace_printk(fmt: u64, size: u64, a: u64, b: u64, c: u64) -> u64 {
     with_run(|run| {
         let text = run.bytes(fmt, usize::try_from(size).ok()?.min(512))?;
-        let line = format_printk(text, [a, b, c]);
-        let n = line.len() as u64;
+        let mut line = TraceLine {
+            len: 0,
+            text: [0; MAX_TRACE_LINE],
+        };
+        format_into(text, [a, b, c], &mut line);
+        let n = line.len as u64;
         let mut q = run.state().printk.try_borrow_mut().ok()?;
-        if q.len() < MAX_TRACE_LINES {
+        // the queue was given its capacity when the Vm was made
+        if q.len() < q.capacity().min(MAX_TRACE_LINES) {
             q.push_back(line);
         }
         Some(n)
