@@ -81,9 +81,7 @@ impl St {
             stack.insert(*k, join(*v, o.stack.get(k).copied().unwrap_or(V::Other)));
         }
         for (k, v) in &o.stack {
-            stack
-                .entry(*k)
-                .or_insert_with(|| join(*v, V::Other));
+            stack.entry(*k).or_insert_with(|| join(*v, V::Other));
         }
         stack.retain(|_, v| *v != V::Other);
         Self { regs, stack }
@@ -124,8 +122,11 @@ const fn size_of(code: u8) -> i64 {
     }
 }
 
-fn fail<T>(insn: usize, msg: impl Into<String>) -> Result<T, (usize, String)> {
-    Err((insn, msg.into()))
+/// Why the analysis refused the program: instruction, register, text.
+pub type Refusal = (usize, Option<u8>, String);
+
+fn fail<T>(insn: usize, reg: Option<u8>, msg: impl Into<String>) -> Result<T, Refusal> {
+    Err((insn, reg, msg.into()))
 }
 
 /// Successors of instruction `i` within its function (calls continue at
@@ -156,7 +157,7 @@ fn successors(code: &[Insn], i: usize) -> Vec<usize> {
 }
 
 /// Analyse `bytes` for program type `ty`.
-pub fn analyse(bytes: &[u8], ty: ProgType) -> Result<Analysis, (usize, String)> {
+pub fn analyse(bytes: &[u8], ty: ProgType) -> Result<Analysis, Refusal> {
     let n = bytes.len() / INSN_SIZE;
     let code: Vec<Insn> = (0..n).map(|i| Insn::at(bytes, i)).collect();
     let has_ctx = !ty.info().ctx.is_empty();
@@ -273,6 +274,7 @@ pub fn analyse(bytes: &[u8], ty: ProgType) -> Result<Analysis, (usize, String)> 
         if x.code == CALL && x.src == 0 && !ty.allows_helper(x.imm) {
             return fail(
                 i,
+                None,
                 format!(
                     "{} is not available to {} programs",
                     crate::helpers::describe_helper(x.imm),
@@ -283,6 +285,7 @@ pub fn analyse(bytes: &[u8], ty: ProgType) -> Result<Analysis, (usize, String)> 
         if class == 0x00 && x.code != LDDW && !ty.info().ld_abs && ty != ProgType::Ubpf {
             return fail(
                 i,
+                None,
                 format!("ld_abs/ld_ind is not available to {} programs", ty.name()),
             );
         }
@@ -296,6 +299,7 @@ pub fn analyse(bytes: &[u8], ty: ProgType) -> Result<Analysis, (usize, String)> 
             V::Mixed => {
                 return fail(
                     i,
+                    Some(base),
                     format!(
                         "r{base} holds the context on one path and something else (or another \
                          context offset) on another: the same instruction must access the same \
@@ -308,6 +312,7 @@ pub fn analyse(bytes: &[u8], ty: ProgType) -> Result<Analysis, (usize, String)> 
         if o != 0 {
             return fail(
                 i,
+                Some(base),
                 format!(
                     "access through a modified context pointer (r{base} = ctx{o:+}): name the \
                      field with the instruction's offset"
@@ -315,18 +320,26 @@ pub fn analyse(bytes: &[u8], ty: ProgType) -> Result<Analysis, (usize, String)> 
             );
         }
         if class == 0x03 && x.code & 0xe0 != 0x60 {
-            return fail(i, "atomic operation on the context");
+            return fail(i, Some(base), "atomic operation on the context");
         }
         let size = size_of(x.code);
         let off = i64::from(x.off);
         let field = ctx_field(ty, off, u32::try_from(size).unwrap_or(0), write)
-            .map_err(|m| (i, m))?;
+            .map_err(|m| (i, Some(base), m))?;
         let sx = class == 0x01 && x.code & 0xe0 == 0x80;
         if field.is_pointer() && sx {
-            return fail(i, format!("sign-extending load of {}", field.name));
+            return fail(
+                i,
+                Some(base),
+                format!("sign-extending load of {}", field.name),
+            );
         }
         if write && class == 0x03 && matches!(s.regs[usize::from(x.src)], V::Ctx(_) | V::Fp(_)) {
-            return fail(i, "storing a pointer into the context would leak a host address");
+            return fail(
+                i,
+                Some(x.src),
+                "storing a pointer into the context would leak a host address",
+            );
         }
         let b = &mut out[i * INSN_SIZE..(i + 1) * INSN_SIZE];
         let new_off = if field.is_pointer() {
@@ -335,7 +348,8 @@ pub fn analyse(bytes: &[u8], ty: ProgType) -> Result<Analysis, (usize, String)> 
         } else {
             off + CTX_FIELDS as i64
         };
-        let new_off = i16::try_from(new_off).map_err(|_| (i, "context offset".to_owned()))?;
+        let new_off =
+            i16::try_from(new_off).map_err(|_| (i, Some(base), "context offset".to_owned()))?;
         b[2..4].copy_from_slice(&new_off.to_le_bytes());
         access[i] = Some(CtxAccess { field, off, write });
     }
@@ -374,9 +388,7 @@ mod tests {
 
     #[test]
     fn follows_spills_and_refuses_mixed() {
-        let code = asm(
-            "stxdw [r10-8], r1\nmov64 r1, 0\nldxdw r6, [r10-8]\nldxw r0, [r6+4]\nexit",
-        );
+        let code = asm("stxdw [r10-8], r1\nmov64 r1, 0\nldxdw r6, [r10-8]\nldxw r0, [r6+4]\nexit");
         let a = analyse(&code, ProgType::Xdp).unwrap();
         assert!(a.access[3].is_some());
         let code = asm("jeq r2, 0, +1\nmov64 r1, r10\nldxw r0, [r1-4]\nexit");

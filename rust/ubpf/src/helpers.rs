@@ -370,7 +370,13 @@ pub const fn signature(id: i32) -> Option<Signature> {
         },
         REDIRECT => Signature {
             name: "redirect",
-            args: [Arg::Scalar, Arg::Scalar, Arg::Unused, Arg::Unused, Arg::Unused],
+            args: [
+                Arg::Scalar,
+                Arg::Scalar,
+                Arg::Unused,
+                Arg::Unused,
+                Arg::Unused,
+            ],
             ret: Ret::Scalar,
             changes_packet: false,
         },
@@ -475,7 +481,10 @@ pub(crate) const ALL: [(i32, rbpf::Helper); 29] = [
     (REDIRECT, crate::packet::redirect),
     (CSUM_DIFF, crate::packet::csum_diff),
     (SKB_LOAD_BYTES, crate::packet::skb_load_bytes),
-    (SKB_LOAD_BYTES_RELATIVE, crate::packet::skb_load_bytes_relative),
+    (
+        SKB_LOAD_BYTES_RELATIVE,
+        crate::packet::skb_load_bytes_relative,
+    ),
     (SKB_STORE_BYTES, crate::packet::skb_store_bytes),
     (L3_CSUM_REPLACE, crate::packet::l3_csum_replace),
     (L4_CSUM_REPLACE, crate::packet::l4_csum_replace),
@@ -528,7 +537,6 @@ fn clock(id: libc::clockid_t) -> u64 {
     let nsecs = u64::try_from(ts.tv_nsec).unwrap_or(0);
     secs.wrapping_mul(1_000_000_000).wrapping_add(nsecs)
 }
-
 
 static PRANDOM_STATE: AtomicU64 = AtomicU64::new(0);
 

@@ -480,7 +480,7 @@ impl Vm {
             Some(p) => p.exec_code(),
             None => {
                 analysed = context::analyse(&prog.code, ty)
-                    .map_err(|(insn, detail)| err(ErrorKind::Context { insn, detail }))?;
+                    .map_err(|(insn, _, detail)| err(ErrorKind::Context { insn, detail }))?;
                 &analysed.code[..]
             }
         };
@@ -675,7 +675,8 @@ impl Vm {
         // what the map helpers need: this run's maps and memory
         self.state.reset();
         self.state.pkt.set(view);
-        let ctx = maps::RunContext::enter(&self.maps, view.buf.0..view.buf.1, !self.jit, &self.state);
+        let ctx =
+            maps::RunContext::enter(&self.maps, view.buf.0..view.buf.1, !self.jit, &self.state);
         let block = &mut self.mbuff.0;
         block[progtype::CTX_DATA..progtype::CTX_DATA + 8].copy_from_slice(&view.data.to_ne_bytes());
         block[progtype::CTX_DATA_END..progtype::CTX_DATA_END + 8]

@@ -175,7 +175,9 @@ fn publish(v: &PktView) {
     // (rbpf itself writes it through raw pointers for context stores).
     unsafe {
         p.add(CTX_DATA).cast::<u64>().write_unaligned(v.data);
-        p.add(CTX_DATA_END).cast::<u64>().write_unaligned(v.data_end);
+        p.add(CTX_DATA_END)
+            .cast::<u64>()
+            .write_unaligned(v.data_end);
         p.add(CTX_DATA_META).cast::<u64>().write_unaligned(v.data);
     }
 }
@@ -612,10 +614,17 @@ mod tests {
         let old = u16::from_ne_bytes([h[8], h[9]]);
         h[8] = 0x3f;
         let new = u16::from_ne_bytes([h[8], h[9]]);
-        let s = replace(u16::from_ne_bytes([h[10], h[11]]), u64::from(old), u64::from(new), 2);
+        let s = replace(
+            u16::from_ne_bytes([h[10], h[11]]),
+            u64::from(old),
+            u64::from(new),
+            2,
+        );
         h[10..12].copy_from_slice(&s.unwrap().to_ne_bytes());
         h[10] = h[10];
-        let check = h.chunks(2).fold(0u32, |s, w| s + u32::from(u16::from_ne_bytes([w[0], w[1]])));
+        let check = h
+            .chunks(2)
+            .fold(0u32, |s, w| s + u32::from(u16::from_ne_bytes([w[0], w[1]])));
         assert_eq!(csum_fold(check), 0);
     }
 }

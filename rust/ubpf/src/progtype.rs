@@ -558,7 +558,9 @@ pub fn ctx_field(ty: ProgType, off: i64, size: u32, write: bool) -> Result<CtxFi
     let what = if write { "write" } else { "read" };
     let found = info.ctx.iter().find(|f| {
         let start = i64::from(f.off);
-        off >= start && off < start + i64::from(f.size) && (!f.is_pointer() || size == u32::from(f.elem))
+        off >= start
+            && off < start + i64::from(f.size)
+            && (!f.is_pointer() || size == u32::from(f.elem))
     });
     let Some(f) = found else {
         return Err(format!(
@@ -671,9 +673,18 @@ mod tests {
         assert!(ctx_field(t, 92, 4, false).is_err());
         assert!(ctx_field(ProgType::SocketFilter, 76, 4, false).is_err());
         assert!(ctx_field(ProgType::SocketFilter, 8, 4, true).is_err());
-        assert_eq!(ctx_field(ProgType::Xdp, 0, 8, false).unwrap().kind, FieldKind::Data);
-        assert_eq!(ctx_field(ProgType::Xdp, 8, 8, false).unwrap().kind, FieldKind::DataEnd);
-        assert_eq!(ctx_field(ProgType::Xdp, 8, 4, false).unwrap().kind, FieldKind::DataMeta);
+        assert_eq!(
+            ctx_field(ProgType::Xdp, 0, 8, false).unwrap().kind,
+            FieldKind::Data
+        );
+        assert_eq!(
+            ctx_field(ProgType::Xdp, 8, 8, false).unwrap().kind,
+            FieldKind::DataEnd
+        );
+        assert_eq!(
+            ctx_field(ProgType::Xdp, 8, 4, false).unwrap().kind,
+            FieldKind::DataMeta
+        );
         assert!(ctx_field(ProgType::Xdp, 20, 4, false).is_err());
         assert!(ctx_field(ProgType::Xdp, 12, 2, false).is_err());
     }

@@ -8,8 +8,8 @@ use super::state::{
 };
 use super::Convention;
 use crate::check::{Insn, CALL, EXIT, LDDW};
-use crate::helpers::{self, Arg, Ret};
 use crate::context::CtxAccess;
+use crate::helpers::{self, Arg, Ret};
 use crate::maps::MapDef;
 use crate::progtype::FieldKind;
 

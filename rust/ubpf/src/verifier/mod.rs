@@ -577,9 +577,8 @@ fn run(
         }
     }
     let ty = crate::progtype::ProgType::of_convention(opts.convention);
-    let ctx = crate::context::analyse(bytes, ty).map_err(|(insn, detail)| {
-        err(ErrorKind::Context { insn, detail })
-    })?;
+    let ctx = crate::context::analyse(bytes, ty)
+        .map_err(|(insn, reg, detail)| err(ErrorKind::Verifier { insn, reg, detail }))?;
     let prog = Prog {
         code: &code,
         conv: opts.convention,
