@@ -163,11 +163,11 @@ pub fn analyse(bytes: &[u8], ty: ProgType) -> Result<Analysis, Refusal> {
     let has_ctx = !ty.info().ctx.is_empty();
     let mut states: Vec<Option<St>> = vec![None; n];
     let mut work: Vec<usize> = Vec::new();
-    let enter = |states: &mut Vec<Option<St>>, work: &mut Vec<usize>, at: usize, s: St| {
+    let enter = |sts: &mut Vec<Option<St>>, wl: &mut Vec<usize>, at: usize, s: St| {
         if at >= n {
             return;
         }
-        let new = match &states[at] {
+        let new = match &sts[at] {
             Some(old) => {
                 let j = old.join(&s);
                 if j == *old {
@@ -177,8 +177,8 @@ pub fn analyse(bytes: &[u8], ty: ProgType) -> Result<Analysis, Refusal> {
             }
             None => s,
         };
-        states[at] = Some(new);
-        work.push(at);
+        sts[at] = Some(new);
+        wl.push(at);
     };
     if n > 0 {
         enter(&mut states, &mut work, 0, St::entry(has_ctx));
@@ -375,25 +375,25 @@ mod tests {
         assert_eq!(a.code[0], 0x79);
         assert_eq!(i16::from_le_bytes([a.code[2], a.code[3]]), 8);
         assert_eq!(a.code[8], 0x79);
-        let code = asm("ldxw r2, [r1+8]\nstxw [r1+48], r2\nmov64 r0, 0\nexit");
-        let a = analyse(&code, ProgType::SchedCls).unwrap();
-        assert_eq!(i16::from_le_bytes([a.code[2], a.code[3]]), 40);
-        assert_eq!(i16::from_le_bytes([a.code[10], a.code[11]]), 80);
-        assert!(analyse(&code, ProgType::SocketFilter).is_ok());
+        let code2 = asm("ldxw r2, [r1+8]\nstxw [r1+48], r2\nmov64 r0, 0\nexit");
+        let b = analyse(&code2, ProgType::SchedCls).unwrap();
+        assert_eq!(i16::from_le_bytes([b.code[2], b.code[3]]), 40);
+        assert_eq!(i16::from_le_bytes([b.code[10], b.code[11]]), 80);
+        analyse(&code2, ProgType::SocketFilter).unwrap();
         // mark is read-only for socket filters
-        let code = asm("stw [r1+8], 1\nmov64 r0, 0\nexit");
-        assert!(analyse(&code, ProgType::SocketFilter).is_err());
-        assert!(analyse(&code, ProgType::SchedCls).is_ok());
+        let code3 = asm("stw [r1+8], 1\nmov64 r0, 0\nexit");
+        analyse(&code3, ProgType::SocketFilter).unwrap_err();
+        analyse(&code3, ProgType::SchedCls).unwrap();
     }
 
     #[test]
     fn follows_spills_and_refuses_mixed() {
-        let code = asm("stxdw [r10-8], r1\nmov64 r1, 0\nldxdw r6, [r10-8]\nldxw r0, [r6+4]\nexit");
-        let a = analyse(&code, ProgType::Xdp).unwrap();
+        let code4 = asm("stxdw [r10-8], r1\nmov64 r1, 0\nldxdw r6, [r10-8]\nldxw r0, [r6+4]\nexit");
+        let a = analyse(&code4, ProgType::Xdp).unwrap();
         assert!(a.access[3].is_some());
-        let code = asm("jeq r2, 0, +1\nmov64 r1, r10\nldxw r0, [r1-4]\nexit");
-        assert!(analyse(&code, ProgType::Xdp).is_err());
-        let code = asm("add64 r1, 4\nldxw r0, [r1]\nexit");
-        assert!(analyse(&code, ProgType::Xdp).is_err());
+        let code5 = asm("jeq r2, 0, +1\nmov64 r1, r10\nldxw r0, [r1-4]\nexit");
+        analyse(&code5, ProgType::Xdp).unwrap_err();
+        let code6 = asm("add64 r1, 4\nldxw r0, [r1]\nexit");
+        analyse(&code6, ProgType::Xdp).unwrap_err();
     }
 }

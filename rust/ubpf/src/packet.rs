@@ -197,12 +197,12 @@ fn load_to(run: &Run, from: Option<u64>, to: u64, len: u64) -> u64 {
             // packet; `dst` is program memory checked by bytes_mut (or
             // proven by the verifier); both may overlap only if the
             // program passes a packet pointer, hence `copy`.
-            unsafe { std::ptr::copy(src as *const u8, dst, n) };
+            unsafe { std::ptr::copy(src as *const u8, dst, n) }
             0
         }
         None => {
             // SAFETY: as above.
-            unsafe { std::ptr::write_bytes(dst, 0, n) };
+            unsafe { std::ptr::write_bytes(dst, 0, n) }
             EFAULT
         }
     }
@@ -259,7 +259,7 @@ fn store_from(run: &Run, dst: Option<u64>, from: u64, len: u64) -> u64 {
     };
     // SAFETY: `dst..dst+len` lies within the packet (checked by the
     // caller); `src` is readable program memory (checked, or proven).
-    unsafe { std::ptr::copy(src.as_ptr(), dst as *mut u8, n) };
+    unsafe { std::ptr::copy(src.as_ptr(), dst as *mut u8, n) }
     0
 }
 
@@ -318,7 +318,7 @@ pub(crate) fn xdp_adjust_tail(_ctx: u64, delta: u64, _: u64, _: u64, _: u64) -> 
         if end > v.data_end {
             let n = usize::try_from(end - v.data_end).unwrap_or(0);
             // SAFETY: data_end..end lies within the buffer (checked).
-            unsafe { std::ptr::write_bytes(v.data_end as *mut u8, 0, n) };
+            unsafe { std::ptr::write_bytes(v.data_end as *mut u8, 0, n) }
         }
         v.data_end = end;
         publish(v);
@@ -602,29 +602,28 @@ mod tests {
         let mut h = [
             0x45u8, 0, 0, 0x54, 0, 0, 0x40, 0, 0x40, 1, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
         ];
-        let sum = |h: &[u8]| {
-            let mut s = 0u32;
-            for w in h.chunks(2) {
-                s += u32::from(u16::from_be_bytes([w[0], w[1]]));
+        let sum = |hdr: &[u8]| {
+            let mut acc = 0u32;
+            for w in hdr.chunks(2) {
+                acc += u32::from(u16::from_be_bytes([w[0], w[1]]));
             }
-            csum_fold(s).swap_bytes()
+            csum_fold(acc).swap_bytes()
         };
         let c = sum(&h);
         h[10..12].copy_from_slice(&c.to_ne_bytes());
         let old = u16::from_ne_bytes([h[8], h[9]]);
         h[8] = 0x3f;
         let new = u16::from_ne_bytes([h[8], h[9]]);
-        let s = replace(
+        let updated = replace(
             u16::from_ne_bytes([h[10], h[11]]),
             u64::from(old),
             u64::from(new),
             2,
         );
-        h[10..12].copy_from_slice(&s.unwrap().to_ne_bytes());
-        h[10] = h[10];
-        let check = h
-            .chunks(2)
-            .fold(0u32, |s, w| s + u32::from(u16::from_ne_bytes([w[0], w[1]])));
+        h[10..12].copy_from_slice(&updated.unwrap().to_ne_bytes());
+        let check = h.chunks(2).fold(0u32, |acc, w| {
+            acc + u32::from(u16::from_ne_bytes([w[0], w[1]]))
+        });
         assert_eq!(csum_fold(check), 0);
     }
 }

@@ -481,9 +481,9 @@ pub enum Verdict {
 pub struct PacketMeta {
     /// `ifindex` (skb) of the device.
     pub ifindex: u32,
-    /// `ingress_ifindex` (xdp_md, __sk_buff).
+    /// `ingress_ifindex` (`xdp_md`, `__sk_buff`).
     pub ingress_ifindex: u32,
-    /// `rx_queue_index` (xdp_md), `queue_mapping` (__sk_buff).
+    /// `rx_queue_index` (`xdp_md`), `queue_mapping` (`__sk_buff`).
     pub rx_queue_index: u32,
     /// `mark`.
     pub mark: u32,
@@ -664,28 +664,20 @@ mod tests {
     fn fields() {
         let t = ProgType::SchedCls;
         assert!(ctx_field(t, 76, 4, false).unwrap().is_pointer());
-        assert!(ctx_field(t, 76, 8, false).is_err());
-        assert!(ctx_field(t, 76, 4, true).is_err());
+        ctx_field(t, 76, 8, false).unwrap_err();
+        ctx_field(t, 76, 4, true).unwrap_err();
         assert_eq!(ctx_field(t, 52, 4, true).unwrap().name, "cb");
         assert_eq!(ctx_field(t, 17, 1, false).unwrap().name, "protocol");
-        assert!(ctx_field(t, 17, 2, false).is_err());
-        assert!(ctx_field(t, 8, 2, true).is_err());
-        assert!(ctx_field(t, 92, 4, false).is_err());
-        assert!(ctx_field(ProgType::SocketFilter, 76, 4, false).is_err());
-        assert!(ctx_field(ProgType::SocketFilter, 8, 4, true).is_err());
-        assert_eq!(
-            ctx_field(ProgType::Xdp, 0, 8, false).unwrap().kind,
-            FieldKind::Data
-        );
-        assert_eq!(
-            ctx_field(ProgType::Xdp, 8, 8, false).unwrap().kind,
-            FieldKind::DataEnd
-        );
-        assert_eq!(
-            ctx_field(ProgType::Xdp, 8, 4, false).unwrap().kind,
-            FieldKind::DataMeta
-        );
-        assert!(ctx_field(ProgType::Xdp, 20, 4, false).is_err());
-        assert!(ctx_field(ProgType::Xdp, 12, 2, false).is_err());
+        ctx_field(t, 17, 2, false).unwrap_err();
+        ctx_field(t, 8, 2, true).unwrap_err();
+        ctx_field(t, 92, 4, false).unwrap_err();
+        ctx_field(ProgType::SocketFilter, 76, 4, false).unwrap_err();
+        ctx_field(ProgType::SocketFilter, 8, 4, true).unwrap_err();
+        let x = ProgType::Xdp;
+        assert_eq!(ctx_field(x, 0, 8, false).unwrap().kind, FieldKind::Data);
+        assert_eq!(ctx_field(x, 8, 8, false).unwrap().kind, FieldKind::DataEnd);
+        assert_eq!(ctx_field(x, 8, 4, false).unwrap().kind, FieldKind::DataMeta);
+        ctx_field(x, 20, 4, false).unwrap_err();
+        ctx_field(x, 12, 2, false).unwrap_err();
     }
 }

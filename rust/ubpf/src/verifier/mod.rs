@@ -79,7 +79,7 @@ pub enum Convention {
     /// XDP: r1 = pointer to `struct ubpf_md { __u64 data, data_end; }`
     /// or the kernel's `struct xdp_md` (see [`crate::progtype`]).
     Context,
-    /// tc (sched_cls): r1 = pointer to the kernel's `struct __sk_buff`.
+    /// tc (`sched_cls`): r1 = pointer to the kernel's `struct __sk_buff`.
     Tc,
     /// Socket filter: r1 = pointer to `struct __sk_buff` (no packet
     /// pointers; `ld_abs`/`ld_ind` and `bpf_skb_load_bytes` read it).
