@@ -316,7 +316,10 @@ const TC_INFO: TypeInfo = TypeInfo {
     ctx: &SKB_TC,
     ctx_size: 192,
     helpers: TC_HELPERS,
-    ld_abs: true,
+    // the kernel allows ld_abs/ld_ind here; the engine does not run them
+    // with the kernel's meaning yet (big-endian, SKF_*_OFF, return 0 when
+    // out of range), so they are refused at load time
+    ld_abs: false,
 };
 
 const SOCKET_INFO: TypeInfo = TypeInfo {
@@ -327,7 +330,7 @@ const SOCKET_INFO: TypeInfo = TypeInfo {
     ctx: &SKB_SOCKET,
     ctx_size: 192,
     helpers: SOCKET_HELPERS,
-    ld_abs: true,
+    ld_abs: false,
 };
 
 const UBPF_INFO: TypeInfo = TypeInfo {
