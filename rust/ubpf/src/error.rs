@@ -171,6 +171,14 @@ pub enum ErrorKind {
     Jit(String),
     /// A map the program declares cannot be created.
     Map(String),
+    /// A context access (or helper, or legacy load) its program type
+    /// does not allow; refused at load time for every engine.
+    Context {
+        /// Instruction index.
+        insn: usize,
+        /// Why.
+        detail: String,
+    },
 }
 
 impl ErrorKind {
@@ -192,7 +200,8 @@ impl ErrorKind {
             | Self::FallsOffEnd { insn }
             | Self::Verifier { insn, .. }
             | Self::UnboundedLoop { insn, .. }
-            | Self::TooComplex { insn, .. } => Some(*insn),
+            | Self::TooComplex { insn, .. }
+            | Self::Context { insn, .. } => Some(*insn),
             _ => None,
         }
     }
@@ -302,6 +311,7 @@ impl fmt::Display for ErrorKind {
             Self::Rejected(msg) => write!(f, "refused by rbpf: {msg}"),
             Self::Jit(msg) => write!(f, "JIT compilation failed: {msg}"),
             Self::Map(msg) => write!(f, "{msg}"),
+            Self::Context { detail, .. } => write!(f, "{detail}"),
         }
     }
 }

@@ -21,6 +21,36 @@ pub const KTIME_GET_NS: i32 = 5;
 pub const TRACE_PRINTK: i32 = 6;
 /// `u32 bpf_get_prandom_u32(void)`
 pub const GET_PRANDOM_U32: i32 = 7;
+/// `u32 bpf_get_smp_processor_id(void)`
+pub const GET_SMP_PROCESSOR_ID: i32 = 8;
+/// `long bpf_skb_store_bytes(skb, u32 offset, const void *from, u32 len, u64 flags)`
+pub const SKB_STORE_BYTES: i32 = 9;
+/// `long bpf_l3_csum_replace(skb, u32 offset, u64 from, u64 to, u64 size)`
+pub const L3_CSUM_REPLACE: i32 = 10;
+/// `long bpf_l4_csum_replace(skb, u32 offset, u64 from, u64 to, u64 flags)`
+pub const L4_CSUM_REPLACE: i32 = 11;
+/// `long bpf_redirect(u32 ifindex, u64 flags)`
+pub const REDIRECT: i32 = 23;
+/// `long bpf_skb_load_bytes(skb, u32 offset, void *to, u32 len)`
+pub const SKB_LOAD_BYTES: i32 = 26;
+/// `s64 bpf_csum_diff(__be32 *from, u32 from_size, __be32 *to, u32 to_size, __wsum seed)`
+pub const CSUM_DIFF: i32 = 28;
+/// `long bpf_xdp_adjust_head(xdp_md, int delta)`
+pub const XDP_ADJUST_HEAD: i32 = 44;
+/// `long bpf_xdp_adjust_meta(xdp_md, int delta)`
+pub const XDP_ADJUST_META: i32 = 54;
+/// `long bpf_xdp_adjust_tail(xdp_md, int delta)`
+pub const XDP_ADJUST_TAIL: i32 = 65;
+/// `long bpf_skb_load_bytes_relative(skb, u32 offset, void *to, u32 len, u32 start_header)`
+pub const SKB_LOAD_BYTES_RELATIVE: i32 = 68;
+/// `u64 bpf_ktime_get_boot_ns(void)`
+pub const KTIME_GET_BOOT_NS: i32 = 125;
+/// `u64 bpf_xdp_get_buff_len(xdp_md)`
+pub const XDP_GET_BUFF_LEN: i32 = 189;
+/// `long bpf_xdp_load_bytes(xdp_md, u32 offset, void *buf, u32 len)`
+pub const XDP_LOAD_BYTES: i32 = 190;
+/// `long bpf_xdp_store_bytes(xdp_md, u32 offset, void *buf, u32 len)`
+pub const XDP_STORE_BYTES: i32 = 191;
 /// `long bpf_tail_call(void *ctx, struct bpf_map *prog_array_map, u32 index)`
 pub const TAIL_CALL: i32 = 12;
 /// `long bpf_perf_event_output(void *ctx, struct bpf_map *map, u64 flags, void *data, u64 size)`
@@ -78,6 +108,20 @@ pub const fn is_known(id: i32) -> bool {
             | RINGBUF_DISCARD
             | RINGBUF_QUERY
             | MAP_LOOKUP_PERCPU_ELEM
+            | GET_SMP_PROCESSOR_ID
+            | SKB_STORE_BYTES
+            | L3_CSUM_REPLACE
+            | L4_CSUM_REPLACE
+            | REDIRECT
+            | SKB_LOAD_BYTES
+            | CSUM_DIFF
+            | XDP_ADJUST_HEAD
+            | XDP_ADJUST_TAIL
+            | SKB_LOAD_BYTES_RELATIVE
+            | KTIME_GET_BOOT_NS
+            | XDP_GET_BUFF_LEN
+            | XDP_LOAD_BYTES
+            | XDP_STORE_BYTES
     )
 }
 
@@ -112,6 +156,20 @@ pub enum Arg {
     /// A non-NULL record pointer from `bpf_ringbuf_reserve`, at its start:
     /// the helper releases it (`bpf_ringbuf_submit`, `_discard`).
     ReleaseRecord,
+    /// The context pointer (r1 as the program received it).
+    Ctx,
+    /// A pointer to memory the helper writes (stack, packet or map
+    /// value) of the size in argument register `size`: stack bytes
+    /// need not be initialised, and are afterwards.
+    WriteMem {
+        /// The argument holding the size.
+        size: u8,
+    },
+    /// [`Arg::ReadMem`], or NULL when the size is 0.
+    ReadMemOrNull {
+        /// The argument holding the size.
+        size: u8,
+    },
 }
 
 /// What a helper returns in r0.
@@ -140,6 +198,10 @@ pub struct Signature {
     pub args: [Arg; 5],
     /// r0 after the call; r1-r5 are clobbered.
     pub ret: Ret,
+    /// Whether the helper may move or resize the packet: packet
+    /// pointers are invalid after the call (the kernel's
+    /// `bpf_helper_changes_pkt_data`).
+    pub changes_packet: bool,
 }
 
 /// The signature of helper `id`, if provided.
@@ -156,6 +218,7 @@ pub const fn signature(id: i32) -> Option<Signature> {
                 Arg::Unused,
             ],
             ret: Ret::MapValueOrNull,
+            changes_packet: false,
         },
         MAP_UPDATE_ELEM => Signature {
             name: "map_update_elem",
@@ -167,6 +230,7 @@ pub const fn signature(id: i32) -> Option<Signature> {
                 Arg::Unused,
             ],
             ret: Ret::Scalar,
+            changes_packet: false,
         },
         MAP_DELETE_ELEM => Signature {
             name: "map_delete_elem",
@@ -178,11 +242,13 @@ pub const fn signature(id: i32) -> Option<Signature> {
                 Arg::Unused,
             ],
             ret: Ret::Scalar,
+            changes_packet: false,
         },
         KTIME_GET_NS => Signature {
             name: "ktime_get_ns",
             args: NONE,
             ret: Ret::Scalar,
+            changes_packet: false,
         },
         TRACE_PRINTK => Signature {
             name: "trace_printk",
@@ -194,11 +260,13 @@ pub const fn signature(id: i32) -> Option<Signature> {
                 Arg::Unused,
             ],
             ret: Ret::Scalar,
+            changes_packet: false,
         },
         GET_PRANDOM_U32 => Signature {
             name: "get_prandom_u32",
             args: NONE,
             ret: Ret::U32,
+            changes_packet: false,
         },
         // The map arguments below must also be of a kind the helper
         // accepts: `crate::maps::helper_accepts_map`.
@@ -212,6 +280,7 @@ pub const fn signature(id: i32) -> Option<Signature> {
                 Arg::Unused,
             ],
             ret: Ret::Scalar,
+            changes_packet: false,
         },
         PERF_EVENT_OUTPUT => Signature {
             name: "perf_event_output",
@@ -223,6 +292,7 @@ pub const fn signature(id: i32) -> Option<Signature> {
                 Arg::Size,
             ],
             ret: Ret::Scalar,
+            changes_packet: false,
         },
         REDIRECT_MAP => Signature {
             name: "redirect_map",
@@ -234,6 +304,7 @@ pub const fn signature(id: i32) -> Option<Signature> {
                 Arg::Unused,
             ],
             ret: Ret::Scalar,
+            changes_packet: false,
         },
         RINGBUF_RESERVE => Signature {
             name: "ringbuf_reserve",
@@ -245,6 +316,7 @@ pub const fn signature(id: i32) -> Option<Signature> {
                 Arg::Unused,
             ],
             ret: Ret::RecordOrNull,
+            changes_packet: false,
         },
         RINGBUF_SUBMIT => Signature {
             name: "ringbuf_submit",
@@ -256,6 +328,7 @@ pub const fn signature(id: i32) -> Option<Signature> {
                 Arg::Unused,
             ],
             ret: Ret::Void,
+            changes_packet: false,
         },
         RINGBUF_DISCARD => Signature {
             name: "ringbuf_discard",
@@ -267,6 +340,7 @@ pub const fn signature(id: i32) -> Option<Signature> {
                 Arg::Unused,
             ],
             ret: Ret::Void,
+            changes_packet: false,
         },
         RINGBUF_OUTPUT => Signature {
             name: "ringbuf_output",
@@ -278,6 +352,7 @@ pub const fn signature(id: i32) -> Option<Signature> {
                 Arg::Unused,
             ],
             ret: Ret::Scalar,
+            changes_packet: false,
         },
         RINGBUF_QUERY => Signature {
             name: "ringbuf_query",
@@ -289,6 +364,7 @@ pub const fn signature(id: i32) -> Option<Signature> {
                 Arg::Unused,
             ],
             ret: Ret::Scalar,
+            changes_packet: false,
         },
         MAP_LOOKUP_PERCPU_ELEM => Signature {
             name: "map_lookup_percpu_elem",
@@ -300,13 +376,145 @@ pub const fn signature(id: i32) -> Option<Signature> {
                 Arg::Unused,
             ],
             ret: Ret::MapValueOrNull,
+            changes_packet: false,
+        },
+        GET_SMP_PROCESSOR_ID => Signature {
+            name: "get_smp_processor_id",
+            args: NONE,
+            ret: Ret::U32,
+            changes_packet: false,
+        },
+        KTIME_GET_BOOT_NS => Signature {
+            name: "ktime_get_boot_ns",
+            args: NONE,
+            ret: Ret::Scalar,
+            changes_packet: false,
+        },
+        REDIRECT => Signature {
+            name: "redirect",
+            args: [
+                Arg::Scalar,
+                Arg::Scalar,
+                Arg::Unused,
+                Arg::Unused,
+                Arg::Unused,
+            ],
+            ret: Ret::Scalar,
+            changes_packet: false,
+        },
+        CSUM_DIFF => Signature {
+            name: "csum_diff",
+            args: [
+                Arg::ReadMemOrNull { size: 2 },
+                Arg::Size,
+                Arg::ReadMemOrNull { size: 4 },
+                Arg::Size,
+                Arg::Scalar,
+            ],
+            ret: Ret::Scalar,
+            changes_packet: false,
+        },
+        SKB_LOAD_BYTES | XDP_LOAD_BYTES => Signature {
+            name: if id == SKB_LOAD_BYTES {
+                "skb_load_bytes"
+            } else {
+                "xdp_load_bytes"
+            },
+            args: [
+                Arg::Ctx,
+                Arg::Scalar,
+                Arg::WriteMem { size: 4 },
+                Arg::Size,
+                Arg::Unused,
+            ],
+            ret: Ret::Scalar,
+            changes_packet: false,
+        },
+        SKB_LOAD_BYTES_RELATIVE => Signature {
+            name: "skb_load_bytes_relative",
+            args: [
+                Arg::Ctx,
+                Arg::Scalar,
+                Arg::WriteMem { size: 4 },
+                Arg::Size,
+                Arg::Scalar,
+            ],
+            ret: Ret::Scalar,
+            changes_packet: false,
+        },
+        SKB_STORE_BYTES => Signature {
+            name: "skb_store_bytes",
+            args: [
+                Arg::Ctx,
+                Arg::Scalar,
+                Arg::ReadMem { size: 4 },
+                Arg::Size,
+                Arg::Scalar,
+            ],
+            ret: Ret::Scalar,
+            changes_packet: true,
+        },
+        XDP_STORE_BYTES => Signature {
+            name: "xdp_store_bytes",
+            args: [
+                Arg::Ctx,
+                Arg::Scalar,
+                Arg::ReadMem { size: 4 },
+                Arg::Size,
+                Arg::Unused,
+            ],
+            ret: Ret::Scalar,
+            changes_packet: false,
+        },
+        L3_CSUM_REPLACE | L4_CSUM_REPLACE => Signature {
+            name: if id == L3_CSUM_REPLACE {
+                "l3_csum_replace"
+            } else {
+                "l4_csum_replace"
+            },
+            args: [Arg::Ctx, Arg::Scalar, Arg::Scalar, Arg::Scalar, Arg::Scalar],
+            ret: Ret::Scalar,
+            changes_packet: true,
+        },
+        XDP_ADJUST_HEAD | XDP_ADJUST_TAIL => Signature {
+            name: if id == XDP_ADJUST_HEAD {
+                "xdp_adjust_head"
+            } else {
+                "xdp_adjust_tail"
+            },
+            args: [Arg::Ctx, Arg::Scalar, Arg::Unused, Arg::Unused, Arg::Unused],
+            ret: Ret::Scalar,
+            changes_packet: true,
+        },
+        XDP_GET_BUFF_LEN => Signature {
+            name: "xdp_get_buff_len",
+            args: [Arg::Ctx, Arg::Unused, Arg::Unused, Arg::Unused, Arg::Unused],
+            ret: Ret::Scalar,
+            changes_packet: false,
         },
         _ => return None,
     })
 }
 
 /// The helpers, as registered into rbpf.
-pub(crate) const ALL: [(i32, rbpf::Helper); 15] = [
+pub(crate) const ALL: [(i32, rbpf::Helper); 29] = [
+    (GET_SMP_PROCESSOR_ID, get_smp_processor_id),
+    (KTIME_GET_BOOT_NS, ktime_get_boot_ns),
+    (REDIRECT, crate::packet::redirect),
+    (CSUM_DIFF, crate::packet::csum_diff),
+    (SKB_LOAD_BYTES, crate::packet::skb_load_bytes),
+    (
+        SKB_LOAD_BYTES_RELATIVE,
+        crate::packet::skb_load_bytes_relative,
+    ),
+    (SKB_STORE_BYTES, crate::packet::skb_store_bytes),
+    (L3_CSUM_REPLACE, crate::packet::l3_csum_replace),
+    (L4_CSUM_REPLACE, crate::packet::l4_csum_replace),
+    (XDP_ADJUST_HEAD, crate::packet::xdp_adjust_head),
+    (XDP_ADJUST_TAIL, crate::packet::xdp_adjust_tail),
+    (XDP_GET_BUFF_LEN, crate::packet::xdp_get_buff_len),
+    (XDP_LOAD_BYTES, crate::packet::xdp_load_bytes),
+    (XDP_STORE_BYTES, crate::packet::xdp_store_bytes),
     (MAP_LOOKUP_ELEM, crate::maps::lookup_elem),
     (MAP_UPDATE_ELEM, crate::maps::update_elem),
     (MAP_DELETE_ELEM, crate::maps::delete_elem),
@@ -320,30 +528,36 @@ pub(crate) const ALL: [(i32, rbpf::Helper); 15] = [
     (RINGBUF_QUERY, crate::maps::ringbuf_query),
     (MAP_LOOKUP_PERCPU_ELEM, crate::maps::lookup_percpu_elem),
     (KTIME_GET_NS, ktime_get_ns),
-    (TRACE_PRINTK, trace_printk),
+    (TRACE_PRINTK, crate::packet::trace_printk),
     (GET_PRANDOM_U32, get_prandom_u32),
 ];
 
+const fn get_smp_processor_id(_: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    0
+}
+
+fn ktime_get_boot_ns(_: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    clock(libc::CLOCK_BOOTTIME)
+}
+
 fn ktime_get_ns(_: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    clock(libc::CLOCK_MONOTONIC)
+}
+
+fn clock(id: libc::clockid_t) -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
-    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always
-    // exists on the hosts QEMU supports.
-    let ret = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &raw mut ts) };
+    // SAFETY: `ts` is a valid, writable timespec; the clocks used
+    // (CLOCK_MONOTONIC, CLOCK_BOOTTIME) exist on the hosts QEMU supports.
+    let ret = unsafe { libc::clock_gettime(id, &raw mut ts) };
     if ret != 0 {
         return 0;
     }
     let secs = u64::try_from(ts.tv_sec).unwrap_or(0);
     let nsecs = u64::try_from(ts.tv_nsec).unwrap_or(0);
     secs.wrapping_mul(1_000_000_000).wrapping_add(nsecs)
-}
-
-/// `bpf_trace_printk`: accepted and ignored (the format string lives in
-/// program memory that the helper cannot check); returns 0.
-const fn trace_printk(_: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
-    0
 }
 
 static PRANDOM_STATE: AtomicU64 = AtomicU64::new(0);

@@ -25,11 +25,14 @@
 
 mod btf;
 mod check;
+mod context;
 mod elf;
 mod error;
 pub mod helpers;
 pub mod maps;
 pub mod net;
+pub mod packet;
+pub mod progtype;
 mod verifier;
 
 pub mod capi;
@@ -41,6 +44,8 @@ pub use check::{MAX_CALL_DEPTH, MAX_INSNS};
 pub use elf::Global;
 pub use error::{Error, ErrorKind, RunError};
 pub use maps::{Map, MapDef, MapExtra, MapRef, PinRegistry, Redirect};
+pub use packet::Packet;
+pub use progtype::{PacketMeta, ProgType, RedirectTarget, Verdict};
 pub use verifier::{
     verify, verify_with_log, Convention, Verified, VerifyOptions, VerifyStats, MAX_PROCESSED,
 };
@@ -79,6 +84,7 @@ pub struct Program {
     function: Option<String>,
     object_programs: Vec<String>,
     globals: Vec<Global>,
+    prog_type: ProgType,
 }
 
 impl Program {
@@ -106,6 +112,7 @@ impl Program {
             function: None,
             object_programs: Vec::new(),
             globals: Vec::new(),
+            prog_type: ProgType::from_section(section),
         })
     }
 
@@ -206,6 +213,19 @@ impl Program {
         &self.map_refs
     }
 
+    /// The program type: chosen from the section name as libbpf does
+    /// ([`ProgType::from_section`]), or set by [`Program::set_prog_type`].
+    pub const fn prog_type(&self) -> ProgType {
+        self.prog_type
+    }
+
+    /// Force the program type (e.g. for a program whose section name
+    /// does not tell).  Its context accesses are checked when a [`Vm`]
+    /// is made or it is verified.
+    pub fn set_prog_type(&mut self, ty: ProgType) {
+        self.prog_type = ty;
+    }
+
     /// The section the program came from (empty for bytecode).
     pub fn section(&self) -> &str {
         &self.section
@@ -273,10 +293,26 @@ const PROLOGUE: [u8; 24] = [
     0x1f, 0x12, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // sub r2, r1
 ];
 
+/// The context block a program's r1 points to (see [`progtype`]).
+#[repr(C, align(8))]
+struct CtxBlock([u8; progtype::CTX_BLOCK]);
+
+/// What a run of [`Vm::run_packet`] gave.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// The program's return value.
+    pub r0: u64,
+    /// What it means for the program's type.
+    pub verdict: Verdict,
+}
+
 /// Options of [`Vm::with_options`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct VmOptions {
-    /// How the program receives the packet (must be the proof's, if any).
+    /// How the program receives the packet (must be the proof's, if
+    /// any); it selects the program type the Vm runs it as
+    /// ([`ProgType::of_convention`]).  [`Vm::new`] uses the program's
+    /// type ([`Program::prog_type`]).
     pub convention: Convention,
     /// A proof for the program, for the interpreter: programs with loops
     /// run only with one (the JIT takes it from [`Trust::Verified`]).
@@ -312,9 +348,12 @@ pub struct Vm {
     // Field order matters: `inner` borrows `code` and must drop first.
     inner: rbpf::EbpfVmMbuff<'static>,
     _code: OwnedCode,
-    /// `data` and `data_end` of the current packet, read by the prologue
-    /// (raw convention) or by the program (context convention).
-    mbuff: [u8; 16],
+    /// The context block: `data` and `data_end` of the current packet,
+    /// read by the prologue (raw convention) or by the program, and the
+    /// kernel structure's fields.
+    mbuff: Box<CtxBlock>,
+    /// The type the program runs as.
+    prog_type: ProgType,
     jit: bool,
     /// Instructions added in front of the program.
     prologue: usize,
@@ -344,7 +383,7 @@ impl Vm {
     /// Prepare `prog` to run with `engine`, with fresh maps: the raw
     /// convention, or the convention of the proof in [`Trust::Verified`].
     pub fn new(prog: Program, engine: Engine) -> Result<Self, Error> {
-        let opts = default_options(&engine);
+        let opts = default_options(&prog, &engine);
         Self::build(prog, engine, opts, None, None)
     }
 
@@ -377,7 +416,7 @@ impl Vm {
     /// success `old` is retired: its runs fail, it is only to be dropped.
     /// On failure `old` is unchanged.
     pub fn new_keeping_maps(prog: Program, engine: Engine, old: &mut Self) -> Result<Self, Error> {
-        let opts = default_options(&engine);
+        let opts = default_options(&prog, &engine);
         Self::build(prog, engine, opts, Some(old), None)
     }
 
@@ -435,7 +474,16 @@ impl Vm {
             }
             kept.push(reuse);
         }
-        let body = proof.as_ref().map_or(&prog.code[..], Verified::exec_code);
+        let ty = ProgType::of_convention(convention);
+        let analysed;
+        let body = match proof.as_ref() {
+            Some(p) => p.exec_code(),
+            None => {
+                analysed = context::analyse(&prog.code, ty)
+                    .map_err(|(insn, _, detail)| err(ErrorKind::Context { insn, detail }))?;
+                &analysed.code[..]
+            }
+        };
         if proof.is_none() {
             if let Some(insn) = (0..body.len() / check::INSN_SIZE)
                 .find(|&i| body[i * check::INSN_SIZE] == check::CALLX)
@@ -450,7 +498,7 @@ impl Vm {
         }
         let prologue: &[u8] = match convention {
             Convention::Raw => &PROLOGUE,
-            Convention::Context => &[],
+            _ => &[],
         };
         let prologue_insns = prologue.len() / check::INSN_SIZE;
         let mut code = Vec::with_capacity(prologue.len() + body.len());
@@ -503,14 +551,19 @@ impl Vm {
         Ok(Self {
             inner,
             _code: code,
-            mbuff: [0; 16],
+            mbuff: Box::new(CtxBlock([0; progtype::CTX_BLOCK])),
+            prog_type: ty,
             jit,
             prologue: prologue_insns,
             min_len: proof.as_ref().map_or(0, Verified::min_len),
             verified: proof.is_some(),
             program: prog,
             maps,
-            state: maps::RunState::default(),
+            state: {
+                let st = maps::RunState::default();
+                st.printk.borrow_mut().reserve(packet::MAX_TRACE_LINES);
+                st
+            },
             retired: false,
         })
     }
@@ -547,17 +600,70 @@ impl Vm {
     }
 
     /// Run the program on `packet`: r1 = packet start, r2 = its length
-    /// (or r1 = the context block).
+    /// (or r1 = the context block, with the packet's start and end and,
+    /// for kernel types, the fields of [`PacketMeta::default`]).
     ///
-    /// The program may modify the packet.  Does not allocate, except to
-    /// describe an error.  A verified program does not run on packets
-    /// shorter than the minimum length it was proven for.
+    /// The program may modify the packet, not move or resize it (that
+    /// needs [`Vm::run_packet`]).  Does not allocate, except to describe
+    /// an error.  A verified program does not run on packets shorter
+    /// than the minimum length it was proven for.
     pub fn run(&mut self, packet: &mut [u8]) -> Result<u64, RunError> {
-        if self.verified
-            && (packet.len() < self.min_len || packet.len() as u64 > u64::from(u32::MAX))
-        {
+        let block = std::ptr::from_mut(&mut *self.mbuff) as u64;
+        let view = packet::PktView::of_slice(packet, block);
+        self.run_view(packet, view, &PacketMeta::default())
+    }
+
+    /// Run the program on `pkt` as its type means it: the context holds
+    /// `meta`'s fields, the program may move and resize the packet
+    /// (`bpf_xdp_adjust_head/tail`: [`Packet::data`] is the packet
+    /// afterwards), and the verdict is the kernel's for the return value
+    /// ([`ProgType::verdict`], with the redirect target of
+    /// `bpf_redirect`/`bpf_redirect_map`).  Output of
+    /// `bpf_trace_printk` waits in [`Vm::take_trace`].
+    pub fn run_packet(&mut self, pkt: &mut Packet, meta: &PacketMeta) -> Result<Outcome, RunError> {
+        let block = std::ptr::from_mut(&mut *self.mbuff) as u64;
+        let view = pkt.view(block);
+        let res = self.run_view(pkt.buffer_mut(), view, meta);
+        let after = self.state.pkt.get();
+        pkt.update(&after);
+        let r0 = res?;
+        let verdict = self
+            .prog_type
+            .verdict(r0, self.state.target.get(), pkt.len());
+        Ok(Outcome { r0, verdict })
+    }
+
+    /// The lines `bpf_trace_printk` produced since the last call (at
+    /// most [`packet::MAX_TRACE_LINES`] are kept).
+    pub fn take_trace(&self) -> Vec<String> {
+        self.state
+            .printk
+            .try_borrow_mut()
+            .map(|mut q| q.drain(..).map(|l| l.text()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The type the program runs as.
+    pub const fn prog_type(&self) -> ProgType {
+        self.prog_type
+    }
+
+    /// Where the last run sent the packet (`bpf_redirect` or
+    /// `bpf_redirect_map`), if it did.
+    pub fn last_target(&self) -> Option<RedirectTarget> {
+        self.state.target.get()
+    }
+
+    fn run_view(
+        &mut self,
+        mem: &mut [u8],
+        view: packet::PktView,
+        meta: &PacketMeta,
+    ) -> Result<u64, RunError> {
+        let len = usize::try_from(view.data_end - view.data).unwrap_or(usize::MAX);
+        if self.verified && (len < self.min_len || len as u64 > u64::from(u32::MAX)) {
             return Err(RunError::PacketLength {
-                len: packet.len(),
+                len,
                 min: self.min_len,
             });
         }
@@ -566,25 +672,36 @@ impl Vm {
                 "the program was replaced and its maps handed over".to_owned(),
             ));
         }
-        let start = packet.as_mut_ptr() as usize as u64;
-        let end = start.wrapping_add(packet.len() as u64);
         // what the map helpers need: this run's maps and memory
         self.state.reset();
-        let ctx = maps::RunContext::enter(&self.maps, start..end, !self.jit, &self.state);
-        self.mbuff[..8].copy_from_slice(&start.to_ne_bytes());
-        self.mbuff[8..].copy_from_slice(&end.to_ne_bytes());
+        self.state.pkt.set(view);
+        let ctx =
+            maps::RunContext::enter(&self.maps, view.buf.0..view.buf.1, !self.jit, &self.state);
+        let block = &mut self.mbuff.0;
+        block[progtype::CTX_DATA..progtype::CTX_DATA + 8].copy_from_slice(&view.data.to_ne_bytes());
+        block[progtype::CTX_DATA_END..progtype::CTX_DATA_END + 8]
+            .copy_from_slice(&view.data_end.to_ne_bytes());
+        block[progtype::CTX_DATA_META..progtype::CTX_DATA_META + 8]
+            .copy_from_slice(&view.data.to_ne_bytes());
+        if self.prog_type != ProgType::Ubpf {
+            let mac_off = usize::try_from(view.mac - view.buf.0).unwrap_or(0);
+            let end_off = usize::try_from(view.data_end - view.buf.0).unwrap_or(0);
+            let frame = mem.get(mac_off..end_off).unwrap_or(&[]);
+            progtype::fill_fields(self.prog_type, block, len, frame, meta);
+        }
         let res = if self.jit {
             // SAFETY: the JIT does not check memory accesses.  A `Vm` only
             // uses it for programs that passed the checks (valid code,
             // known helpers, bounded calls) and that the verifier proved
             // to stay within the packet (at least `min_len` bytes, checked
-            // above), their stack frames and the context block, and to
-            // terminate -- or that the caller declared trusted (`Trust`),
-            // which also requires forward jumps only.  `packet` and
-            // `mbuff` are valid for the call.
-            unsafe { self.inner.execute_program_jit(packet, &mut self.mbuff) }
+            // above; `data..data_end` within `mem`), their stack frames
+            // and the context block, and to terminate -- or that the
+            // caller declared trusted (`Trust`), which also requires
+            // forward jumps only.  `mem` and `mbuff` are valid for the
+            // call.
+            unsafe { self.inner.execute_program_jit(mem, &mut self.mbuff.0) }
         } else {
-            self.inner.execute_program(packet, &self.mbuff)
+            self.inner.execute_program(mem, &self.mbuff.0)
         };
         drop(ctx);
         maps::end_of_run(&self.maps);
@@ -607,18 +724,14 @@ impl Vm {
     }
 }
 
-/// The options [`Vm::new`] uses for `engine`.
-fn default_options(engine: &Engine) -> VmOptions {
+/// The options [`Vm::new`] uses for `prog` and `engine`.
+fn default_options(prog: &Program, engine: &Engine) -> VmOptions {
     VmOptions {
-        convention: opts_convention(engine),
+        convention: match engine {
+            Engine::Jit(Trust::Verified(v)) => v.convention(),
+            _ => prog.prog_type.convention(),
+        },
         proof: None,
-    }
-}
-
-const fn opts_convention(engine: &Engine) -> Convention {
-    match engine {
-        Engine::Jit(Trust::Verified(v)) => v.convention(),
-        _ => Convention::Raw,
     }
 }
 

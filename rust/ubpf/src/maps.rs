@@ -1137,6 +1137,12 @@ pub struct Redirect {
 #[derive(Debug, Default)]
 pub(crate) struct RunState {
     pub(crate) redirect: Cell<Option<Redirect>>,
+    /// The last redirect target (`bpf_redirect` or `bpf_redirect_map`).
+    pub(crate) target: Cell<Option<crate::progtype::RedirectTarget>>,
+    /// The packet as the packet helpers see and change it.
+    pub(crate) pkt: Cell<crate::packet::PktView>,
+    /// Lines of `bpf_trace_printk` output not yet taken.
+    pub(crate) printk: std::cell::RefCell<std::collections::VecDeque<crate::packet::TraceLine>>,
     /// The program index a successful `bpf_tail_call` asked for.
     pub(crate) tail_call: Cell<Option<u32>>,
     /// Tail calls so far in this chain.
@@ -1146,6 +1152,7 @@ pub(crate) struct RunState {
 impl RunState {
     pub(crate) fn reset(&self) {
         self.redirect.set(None);
+        self.target.set(None);
         self.tail_call.set(None);
         self.tail_calls.set(0);
     }
@@ -1168,12 +1175,12 @@ pub(crate) fn end_of_run(maps: &[Arc<Map>]) {
 /// What the map helpers of the current run may use: set by `Vm::run` for
 /// the duration of a run (helpers are plain functions without context).
 #[derive(Clone, Copy)]
-struct Run {
+pub(crate) struct Run {
     maps: *const Arc<Map>,
     nmaps: usize,
     packet: (u64, u64),
     /// Interpreter runs: check the pointers programs pass to helpers.
-    checked: bool,
+    pub(crate) checked: bool,
     state: *const RunState,
 }
 
@@ -1214,7 +1221,7 @@ impl Run {
         unsafe { std::slice::from_raw_parts(self.maps, self.nmaps) }
     }
 
-    fn state(&self) -> &RunState {
+    pub(crate) fn state(&self) -> &RunState {
         // SAFETY: the Vm's run state outlives the run (RunContext).
         unsafe { &*self.state }
     }
@@ -1237,7 +1244,14 @@ impl Run {
     /// `len` bytes at `addr`, if the program may read them: in interpreter
     /// runs, inside the packet, the program's stack or a map value; JIT
     /// runs are of trusted or verified programs.
-    fn bytes(&self, addr: u64, len: usize) -> Option<&[u8]> {
+    /// `len` bytes at `addr` for a helper to write, under the same
+    /// rules as [`Run::bytes`].
+    pub(crate) fn bytes_mut(&self, addr: u64, len: usize) -> Option<*mut u8> {
+        self.bytes(addr, len)?;
+        Some(addr as *mut u8)
+    }
+
+    pub(crate) fn bytes(&self, addr: u64, len: usize) -> Option<&[u8]> {
         let end = addr.checked_add(len as u64)?;
         if self.checked {
             let within = |(s, e): (u64, u64)| s <= addr && end <= e && s < e;
@@ -1260,7 +1274,7 @@ impl Run {
     }
 }
 
-fn with_run(f: impl FnOnce(&Run) -> Option<u64>) -> Option<u64> {
+pub(crate) fn with_run(f: impl FnOnce(&Run) -> Option<u64>) -> Option<u64> {
     RUN.with(Cell::get).and_then(|run| f(&run))
 }
 
@@ -1396,6 +1410,9 @@ pub(crate) fn redirect_map(map: u64, key: u64, flags: u64, _: u64, _: u64) -> u6
             }
         };
         run.state().redirect.set(Some(target));
+        run.state()
+            .target
+            .set(Some(crate::progtype::RedirectTarget::Map(target)));
         Some(XDP_REDIRECT)
     })
     .unwrap_or(flags & 3)

@@ -37,7 +37,7 @@ use std::process::Command;
 
 use common::kernel::{self, KernelProg, ProgType};
 use common::Rng;
-use ubpf::{Convention, Engine, Program, Trust, Verified, VerifyOptions, Vm, VmOptions};
+use ubpf::{Engine, Packet, PacketMeta, Program, Trust, Verified, VerifyOptions, Vm, VmOptions};
 
 /// Programs the engine accepts and the kernel refuses, on purpose:
 /// (name as in the table, why).
@@ -266,29 +266,61 @@ fn our_load(subject: &Subject) -> Result<Program, String> {
     }
 }
 
-fn our_prepare(prog: &Program, prog_type: ProgType) -> Result<Ours, String> {
-    // The engine's context convention is XDP's (struct xdp_md's data and
-    // data_end); other program types have no convention in the engine.
-    if prog_type != ProgType::Xdp {
-        return Err(format!(
-            "program type {}: no such convention in the engine",
-            prog_type.name()
-        ));
+/// The engine's type for the kernel's.
+fn our_type(t: ProgType) -> ubpf::ProgType {
+    match t {
+        ProgType::Xdp => ubpf::ProgType::Xdp,
+        ProgType::SchedCls => ubpf::ProgType::SchedCls,
+        ProgType::SocketFilter => ubpf::ProgType::SocketFilter,
     }
+}
+
+fn our_prepare(prog: &Program, prog_type: ProgType) -> Result<Ours, String> {
+    let mut prog = prog.clone();
+    prog.set_prog_type(our_type(prog_type));
+    let convention = prog.prog_type().convention();
     let opts = VerifyOptions {
-        convention: Convention::Context,
+        convention,
         min_len: 0,
     };
-    let proof: Verified = ubpf::verify(prog, &opts).map_err(|e| format!("verify: {}", e.kind()))?;
+    let proof: Verified =
+        ubpf::verify(&prog, &opts).map_err(|e| format!("verify: {}", e.kind()))?;
     let vm_opts = VmOptions {
-        convention: Convention::Context,
+        convention,
         proof: Some(proof.clone()),
     };
     let int = Vm::with_options(prog.clone(), Engine::Interpreter, vm_opts)
         .map_err(|e| format!("vm: {}", e.kind()))?;
-    let jit = Vm::new(prog.clone(), Engine::Jit(Trust::Verified(proof)))
+    let jit = Vm::new(prog, Engine::Jit(Trust::Verified(proof)))
         .map_err(|e| format!("jit: {}", e.kind()))?;
     Ok(Ours { int, jit })
+}
+
+/// What `BPF_PROG_TEST_RUN` gives the context fields: the loopback
+/// device (ifindex 1), for XDP as the ingress device.
+fn kernel_meta(t: ProgType, frame: &[u8]) -> PacketMeta {
+    let dst = frame.get(..6).unwrap_or(&[]);
+    // eth_type_trans against the loopback device's all-zero address
+    let pkt_type = if dst.iter().all(|&b| b == 0) {
+        0
+    } else if dst.iter().all(|&b| b == 0xff) {
+        1
+    } else if dst.first().is_some_and(|b| b & 1 != 0) {
+        2
+    } else {
+        3
+    };
+    match t {
+        ProgType::Xdp => PacketMeta {
+            ingress_ifindex: 1,
+            ..PacketMeta::default()
+        },
+        _ => PacketMeta {
+            ifindex: 1,
+            pkt_type,
+            ..PacketMeta::default()
+        },
+    }
 }
 
 // ---------------------------------------------------------------- compare
@@ -314,24 +346,48 @@ fn compare(
         };
         compared += 1;
         for (engine, vm) in [("interpreter", &mut ours.int), ("jit", &mut ours.jit)] {
-            let mut pkt = frame.clone();
+            let mut packet = Packet::new(frame);
+            if kern.prog_type == ProgType::SocketFilter {
+                // socket filters see the packet from the network header
+                packet.pull(14);
+            }
+            let meta = kernel_meta(kern.prog_type, frame);
             let r = vm
-                .run(&mut pkt)
-                .map_err(|e| format!("frame {name}: {engine} failed: {e}"))?;
+                .run_packet(&mut packet, &meta)
+                .map_err(|e| format!("frame {name}: {engine} failed: {e}"))?
+                .r0;
+            let pkt = packet.data().to_vec();
             if r as u32 != k.retval {
                 return Err(format!(
                     "frame {name}: return value {engine} {r:#x}, kernel {:#x}",
                     k.retval
                 ));
             }
+            // socket filters: test runs give the frame back with its
+            // link-layer header zeroed; compare from the network header
+            let kpkt = if kern.prog_type == ProgType::SocketFilter {
+                k.packet.get(14..).unwrap_or(&[]).to_vec()
+            } else {
+                k.packet.clone()
+            };
+            let k = kernel::RunOutput {
+                retval: k.retval,
+                packet: kpkt,
+            };
             if pkt != k.packet {
+                let at = pkt
+                    .iter()
+                    .zip(&k.packet)
+                    .position(|(a, b)| a != b)
+                    .unwrap_or_else(|| pkt.len().min(k.packet.len()));
+                let from = at.saturating_sub(4);
                 return Err(format!(
-                    "frame {name}: packet after the run differs ({engine} {} bytes, kernel {}): \
-                     ours {} kernel {}",
+                    "frame {name}: packet after the run differs ({engine} {} bytes, kernel {}) \
+                     from byte {at}: ours {} kernel {}",
                     pkt.len(),
                     k.packet.len(),
-                    hex(&pkt[..pkt.len().min(64)]),
-                    hex(&k.packet[..k.packet.len().min(64)])
+                    hex(&pkt[from.min(pkt.len())..pkt.len().min(from + 24)]),
+                    hex(&k.packet[from.min(k.packet.len())..k.packet.len().min(from + 24)])
                 ));
             }
         }

@@ -253,9 +253,9 @@ fn checks_name_the_instruction() {
         (prog(&[MOV0, insn(0x18, 0, 0, 0, 1)]), 1, "incomplete lddw"),
         (
             // a kernel helper the engine does not provide, named
-            prog(&[MOV0, insn(0x85, 0, 0, 0, 44), EXIT]),
+            prog(&[MOV0, insn(0x85, 0, 0, 0, 49), EXIT]),
             1,
-            "helper 44 (bpf_xdp_adjust_head), which the engine does not provide",
+            "helper 49 (bpf_setsockopt), which the engine does not provide",
         ),
         (
             prog(&[MOV0, insn(0x85, 0, 0, 0, 999), EXIT]),

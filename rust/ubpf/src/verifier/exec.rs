@@ -8,8 +8,10 @@ use super::state::{
 };
 use super::Convention;
 use crate::check::{Insn, CALL, EXIT, LDDW};
+use crate::context::CtxAccess;
 use crate::helpers::{self, Arg, Ret};
 use crate::maps::MapDef;
+use crate::progtype::FieldKind;
 
 /// Largest packet pointer offset (in magnitude) arithmetic may produce.
 const MAX_OFF: i64 = MAX_C;
@@ -53,8 +55,9 @@ pub struct Prog<'a> {
     pub has_calls: bool,
     /// Per instruction: 1 = accesses the context, 2 = other memory.
     pub access: Vec<u8>,
-    /// Context loads to rewrite into 64-bit loads: the new offset.
-    pub rewrite: Vec<Option<i16>>,
+    /// Per instruction: its context access, as the load-time pass
+    /// (`crate::context`) found and rewrote it.
+    pub ctx: &'a [Option<CtxAccess>],
     /// `callx` instructions to rewrite into calls of this helper.
     pub callx: Vec<Option<i32>>,
     /// The program's maps.
@@ -91,7 +94,7 @@ impl Prog<'_> {
     fn hint(&self) -> &'static str {
         match self.conv {
             Convention::Raw => "test the length (r2) first",
-            Convention::Context => "compare against data_end first",
+            _ => "compare against data_end first",
         }
     }
 }
@@ -317,54 +320,65 @@ fn note_access(p: &mut Prog, i: usize, r: u8, ctx: bool) -> VResult<()> {
     Ok(())
 }
 
-fn ctx_load(
-    p: &mut Prog,
-    st: &State,
+/// A context access at instruction `i` through `r` (the context plus
+/// `total`): it must be the one the load-time pass found and rewrote;
+/// the value a load gives.
+fn ctx_access(
+    p: &Prog,
+    st: &mut State,
     i: usize,
     r: u8,
     total: i64,
-    size: u32,
-    x: &Insn,
-) -> VResult<Reg> {
-    let min = u64::try_from(st.min_len()).unwrap_or(0);
-    let end = Reg::Pkt(Val {
-        n: Range::urange(min, MAX_LEN),
-        sym: LEN,
-        c: 0,
-    });
-    let start = Reg::Pkt(Val::konst(0));
-    let (reg, field_off) = match (size, total) {
-        (8, 0) => (start, None),
-        (8, 8) => (end, None),
-        (4, 0) => (start, Some(0)),
-        (4, 4) => (end, Some(8)),
-        _ => {
+    value: Option<Reg>,
+) -> VResult<Option<Reg>> {
+    let Some(a) = p.ctx.get(i).copied().flatten() else {
+        return reject(
+            r,
+            "context access the load-time analysis did not attribute to the context (the \
+             context pointer must reach it the same way on every path)",
+        );
+    };
+    if a.off != total || a.write != value.is_some() {
+        return reject(
+            r,
+            format!(
+                "context access at offset {total}, the load-time analysis saw offset {}",
+                a.off
+            ),
+        );
+    }
+    if let Some(v) = value {
+        if v.is_pointer() {
             return reject(
                 r,
                 format!(
-                    "context read of {} at offset {total}: the context provides data at 0 and \
-                     data_end at 8 (struct ubpf_md, 8-byte loads) or at 0 and 4 \
-                     (struct xdp_md, 4-byte loads), nothing else",
-                    bytes(size)
+                    "storing a {} into the context would leak a host address",
+                    v.kind()
                 ),
-            )
+            );
         }
-    };
-    if let Some(fo) = field_off {
-        let Some(new) = i64::from(x.off)
-            .checked_add(fo - total)
-            .and_then(|o| i16::try_from(o).ok())
-        else {
-            return reject(r, "context load offset out of range");
-        };
-        if p.rewrite[i].is_some_and(|o| o != new) {
-            return reject(r, "context load at different offsets on different paths");
-        }
-        p.rewrite[i] = Some(new);
-    } else if p.rewrite[i].is_some() {
-        return reject(r, "context load of different sizes on different paths");
+        return Ok(None);
     }
-    Ok(reg)
+    let min = u64::try_from(st.min_len()).unwrap_or(0);
+    Ok(Some(match a.field.kind {
+        FieldKind::Data | FieldKind::DataMeta => Reg::Pkt(Val::konst(0)),
+        FieldKind::DataEnd => Reg::Pkt(Val {
+            n: Range::urange(min, MAX_LEN),
+            sym: LEN,
+            c: 0,
+        }),
+        FieldKind::Scalar { max } => {
+            let size = size_of(p.code[i].code);
+            let whole = u32::from(a.field.elem) == size && a.off == i64::from(a.field.off);
+            let bits = if size >= 8 {
+                u64::MAX
+            } else {
+                (1u64 << (8 * size)) - 1
+            };
+            let hi = if whole { max.min(bits) } else { bits };
+            Reg::Scalar(st.fresh(Range::urange(0, hi)))
+        }
+    }))
 }
 
 /// A load (`value == None`) or store through register `r`.
@@ -381,6 +395,15 @@ fn access(
     let what = if value.is_some() { "write" } else { "read" };
     let base = read(st, r)?;
     note_access(p, i, r, matches!(base, Reg::Ctx { .. }))?;
+    if !matches!(base, Reg::Ctx { .. }) && p.ctx.get(i).copied().flatten().is_some() {
+        return reject(
+            r,
+            format!(
+                "the load-time analysis took this access for a context access, but r{r} is \
+                 not the context here"
+            ),
+        );
+    }
     match base {
         Reg::Uninit => unreachable!(),
         Reg::Scalar(_) => reject(
@@ -414,12 +437,7 @@ fn access(
                 })),
             }
         }
-        Reg::Ctx { off: co } => {
-            if value.is_some() {
-                return reject(r, "the context is read-only");
-            }
-            ctx_load(p, st, i, r, co + off, size, x).map(Some)
-        }
+        Reg::Ctx { off: co } => ctx_access(p, st, i, r, co + off, value),
         Reg::MapValue { map, off: mo } => {
             check_map_value(p, r, map, &mo, off, size, what)?;
             let (writable, readable) = p
@@ -604,6 +622,56 @@ fn check_mem_arg(st: &State, p: &Prog, r: u8, v: Reg, size: u32, helper: &str) -
     }
 }
 
+/// A memory argument a helper writes: `size` bytes writable at `v`, the
+/// first `written` of which the helper surely writes (stack bytes become
+/// initialised).
+fn check_write_arg(
+    st: &mut State,
+    p: &Prog,
+    r: u8,
+    v: Reg,
+    size: u32,
+    written: u32,
+    helper: &str,
+) -> VResult<()> {
+    match v {
+        Reg::Stack { frame, off } => {
+            let (f, total) =
+                check_stack(st, r, frame, off, size, &format!("write ({helper})"), false)?;
+            for b in 0..written {
+                let o = total + i64::from(b);
+                let unknown = Reg::Scalar(Val::with_sym(Range::UNKNOWN, NONE, None));
+                stack_store(&mut st.frames[f], r, o, 1, unknown)?;
+            }
+            Ok(())
+        }
+        Reg::Pkt(val) => check_pkt(p, st, r, &val, 0, size, &format!("write ({helper})")),
+        Reg::MapValue { map, off } => {
+            check_map_value(p, r, map, &off, 0, size, &format!("write ({helper})"))
+        }
+        o => reject(
+            r,
+            format!(
+                "{helper}: argument r{r} must point to writable memory (stack, packet or map \
+                 value), not a {}",
+                o.kind()
+            ),
+        ),
+    }
+}
+
+/// After a helper that may move or resize the packet: packet pointers
+/// become unknown numbers (the kernel's `clear_all_pkt_pointers`), and
+/// nothing is known of the new length.
+fn clear_packet(st: &mut State) {
+    st.for_each_reg(|r| match r {
+        Reg::Pkt(_) => *r = Reg::Scalar(Val::with_sym(Range::UNKNOWN, NONE, None)),
+        Reg::Scalar(v) if v.sym == LEN => v.sym = NONE,
+        _ => {}
+    });
+    st.safe.clear();
+}
+
 fn call_helper(p: &Prog, st: &mut State, i: usize, id: i32) -> VResult<()> {
     let Some(sig) = helpers::signature(id) else {
         return reject(None, format!("call to unknown helper {id}"));
@@ -648,6 +716,35 @@ fn call_helper(p: &Prog, st: &mut State, i: usize, id: i32) -> VResult<()> {
                 let n = u32::try_from(sv.n.umax.min(512)).unwrap_or(512);
                 check_mem_arg(st, p, r, v, n, &name)?;
             }
+            Arg::ReadMemOrNull { size } => {
+                let v = read(st, r)?;
+                let sv = scalar(st, size)?;
+                let null = matches!(v, Reg::Scalar(z) if z.n.as_const() == Some(0));
+                if !(null && sv.n.umax == 0) {
+                    let n = u32::try_from(sv.n.umax.min(512)).unwrap_or(512);
+                    check_mem_arg(st, p, r, v, n, &name)?;
+                }
+            }
+            Arg::WriteMem { size } => {
+                let v = read(st, r)?;
+                let sv = scalar(st, size)?;
+                let n = u32::try_from(sv.n.umax.min(512)).unwrap_or(512);
+                let written = u32::try_from(sv.n.umin.min(512)).unwrap_or(0);
+                check_write_arg(st, p, r, v, n, written, &name)?;
+            }
+            Arg::Ctx => match read(st, r)? {
+                Reg::Ctx { off: 0 } => {}
+                o => {
+                    return reject(
+                        r,
+                        format!(
+                            "{name}: argument r{r} must be the context (r1 as the program \
+                             received it), not a {}",
+                            o.kind()
+                        ),
+                    )
+                }
+            },
             Arg::Scalar => {
                 scalar(st, r).map_err(|e| Reject {
                     msg: format!("{name}: {}", e.msg),
@@ -715,6 +812,9 @@ fn call_helper(p: &Prog, st: &mut State, i: usize, id: i32) -> VResult<()> {
     }
     for r in 1..=5 {
         st.regs[r] = Reg::Uninit;
+    }
+    if sig.changes_packet {
+        clear_packet(st);
     }
     let ret = match sig.ret {
         Ret::U32 => Range::urange(0, u64::from(u32::MAX)),
@@ -1642,7 +1742,9 @@ pub fn entry_state(p: &Prog, min_len: u64) -> State {
                 c: 0,
             });
         }
-        Convention::Context => regs[1] = Reg::Ctx { off: 0 },
+        Convention::Context | Convention::Tc | Convention::Socket => {
+            regs[1] = Reg::Ctx { off: 0 };
+        }
     }
     regs[10] = Reg::Stack { frame: 0, off: 0 };
     let mut st = State {

@@ -44,12 +44,15 @@
 //!   original series' `int prog(void *pkt, unsigned long len)`).
 //! - [`Convention::Context`]: r1 points to a context block
 //!   `struct ubpf_md { __u64 data; __u64 data_end; }` (header
-//!   `tests/data/ubpf/verifier/ubpf_md.h`).  Programs written for XDP
-//!   with the kernel's `struct xdp_md` (`__u32 data, data_end`) also
-//!   verify unchanged: like the kernel, the verifier rewrites their
-//!   4-byte context loads (`data` at 0, `data_end` at 4) into 8-byte loads
-//!   of the engine's block (the rewritten code is in the proof, and only
-//!   verified programs get it).  Other context fields are refused.
+//!   `tests/data/ubpf/verifier/ubpf_md.h`) or the kernel's `struct
+//!   xdp_md`; [`Convention::Tc`] and [`Convention::Socket`]: r1 points to
+//!   the kernel's `struct __sk_buff`.  The fields of each are described
+//!   in [`crate::progtype`]; the load-time pass of `crate::context`
+//!   rewrites context accesses into accesses of the engine's context
+//!   block for verified and unverified programs alike, and the verifier
+//!   checks that its own view of every context access agrees with that
+//!   pass (a pointer field gives a packet pointer, a scalar field a
+//!   number within the field's range; stores only to writable fields).
 
 mod cfg;
 mod domain;
@@ -73,9 +76,14 @@ pub enum Convention {
     /// r1 = packet start, r2 = packet length.
     #[default]
     Raw,
-    /// r1 = pointer to `struct ubpf_md { __u64 data, data_end; }` (or
-    /// the kernel's `struct xdp_md`, see the module documentation).
+    /// XDP: r1 = pointer to `struct ubpf_md { __u64 data, data_end; }`
+    /// or the kernel's `struct xdp_md` (see [`crate::progtype`]).
     Context,
+    /// tc (`sched_cls`): r1 = pointer to the kernel's `struct __sk_buff`.
+    Tc,
+    /// Socket filter: r1 = pointer to `struct __sk_buff` (no packet
+    /// pointers; `ld_abs`/`ld_ind` and `bpf_skb_load_bytes` read it).
+    Socket,
 }
 
 /// What the verifier may assume.
@@ -581,12 +589,15 @@ fn run(
             *slot = Some((map, r.value_offset));
         }
     }
+    let ty = crate::progtype::ProgType::of_convention(opts.convention);
+    let ctx = crate::context::analyse(bytes, ty)
+        .map_err(|(insn, reg, detail)| err(ErrorKind::Verifier { insn, reg, detail }))?;
     let prog = Prog {
         code: &code,
         conv: opts.convention,
+        ctx: &ctx.access,
         has_calls: cfg.has_calls,
         access: vec![0; n],
-        rewrite: vec![None; n],
         callx: vec![None; n],
         maps: program.maps(),
         map_access: program
@@ -639,20 +650,13 @@ fn run(
         }
         return Err(err(kind));
     }
-    let mut exec = bytes.to_vec();
+    let mut exec = ctx.code.clone();
     for (i, id) in d.prog.callx.iter().enumerate() {
         if let Some(id) = id {
             let b = &mut exec[i * INSN_SIZE..(i + 1) * INSN_SIZE];
             b[0] = crate::check::CALL;
             b[1] = 0;
             b[4..8].copy_from_slice(&id.to_le_bytes());
-        }
-    }
-    for (i, r) in d.prog.rewrite.iter().enumerate() {
-        if let Some(off) = r {
-            let b = &mut exec[i * INSN_SIZE..(i + 1) * INSN_SIZE];
-            b[0] = 0x79; // ldxdw
-            b[2..4].copy_from_slice(&off.to_le_bytes());
         }
     }
     if let Some(out) = d.log.as_deref_mut() {
