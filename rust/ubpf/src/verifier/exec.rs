@@ -677,6 +677,13 @@ fn call_helper(p: &Prog, st: &mut State, i: usize, id: i32) -> VResult<()> {
         return reject(None, format!("call to unknown helper {id}"));
     };
     let name = format!("helper {id} ({})", sig.name);
+    if id == helpers::TAIL_CALL && st.depth() > 0 {
+        // as the kernel, for programs without BTF function information
+        return reject(
+            None,
+            format!("{name} from a bpf-to-bpf function: tail calls leave only the main program"),
+        );
+    }
     // a record's size: a constant in r2, as the kernel requires
     let record_size = match (sig.ret, st.regs[2]) {
         (Ret::RecordOrNull, Reg::Scalar(v)) => {
@@ -876,8 +883,16 @@ fn release(st: &mut State, id: u32) {
 
 fn call_local(p: &Prog, st: &mut State, i: usize, target: usize) -> VResult<Step> {
     let depth = st.depth() + 1;
-    if depth > crate::check::MAX_CALL_DEPTH {
-        return reject(None, "bpf-to-bpf calls nest too deep");
+    // the kernel's limit counts frames, the program's own included
+    if depth + 1 > crate::check::MAX_CALL_DEPTH {
+        return reject(
+            None,
+            format!(
+                "bpf-to-bpf calls nest too deep: a call stack of {} frames (at most {})",
+                depth + 1,
+                crate::check::MAX_CALL_DEPTH
+            ),
+        );
     }
     let saved = [st.regs[6], st.regs[7], st.regs[8], st.regs[9]];
     st.frames.push(Frame::new(i, saved, p.frame_limit(depth)));

@@ -285,7 +285,7 @@ pub struct KernelMap {
 impl KernelMap {
     /// Create the kernel map for `def` (global data: filled with its
     /// initial contents; `.rodata` frozen).
-    pub fn create(def: &MapDef) -> Result<Self, String> {
+    pub fn create(def: &MapDef, flags: u32) -> Result<Self, String> {
         let (map_type, percpu) = map_type_id(def)
             .ok_or_else(|| format!("map kind {} has no kernel equivalent here", def.kind.name()))?;
         let rodata = def.name.starts_with(".rodata");
@@ -303,7 +303,7 @@ impl KernelMap {
             key_size: def.key_size,
             value_size: def.value_size,
             max_entries: def.max_entries,
-            map_flags: if rodata { BPF_F_RDONLY_PROG } else { 0 },
+            map_flags: flags | if rodata { BPF_F_RDONLY_PROG } else { 0 },
             map_name: name,
             ..MapCreateAttr::default()
         };
@@ -537,8 +537,8 @@ pub fn load(prog: &Program, prog_type: ProgType) -> Option<Result<KernelProg, Re
         return None;
     }
     let mut maps = Vec::new();
-    for def in prog.maps() {
-        match KernelMap::create(def) {
+    for (def, extra) in prog.maps().iter().zip(prog.map_extras()) {
+        match KernelMap::create(def, extra.flags) {
             Ok(m) => maps.push(m),
             Err(error) => {
                 return Some(Err(Refusal {
