@@ -550,40 +550,49 @@ impl State {
             };
             Val::with_sym(n, j, Some(a.c))
         };
+        // registers both states can read must stay readable: states whose
+        // values have incompatible types (two pointers into different
+        // places) are not joined, they are explored separately
+        let mut lost = false;
         let mut regs = self.regs;
         for (r, b) in regs.iter_mut().zip(&o.regs) {
+            let both = r.is_init() && b.is_init();
             *r = r.join(b, &mut f);
+            lost |= both && !r.is_init();
         }
-        let frames = self
-            .frames
-            .iter()
-            .zip(&o.frames)
-            .map(|(a, b)| {
-                let mut fr = Frame::new(a.callsite, a.saved, a.limit);
-                for (r, x) in fr.saved.iter_mut().zip(&b.saved) {
-                    *r = r.join(x, &mut f);
-                }
-                for &(k, s) in &a.slots {
-                    let Some(t) = b.slot(usize::from(k)) else {
+        let mut frames = Vec::with_capacity(self.frames.len());
+        for (a, b) in self.frames.iter().zip(&o.frames) {
+            let mut fr = Frame::new(a.callsite, a.saved, a.limit);
+            for (r, x) in fr.saved.iter_mut().zip(&b.saved) {
+                let both = r.is_init() && x.is_init();
+                *r = r.join(x, &mut f);
+                lost |= both && !r.is_init();
+            }
+            for &(k, s) in &a.slots {
+                let Some(t) = b.slot(usize::from(k)) else {
+                    continue;
+                };
+                let j = match (s, t) {
+                    (Slot::Spill(x), Slot::Spill(y)) if x.join(&y, &mut f).is_init() => {
+                        Slot::Spill(x.join(&y, &mut f))
+                    }
+                    (Slot::Spill(Reg::Scalar(_)), Slot::Spill(Reg::Scalar(_))) => Slot::Bytes(0xff),
+                    (Slot::Bytes(m), Slot::Bytes(n)) => Slot::Bytes(m & n),
+                    (Slot::Bytes(m), Slot::Spill(Reg::Scalar(_)))
+                    | (Slot::Spill(Reg::Scalar(_)), Slot::Bytes(m)) => Slot::Bytes(m),
+                    (Slot::Spill(_), Slot::Spill(_)) => {
+                        lost = true;
                         continue;
-                    };
-                    let j = match (s, t) {
-                        (Slot::Spill(x), Slot::Spill(y)) if x.join(&y, &mut f).is_init() => {
-                            Slot::Spill(x.join(&y, &mut f))
-                        }
-                        (Slot::Spill(Reg::Scalar(_)), Slot::Spill(Reg::Scalar(_))) => {
-                            Slot::Bytes(0xff)
-                        }
-                        (Slot::Bytes(m), Slot::Bytes(n)) => Slot::Bytes(m & n),
-                        (Slot::Bytes(m), Slot::Spill(Reg::Scalar(_)))
-                        | (Slot::Spill(Reg::Scalar(_)), Slot::Bytes(m)) => Slot::Bytes(m),
-                        _ => continue,
-                    };
-                    fr.slots.push((k, j));
-                }
-                fr
-            })
-            .collect();
+                    }
+                    _ => continue,
+                };
+                fr.slots.push((k, j));
+            }
+            frames.push(fr);
+        }
+        if lost {
+            return None;
+        }
         safe.sort_unstable();
         safe.dedup_by_key(|e| e.0);
         let mut st = Self {
