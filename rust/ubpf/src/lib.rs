@@ -265,13 +265,37 @@ pub enum Engine {
 /// Whether this build can JIT-compile.
 pub const JIT_AVAILABLE: bool = cfg!(target_arch = "x86_64");
 
-/// Loads r1 = data and r2 = `data_end` - data from the metadata block that
-/// r1 points to on entry (see [`Vm::run`]).
-const PROLOGUE: [u8; 24] = [
-    0x79, 0x12, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, // ldxdw r2, [r1 + 8]
-    0x79, 0x11, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // ldxdw r1, [r1 + 0]
-    0x1f, 0x12, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // sub r2, r1
-];
+/// The rbpf VM of a convention: both engines enter the program with
+/// r1 = packet and r2 = its length ([`Convention::Raw`]), or r1 = the
+/// context block ([`Convention::Context`]).
+enum Inner {
+    Raw(rbpf::EbpfVmRaw<'static>),
+    Context(rbpf::EbpfVmMbuff<'static>),
+}
+
+impl Inner {
+    fn register_helper(&mut self, id: u32, f: rbpf::ebpf::Helper) -> Result<(), std::io::Error> {
+        match self {
+            Self::Raw(vm) => vm.register_helper(id, f),
+            Self::Context(vm) => vm.register_helper(id, f),
+        }
+    }
+
+    fn register_allowed_memory(&mut self, range: std::ops::Range<u64>) {
+        match self {
+            Self::Raw(vm) => vm.register_allowed_memory(range),
+            Self::Context(vm) => vm.register_allowed_memory(range),
+        }
+    }
+
+    fn stack_range(&self) -> (u64, u64) {
+        let range = match self {
+            Self::Raw(vm) => vm.interpreter_stack_range(),
+            Self::Context(vm) => vm.interpreter_stack_range(),
+        };
+        range.map_or((0, 0), |r| (r.start, r.end))
+    }
+}
 
 /// Options of [`Vm::with_options`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -310,14 +334,19 @@ impl Drop for OwnedCode {
 /// code if any.  Runs do not allocate.
 pub struct Vm {
     // Field order matters: `inner` borrows `code` and must drop first.
-    inner: rbpf::EbpfVmMbuff<'static>,
+    inner: Inner,
     _code: OwnedCode,
-    /// `data` and `data_end` of the current packet, read by the prologue
-    /// (raw convention) or by the program (context convention).
+    /// `data` and `data_end` of the current packet, read by the program
+    /// (context convention).
     mbuff: [u8; 16],
     jit: bool,
-    /// Instructions added in front of the program.
-    prologue: usize,
+    /// Whether the program calls helpers: only then does a run set up
+    /// what they need ([`maps::RunContext`]).
+    helpers: bool,
+    /// Whether a map has a queue, whose reservations a run must end.
+    queues: bool,
+    /// Addresses of the interpreter's stack, for the helpers' checks.
+    stack: (u64, u64),
     /// Shortest packet the program runs on (verified programs).
     min_len: usize,
     verified: bool,
@@ -448,14 +477,7 @@ impl Vm {
                 }));
             }
         }
-        let prologue: &[u8] = match convention {
-            Convention::Raw => &PROLOGUE,
-            Convention::Context => &[],
-        };
-        let prologue_insns = prologue.len() / check::INSN_SIZE;
-        let mut code = Vec::with_capacity(prologue.len() + body.len());
-        code.extend_from_slice(prologue);
-        code.extend_from_slice(body);
+        let mut code = body.to_vec();
         for r in &prog.map_refs {
             // SAFETY: the map outlives the code (both owned by the Vm).
             let map = unsafe { &*addrs[r.map] };
@@ -463,13 +485,21 @@ impl Vm {
                 None => addrs[r.map] as u64,
                 Some(off) => map.value_region().start + u64::from(off),
             };
-            let at = (prologue_insns + r.insn) * check::INSN_SIZE;
+            let at = r.insn * check::INSN_SIZE;
             code[at + 4..at + 8].copy_from_slice(&(value as u32).to_le_bytes());
             code[at + 12..at + 16].copy_from_slice(&((value >> 32) as u32).to_le_bytes());
         }
         let code = OwnedCode::new(code);
-        let mut inner = rbpf::EbpfVmMbuff::new(Some(code.get()))
-            .map_err(|e| err(ErrorKind::Rejected(e.to_string())))?;
+        let helpers = code.get().chunks_exact(check::INSN_SIZE).any(|insn| {
+            insn[0] == check::CALLX || (insn[0] == check::CALL && insn[1] >> 4 == 0)
+        });
+        let rejected = |e: std::io::Error| err(ErrorKind::Rejected(e.to_string()));
+        let mut inner = match convention {
+            Convention::Raw => Inner::Raw(rbpf::EbpfVmRaw::new(Some(code.get())).map_err(rejected)?),
+            Convention::Context => {
+                Inner::Context(rbpf::EbpfVmMbuff::new(Some(code.get())).map_err(rejected)?)
+            }
+        };
         for (id, f) in helpers::ALL {
             inner
                 .register_helper(id.unsigned_abs(), f)
@@ -483,6 +513,7 @@ impl Vm {
         if jit {
             compile(&mut inner).map_err(|m| err(ErrorKind::Jit(m)))?;
         }
+        let stack = inner.stack_range();
         // Nothing fails from here on: take over the kept maps.
         let mut taken = match old {
             Some(o) => {
@@ -491,7 +522,7 @@ impl Vm {
             }
             None => Vec::new(),
         };
-        let maps = fresh
+        let maps: Vec<Arc<Map>> = fresh
             .into_iter()
             .zip(kept)
             .map(|(f, k)| match (f, k) {
@@ -505,7 +536,9 @@ impl Vm {
             _code: code,
             mbuff: [0; 16],
             jit,
-            prologue: prologue_insns,
+            helpers,
+            queues: maps.iter().any(|m| m.has_queue()),
+            stack,
             min_len: proof.as_ref().map_or(0, Verified::min_len),
             verified: proof.is_some(),
             program: prog,
@@ -552,6 +585,7 @@ impl Vm {
     /// The program may modify the packet.  Does not allocate, except to
     /// describe an error.  A verified program does not run on packets
     /// shorter than the minimum length it was proven for.
+    #[inline]
     pub fn run(&mut self, packet: &mut [u8]) -> Result<u64, RunError> {
         if self.verified
             && (packet.len() < self.min_len || packet.len() as u64 > u64::from(u32::MAX))
@@ -568,27 +602,47 @@ impl Vm {
         }
         let start = packet.as_mut_ptr() as usize as u64;
         let end = start.wrapping_add(packet.len() as u64);
-        // what the map helpers need: this run's maps and memory
-        self.state.reset();
-        let ctx = maps::RunContext::enter(&self.maps, start..end, !self.jit, &self.state);
-        self.mbuff[..8].copy_from_slice(&start.to_ne_bytes());
-        self.mbuff[8..].copy_from_slice(&end.to_ne_bytes());
-        let res = if self.jit {
-            // SAFETY: the JIT does not check memory accesses.  A `Vm` only
-            // uses it for programs that passed the checks (valid code,
-            // known helpers, bounded calls) and that the verifier proved
-            // to stay within the packet (at least `min_len` bytes, checked
-            // above), their stack frames and the context block, and to
-            // terminate -- or that the caller declared trusted (`Trust`),
-            // which also requires forward jumps only.  `packet` and
-            // `mbuff` are valid for the call.
-            unsafe { self.inner.execute_program_jit(packet, &mut self.mbuff) }
-        } else {
-            self.inner.execute_program(packet, &self.mbuff)
+        // what the helpers need: this run's maps and memory
+        let ctx = self.helpers.then(|| {
+            self.state.reset();
+            let checked = !self.jit && !self.verified;
+            maps::RunContext::enter(&self.maps, start..end, self.stack, checked, &self.state)
+        });
+        let res = match &self.inner {
+            Inner::Raw(vm) if self.jit => {
+                // SAFETY: see `jit_safety` below.
+                unsafe { vm.execute_program_jit(packet) }
+            }
+            // SAFETY: the same guarantees (a proof) make the interpreter's
+            // checks redundant.
+            Inner::Raw(vm) if self.verified => unsafe { vm.execute_program_unchecked(packet) },
+            Inner::Raw(vm) => vm.execute_program(packet),
+            Inner::Context(vm) => {
+                self.mbuff[..8].copy_from_slice(&start.to_ne_bytes());
+                self.mbuff[8..].copy_from_slice(&end.to_ne_bytes());
+                if self.jit {
+                    // SAFETY: see `jit_safety` below.
+                    unsafe { vm.execute_program_jit(packet, &mut self.mbuff) }
+                } else if self.verified {
+                    // SAFETY: as for the JIT.
+                    unsafe { vm.execute_program_unchecked(packet, &mut self.mbuff) }
+                } else {
+                    vm.execute_program(packet, &self.mbuff)
+                }
+            }
         };
+        // jit_safety: the JIT does not check memory accesses.  A `Vm` only
+        // uses it for programs that passed the checks (valid code, known
+        // helpers, bounded calls) and that the verifier proved to stay
+        // within the packet (at least `min_len` bytes, checked above), their
+        // stack frames and the context block, and to terminate -- or that
+        // the caller declared trusted (`Trust`), which also requires forward
+        // jumps only.  `packet` and `mbuff` are valid for the call.
         drop(ctx);
-        maps::end_of_run(&self.maps);
-        res.map_err(|e| run_error(&e.to_string(), self.prologue))
+        if self.queues {
+            maps::end_of_run(&self.maps);
+        }
+        res.map_err(|e| run_error(&e.to_string()))
     }
 
     /// Whether runs use JIT code.
@@ -650,9 +704,13 @@ fn proof_for(prog: &Program, engine: &Engine, opts: VmOptions) -> Result<Option<
 }
 
 #[cfg(target_arch = "x86_64")]
-fn compile(inner: &mut rbpf::EbpfVmMbuff<'static>) -> Result<(), String> {
+fn compile(inner: &mut Inner) -> Result<(), String> {
     // rbpf asserts internally; never let that unwind into the caller.
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.jit_compile())) {
+    let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match inner {
+        Inner::Raw(vm) => vm.jit_compile(),
+        Inner::Context(vm) => vm.jit_compile(),
+    }));
+    match res {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err("the JIT compiler panicked".to_owned()),
@@ -660,13 +718,12 @@ fn compile(inner: &mut rbpf::EbpfVmMbuff<'static>) -> Result<(), String> {
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn compile(_inner: &mut rbpf::EbpfVmMbuff<'static>) -> Result<(), String> {
+fn compile(_inner: &mut Inner) -> Result<(), String> {
     Ok(())
 }
 
-/// Turn an rbpf run-time error message into a [`RunError`], with the
-/// instruction index in program terms (without the prologue).
-fn run_error(msg: &str, prologue: usize) -> RunError {
+/// Turn an rbpf run-time error message into a [`RunError`].
+fn run_error(msg: &str) -> RunError {
     let msg = msg.strip_prefix("Error: ").unwrap_or(msg);
     if msg.starts_with("out of bounds") {
         // rbpf reports the index of the instruction after the access.
@@ -676,7 +733,7 @@ fn run_error(msg: &str, prologue: usize) -> RunError {
                 let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
                 digits.parse::<usize>().ok()
             })
-            .and_then(|n| n.checked_sub(1 + prologue));
+            .and_then(|n| n.checked_sub(1));
         let detail = msg.lines().next().unwrap_or(msg).to_owned();
         return RunError::OutOfBounds { insn, detail };
     }
