@@ -490,12 +490,15 @@ impl Vm {
             code[at + 12..at + 16].copy_from_slice(&((value >> 32) as u32).to_le_bytes());
         }
         let code = OwnedCode::new(code);
-        let helpers = code.get().chunks_exact(check::INSN_SIZE).any(|insn| {
-            insn[0] == check::CALLX || (insn[0] == check::CALL && insn[1] >> 4 == 0)
-        });
+        let helpers = code
+            .get()
+            .chunks_exact(check::INSN_SIZE)
+            .any(|insn| insn[0] == check::CALLX || (insn[0] == check::CALL && insn[1] >> 4 == 0));
         let rejected = |e: std::io::Error| err(ErrorKind::Rejected(e.to_string()));
         let mut inner = match convention {
-            Convention::Raw => Inner::Raw(rbpf::EbpfVmRaw::new(Some(code.get())).map_err(rejected)?),
+            Convention::Raw => {
+                Inner::Raw(rbpf::EbpfVmRaw::new(Some(code.get())).map_err(rejected)?)
+            }
             Convention::Context => {
                 Inner::Context(rbpf::EbpfVmMbuff::new(Some(code.get())).map_err(rejected)?)
             }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 //! iovisor/ubpf (the C library) side by side: its interpreter and JIT on
-//! the same programs and frames, when `UBPF_BENCH_IOVISOR_LIB` names a
+//! the same programs (bytecode) and frames, when `UBPF_BENCH_IOVISOR_LIB` names a
 //! shared library built from its sources (outside this repository, see
 //! `scripts/ubpf/bench/build-iovisor-ubpf.sh`).  Loaded with `dlopen`: the
 //! benchmark builds and runs without it.
@@ -10,7 +10,7 @@ use std::ffi::{c_char, c_int, c_void, CStr, CString};
 
 type Create = unsafe extern "C" fn() -> *mut c_void;
 type Destroy = unsafe extern "C" fn(*mut c_void);
-type LoadElf = unsafe extern "C" fn(*mut c_void, *const c_void, usize, *mut *mut c_char) -> c_int;
+type Load = unsafe extern "C" fn(*mut c_void, *const c_void, u32, *mut *mut c_char) -> c_int;
 type Exec = unsafe extern "C" fn(*const c_void, *mut c_void, usize, *mut u64) -> c_int;
 /// `ubpf_jit_fn`: r1 = mem, r2 = `mem_len`, as ours.
 pub type JitFn = unsafe extern "C" fn(*mut c_void, usize) -> u64;
@@ -20,7 +20,7 @@ type Compile = unsafe extern "C" fn(*mut c_void, *mut *mut c_char) -> Option<Jit
 pub struct Lib {
     create: Create,
     destroy: Destroy,
-    load_elf: LoadElf,
+    load: Load,
     exec: Exec,
     compile: Compile,
 }
@@ -68,30 +68,33 @@ impl Lib {
         Ok(Self {
             create: sym(handle, "ubpf_create")?,
             destroy: sym(handle, "ubpf_destroy")?,
-            load_elf: sym(handle, "ubpf_load_elf")?,
+            load: sym(handle, "ubpf_load")?,
             exec: sym(handle, "ubpf_exec")?,
             compile: sym(handle, "ubpf_compile")?,
         })
     }
 
-    /// Load `elf` into a new VM (and JIT-compile it).
-    pub fn load(&self, elf: &[u8]) -> Result<Vm<'_>, String> {
+    /// Load `code` (the program's bytecode, as the ELF loader of this
+    /// crate linked it: `ubpf_load_elf` only finds programs in `.text`)
+    /// into a new VM, and JIT-compile it.
+    pub fn load(&self, code: &[u8]) -> Result<Vm<'_>, String> {
+        let len = u32::try_from(code.len()).map_err(|e| e.to_string())?;
         // SAFETY: ubpf's API, used as documented in ubpf.h: a VM from
-        // ubpf_create, an ELF image valid for the call.
+        // ubpf_create, bytecode valid for the call.
         unsafe {
             let vm = (self.create)();
             if vm.is_null() {
                 return Err("ubpf_create failed".to_owned());
             }
             let mut err = std::ptr::null_mut();
-            if (self.load_elf)(vm, elf.as_ptr().cast(), elf.len(), &mut err) < 0 {
+            if (self.load)(vm, code.as_ptr().cast(), len, &raw mut err) < 0 {
                 (self.destroy)(vm);
                 return Err(take_error(err));
             }
-            let mut err = std::ptr::null_mut();
-            let Some(jit) = (self.compile)(vm, &mut err) else {
+            let mut jit_err = std::ptr::null_mut();
+            let Some(jit) = (self.compile)(vm, &raw mut jit_err) else {
                 (self.destroy)(vm);
-                return Err(take_error(err));
+                return Err(take_error(jit_err));
             };
             Ok(Vm { lib: self, vm, jit })
         }
@@ -110,7 +113,8 @@ impl Vm<'_> {
     pub fn interpret(&self, mem: &mut [u8]) -> u64 {
         let mut ret = 0u64;
         // SAFETY: a loaded VM, memory valid for the call.
-        let rc = unsafe { (self.lib.exec)(self.vm, mem.as_mut_ptr().cast(), mem.len(), &mut ret) };
+        let rc =
+            unsafe { (self.lib.exec)(self.vm, mem.as_mut_ptr().cast(), mem.len(), &raw mut ret) };
         if rc < 0 {
             u64::MAX
         } else {

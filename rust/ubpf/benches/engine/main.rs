@@ -240,7 +240,8 @@ impl Case {
                 program_memory(&mut f, ip_mode).map(|m| m.to_vec())
             })
             .collect();
-        let mut rng = common::Rng::new(0x5eed ^ mems.len() as u64 ^ (prog.insn_count() as u64) << 20);
+        let mut rng =
+            common::Rng::new(0x5eed ^ mems.len() as u64 ^ (prog.insn_count() as u64) << 20);
         let orders = (0..ORDERS)
             .map(|_| {
                 let mut o: Vec<usize> = (0..mems.len()).collect();
@@ -251,7 +252,7 @@ impl Case {
                 o
             })
             .collect();
-        let ubpf = ubpf.and_then(|lib| match lib.load(elf) {
+        let ubpf = ubpf.and_then(|lib| match lib.load(prog.bytecode()) {
             Ok(vm) => Some(vm),
             Err(e) => {
                 eprintln!("engine bench: iovisor/ubpf cannot load {name}: {e}");
@@ -461,11 +462,7 @@ impl Case {
 /// every implementation in turn (programs and implementations in a
 /// rotating order), each pass over the frames in another random order.
 fn measure_runs(cases: &mut [Case], rounds: usize) {
-    let max_passes = cases
-        .iter()
-        .flat_map(|c| c.passes)
-        .max()
-        .unwrap_or(1);
+    let max_passes = cases.iter().flat_map(|c| c.passes).max().unwrap_or(1);
     let mut order = 0usize;
     for r in 0..rounds {
         for pass in 0..max_passes {
@@ -739,7 +736,9 @@ fn print_runs(cases: &[Case], rounds: usize, frames: usize) {
             ratio(c, Kind::Jit),
         );
     }
-    println!("\nratios to native (median of per-round ratios), and without the fixed cost of a run");
+    println!(
+        "\nratios to native (median of per-round ratios), and without the fixed cost of a run"
+    );
     println!(
         "{:<22} {:>9} {:>9} {:>8} {:>8}   {:>24}",
         "program", "ubpf-int", "ubpf-jit", "interp", "jit", "w/o fixed: ubpf-jit jit"
@@ -988,7 +987,11 @@ fn main() {
     eprintln!(
         "engine bench: {} frames, verdicts agree on all programs{}",
         mix.len(),
-        if ubpf.is_some() { " (with iovisor/ubpf)" } else { "" }
+        if ubpf.is_some() {
+            " (with iovisor/ubpf)"
+        } else {
+            ""
+        }
     );
     if !settings.bench {
         // test mode: one pass per engine, no allocation, no timing
