@@ -285,13 +285,37 @@ pub enum Engine {
 /// Whether this build can JIT-compile.
 pub const JIT_AVAILABLE: bool = cfg!(target_arch = "x86_64");
 
-/// Loads r1 = data and r2 = `data_end` - data from the metadata block that
-/// r1 points to on entry (see [`Vm::run`]).
-const PROLOGUE: [u8; 24] = [
-    0x79, 0x12, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, // ldxdw r2, [r1 + 8]
-    0x79, 0x11, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // ldxdw r1, [r1 + 0]
-    0x1f, 0x12, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // sub r2, r1
-];
+/// The rbpf VM of a convention: both engines enter the program with
+/// r1 = packet and r2 = its length ([`Convention::Raw`]), or r1 = the
+/// context block ([`Convention::Context`]).
+enum Inner {
+    Raw(rbpf::EbpfVmRaw<'static>),
+    Context(rbpf::EbpfVmMbuff<'static>),
+}
+
+impl Inner {
+    fn register_helper(&mut self, id: u32, f: rbpf::ebpf::Helper) -> Result<(), std::io::Error> {
+        match self {
+            Self::Raw(vm) => vm.register_helper(id, f),
+            Self::Context(vm) => vm.register_helper(id, f),
+        }
+    }
+
+    fn register_allowed_memory(&mut self, range: std::ops::Range<u64>) {
+        match self {
+            Self::Raw(vm) => vm.register_allowed_memory(range),
+            Self::Context(vm) => vm.register_allowed_memory(range),
+        }
+    }
+
+    fn stack_range(&self) -> (u64, u64) {
+        let range = match self {
+            Self::Raw(vm) => vm.interpreter_stack_range(),
+            Self::Context(vm) => vm.interpreter_stack_range(),
+        };
+        range.map_or((0, 0), |r| (r.start, r.end))
+    }
+}
 
 /// The context block a program's r1 points to (see [`progtype`]).
 #[repr(C, align(8))]
@@ -346,7 +370,7 @@ impl Drop for OwnedCode {
 /// code if any.  Runs do not allocate.
 pub struct Vm {
     // Field order matters: `inner` borrows `code` and must drop first.
-    inner: rbpf::EbpfVmMbuff<'static>,
+    inner: Inner,
     _code: OwnedCode,
     /// The context block: `data` and `data_end` of the current packet,
     /// read by the prologue (raw convention) or by the program, and the
@@ -355,8 +379,13 @@ pub struct Vm {
     /// The type the program runs as.
     prog_type: ProgType,
     jit: bool,
-    /// Instructions added in front of the program.
-    prologue: usize,
+    /// Whether the program calls helpers: only then does a run set up
+    /// what they need ([`maps::RunContext`]).
+    helpers: bool,
+    /// Whether a map has a queue, whose reservations a run must end.
+    queues: bool,
+    /// Addresses of the interpreter's stack, for the helpers' checks.
+    stack: (u64, u64),
     /// Shortest packet the program runs on (verified programs).
     min_len: usize,
     verified: bool,
@@ -496,14 +525,7 @@ impl Vm {
                 }));
             }
         }
-        let prologue: &[u8] = match convention {
-            Convention::Raw => &PROLOGUE,
-            _ => &[],
-        };
-        let prologue_insns = prologue.len() / check::INSN_SIZE;
-        let mut code = Vec::with_capacity(prologue.len() + body.len());
-        code.extend_from_slice(prologue);
-        code.extend_from_slice(body);
+        let mut code = body.to_vec();
         for r in &prog.map_refs {
             // SAFETY: the map outlives the code (both owned by the Vm).
             let map = unsafe { &*addrs[r.map] };
@@ -511,13 +533,22 @@ impl Vm {
                 None => addrs[r.map] as u64,
                 Some(off) => map.value_region().start + u64::from(off),
             };
-            let at = (prologue_insns + r.insn) * check::INSN_SIZE;
+            let at = r.insn * check::INSN_SIZE;
             code[at + 4..at + 8].copy_from_slice(&(value as u32).to_le_bytes());
             code[at + 12..at + 16].copy_from_slice(&((value >> 32) as u32).to_le_bytes());
         }
         let code = OwnedCode::new(code);
-        let mut inner = rbpf::EbpfVmMbuff::new(Some(code.get()))
-            .map_err(|e| err(ErrorKind::Rejected(e.to_string())))?;
+        let helpers = code
+            .get()
+            .chunks_exact(check::INSN_SIZE)
+            .any(|insn| insn[0] == check::CALLX || (insn[0] == check::CALL && insn[1] >> 4 == 0));
+        let rejected = |e: std::io::Error| err(ErrorKind::Rejected(e.to_string()));
+        let mut inner = match convention {
+            Convention::Raw => {
+                Inner::Raw(rbpf::EbpfVmRaw::new(Some(code.get())).map_err(rejected)?)
+            }
+            _ => Inner::Context(rbpf::EbpfVmMbuff::new(Some(code.get())).map_err(rejected)?),
+        };
         for (id, f) in helpers::ALL {
             inner
                 .register_helper(id.unsigned_abs(), f)
@@ -531,6 +562,7 @@ impl Vm {
         if jit {
             compile(&mut inner).map_err(|m| err(ErrorKind::Jit(m)))?;
         }
+        let stack = inner.stack_range();
         // Nothing fails from here on: take over the kept maps.
         let mut taken = match old {
             Some(o) => {
@@ -539,7 +571,7 @@ impl Vm {
             }
             None => Vec::new(),
         };
-        let maps = fresh
+        let maps: Vec<Arc<Map>> = fresh
             .into_iter()
             .zip(kept)
             .map(|(f, k)| match (f, k) {
@@ -554,7 +586,9 @@ impl Vm {
             mbuff: Box::new(CtxBlock([0; progtype::CTX_BLOCK])),
             prog_type: ty,
             jit,
-            prologue: prologue_insns,
+            helpers,
+            queues: maps.iter().any(|m| m.has_queue()),
+            stack,
             min_len: proof.as_ref().map_or(0, Verified::min_len),
             verified: proof.is_some(),
             program: prog,
@@ -607,6 +641,7 @@ impl Vm {
     /// needs [`Vm::run_packet`]).  Does not allocate, except to describe
     /// an error.  A verified program does not run on packets shorter
     /// than the minimum length it was proven for.
+    #[inline]
     pub fn run(&mut self, packet: &mut [u8]) -> Result<u64, RunError> {
         let block = std::ptr::from_mut(&mut *self.mbuff) as u64;
         let view = packet::PktView::of_slice(packet, block);
@@ -672,40 +707,76 @@ impl Vm {
                 "the program was replaced and its maps handed over".to_owned(),
             ));
         }
-        // what the map helpers need: this run's maps and memory
-        self.state.reset();
+        let start = view.data;
+        let end = view.data_end;
         self.state.pkt.set(view);
-        let ctx =
-            maps::RunContext::enter(&self.maps, view.buf.0..view.buf.1, !self.jit, &self.state);
-        let block = &mut self.mbuff.0;
-        block[progtype::CTX_DATA..progtype::CTX_DATA + 8].copy_from_slice(&view.data.to_ne_bytes());
-        block[progtype::CTX_DATA_END..progtype::CTX_DATA_END + 8]
-            .copy_from_slice(&view.data_end.to_ne_bytes());
-        block[progtype::CTX_DATA_META..progtype::CTX_DATA_META + 8]
-            .copy_from_slice(&view.data.to_ne_bytes());
-        if self.prog_type != ProgType::Ubpf {
-            let mac_off = usize::try_from(view.mac - view.buf.0).unwrap_or(0);
-            let end_off = usize::try_from(view.data_end - view.buf.0).unwrap_or(0);
-            let frame = mem.get(mac_off..end_off).unwrap_or(&[]);
-            progtype::fill_fields(self.prog_type, block, len, frame, meta);
-        }
-        let res = if self.jit {
-            // SAFETY: the JIT does not check memory accesses.  A `Vm` only
-            // uses it for programs that passed the checks (valid code,
-            // known helpers, bounded calls) and that the verifier proved
-            // to stay within the packet (at least `min_len` bytes, checked
-            // above; `data..data_end` within `mem`), their stack frames
-            // and the context block, and to terminate -- or that the
-            // caller declared trusted (`Trust`), which also requires
-            // forward jumps only.  `mem` and `mbuff` are valid for the
-            // call.
-            unsafe { self.inner.execute_program_jit(mem, &mut self.mbuff.0) }
-        } else {
-            self.inner.execute_program(mem, &self.mbuff.0)
+        // what the helpers need: this run's maps and memory
+        let ctx = self.helpers.then(|| {
+            self.state.reset();
+            self.state.pkt.set(view);
+            let checked = !self.jit && !self.verified;
+            maps::RunContext::enter(
+                &self.maps,
+                view.buf.0..view.buf.1,
+                self.stack,
+                checked,
+                &self.state,
+            )
+        });
+        let res = match &self.inner {
+            Inner::Raw(vm) => {
+                // r1 = data, r2 = its length: the packet's bytes within the
+                // buffer (which has head- and tailroom)
+                let off = usize::try_from(start - view.buf.0).unwrap_or(0);
+                let packet = mem.get_mut(off..off + len).unwrap_or(&mut []);
+                if self.jit {
+                    // SAFETY: see `jit_safety` below.
+                    unsafe { vm.execute_program_jit(packet) }
+                } else if self.verified {
+                    // SAFETY: the same guarantees (a proof) make the
+                    // interpreter's checks redundant.
+                    unsafe { vm.execute_program_unchecked(packet) }
+                } else {
+                    vm.execute_program(packet)
+                }
+            }
+            Inner::Context(vm) => {
+                let block = &mut self.mbuff.0;
+                block[progtype::CTX_DATA..progtype::CTX_DATA + 8]
+                    .copy_from_slice(&start.to_ne_bytes());
+                block[progtype::CTX_DATA_END..progtype::CTX_DATA_END + 8]
+                    .copy_from_slice(&end.to_ne_bytes());
+                block[progtype::CTX_DATA_META..progtype::CTX_DATA_META + 8]
+                    .copy_from_slice(&start.to_ne_bytes());
+                if self.prog_type != ProgType::Ubpf {
+                    let mac_off = usize::try_from(view.mac - view.buf.0).unwrap_or(0);
+                    let end_off = usize::try_from(end - view.buf.0).unwrap_or(0);
+                    let frame = mem.get(mac_off..end_off).unwrap_or(&[]);
+                    progtype::fill_fields(self.prog_type, block, len, frame, meta);
+                }
+                if self.jit {
+                    // SAFETY: see `jit_safety` below.
+                    unsafe { vm.execute_program_jit(mem, block) }
+                } else if self.verified {
+                    // SAFETY: as for the JIT.
+                    unsafe { vm.execute_program_unchecked(mem, block) }
+                } else {
+                    vm.execute_program(mem, block)
+                }
+            }
         };
+        // jit_safety: the JIT does not check memory accesses.  A `Vm` only
+        // uses it for programs that passed the checks (valid code, known
+        // helpers, bounded calls) and that the verifier proved to stay
+        // within the packet (at least `min_len` bytes, checked above), their
+        // stack frames and the context block, and to terminate -- or that
+        // the caller declared trusted (`Trust`), which also requires forward
+        // jumps only.  `packet` and `mbuff` are valid for the call.
         drop(ctx);
-        maps::end_of_run(&self.maps);
-        res.map_err(|e| run_error(&e.to_string(), self.prologue))
+        if self.queues {
+            maps::end_of_run(&self.maps);
+        }
+        res.map_err(|e| run_error(&e.to_string()))
     }
 
     /// Whether runs use JIT code.
@@ -763,9 +834,13 @@ fn proof_for(prog: &Program, engine: &Engine, opts: VmOptions) -> Result<Option<
 }
 
 #[cfg(target_arch = "x86_64")]
-fn compile(inner: &mut rbpf::EbpfVmMbuff<'static>) -> Result<(), String> {
+fn compile(inner: &mut Inner) -> Result<(), String> {
     // rbpf asserts internally; never let that unwind into the caller.
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.jit_compile())) {
+    let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match inner {
+        Inner::Raw(vm) => vm.jit_compile(),
+        Inner::Context(vm) => vm.jit_compile(),
+    }));
+    match res {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err("the JIT compiler panicked".to_owned()),
@@ -773,13 +848,12 @@ fn compile(inner: &mut rbpf::EbpfVmMbuff<'static>) -> Result<(), String> {
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn compile(_inner: &mut rbpf::EbpfVmMbuff<'static>) -> Result<(), String> {
+fn compile(_inner: &mut Inner) -> Result<(), String> {
     Ok(())
 }
 
-/// Turn an rbpf run-time error message into a [`RunError`], with the
-/// instruction index in program terms (without the prologue).
-fn run_error(msg: &str, prologue: usize) -> RunError {
+/// Turn an rbpf run-time error message into a [`RunError`].
+fn run_error(msg: &str) -> RunError {
     let msg = msg.strip_prefix("Error: ").unwrap_or(msg);
     if msg.starts_with("out of bounds") {
         // rbpf reports the index of the instruction after the access.
@@ -789,7 +863,7 @@ fn run_error(msg: &str, prologue: usize) -> RunError {
                 let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
                 digits.parse::<usize>().ok()
             })
-            .and_then(|n| n.checked_sub(1 + prologue));
+            .and_then(|n| n.checked_sub(1));
         let detail = msg.lines().next().unwrap_or(msg).to_owned();
         return RunError::OutOfBounds { insn, detail };
     }

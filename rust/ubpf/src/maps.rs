@@ -621,6 +621,11 @@ fn le_u32(b: &[u8]) -> u32 {
 }
 
 impl Map {
+    /// Whether the map has a queue (ring buffer, perf event array).
+    pub(crate) const fn has_queue(&self) -> bool {
+        self.queue.is_some()
+    }
+
     /// Create a map with no flags; sizes are checked here.
     pub fn new(def: MapDef) -> Result<Self, String> {
         Self::with_extra(def, MapExtra::default())
@@ -1179,7 +1184,10 @@ pub(crate) struct Run {
     maps: *const Arc<Map>,
     nmaps: usize,
     packet: (u64, u64),
-    /// Interpreter runs: check the pointers programs pass to helpers.
+    /// The interpreter's stack.
+    stack: (u64, u64),
+    /// Runs of unverified programs on the interpreter: check the pointers
+    /// programs pass to helpers.
     pub(crate) checked: bool,
     state: *const RunState,
 }
@@ -1195,6 +1203,7 @@ impl RunContext {
     pub(crate) fn enter(
         maps: &[Arc<Map>],
         packet: std::ops::Range<u64>,
+        stack: (u64, u64),
         checked: bool,
         state: &RunState,
     ) -> Self {
@@ -1202,6 +1211,7 @@ impl RunContext {
             maps: maps.as_ptr(),
             nmaps: maps.len(),
             packet: (packet.start, packet.end),
+            stack,
             checked,
             state,
         };
@@ -1241,9 +1251,6 @@ impl Run {
         self.map(addr).filter(|(_, m)| m.def.kind == kind)
     }
 
-    /// `len` bytes at `addr`, if the program may read them: in interpreter
-    /// runs, inside the packet, the program's stack or a map value; JIT
-    /// runs are of trusted or verified programs.
     /// `len` bytes at `addr` for a helper to write, under the same
     /// rules as [`Run::bytes`].
     pub(crate) fn bytes_mut(&self, addr: u64, len: usize) -> Option<*mut u8> {
@@ -1251,12 +1258,15 @@ impl Run {
         Some(addr as *mut u8)
     }
 
+    /// `len` bytes at `addr`, if the program may read them: in checked
+    /// runs, inside the packet, the program's stack or a map value; the
+    /// others are of trusted or verified programs.
     pub(crate) fn bytes(&self, addr: u64, len: usize) -> Option<&[u8]> {
         let end = addr.checked_add(len as u64)?;
         if self.checked {
             let within = |(s, e): (u64, u64)| s <= addr && end <= e && s < e;
             let ok = within(self.packet)
-                || within(rbpf::current_stack_range())
+                || within(self.stack)
                 || self.maps().iter().any(|m| {
                     let r = m.value_region();
                     within((r.start, r.end))

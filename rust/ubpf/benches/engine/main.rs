@@ -19,6 +19,7 @@
 // the engine tests' helpers: compiling the BPF sources, the PRNG
 #[path = "../../tests/common/mod.rs"]
 mod common;
+mod iovisor;
 mod json;
 mod native;
 mod packets;
@@ -155,27 +156,46 @@ fn us(d: Duration) -> f64 {
 
 // ---- per-packet runs ----
 
+/// What runs a program: the same logic in native Rust, our interpreter
+/// and JIT, and iovisor/ubpf's interpreter and JIT when available.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
+    Native,
     Interpreter,
     Jit,
-    Native,
+    UbpfInterpreter,
+    UbpfJit,
 }
 
-const KINDS: [Kind; 3] = [Kind::Interpreter, Kind::Jit, Kind::Native];
+const KINDS: [Kind; 5] = [
+    Kind::Native,
+    Kind::Interpreter,
+    Kind::Jit,
+    Kind::UbpfInterpreter,
+    Kind::UbpfJit,
+];
 
 impl Kind {
     const fn index(self) -> usize {
+        self as usize
+    }
+
+    const fn label(self) -> &'static str {
         match self {
-            Self::Interpreter => 0,
-            Self::Jit => 1,
-            Self::Native => 2,
+            Self::Native => "native",
+            Self::Interpreter => "interpreter",
+            Self::Jit => "jit",
+            Self::UbpfInterpreter => "ubpf_interpreter",
+            Self::UbpfJit => "ubpf_jit",
         }
     }
 }
 
-/// One reference program with its three implementations and the memory
-/// it runs on for each frame of the mix.
+/// Number of frame orders: every pass over the frames takes the next one.
+const ORDERS: usize = 16;
+
+/// One reference program with its implementations and the memory it runs
+/// on for each frame of the mix.
 struct Case {
     name: &'static str,
     ip_mode: bool,
@@ -183,34 +203,20 @@ struct Case {
     interp: Vm,
     jit: Vm,
     native: fn(&[u8]) -> u64,
+    ubpf: Option<iovisor::Vm<'static>>,
     /// program memory of each frame the filter runs the program on
     mems: Vec<Vec<u8>>,
-    iters: [u64; 3],
+    /// `ORDERS` random permutations of the frames
+    orders: Vec<Vec<usize>>,
+    /// passes over the frames per round, per kind
+    passes: [u64; 5],
+    /// time of the current round, per kind
+    round_time: [Duration; 5],
     /// ns per run, one entry per round
-    ns: [Vec<f64>; 3],
-    /// heap allocations counted while timing, per engine
-    allocs: [u64; 3],
-    runs: [u64; 3],
-}
-
-/// Time `iters` passes of `f` over `mems`; also count allocations.
-fn time_runs(
-    mems: &mut [Vec<u8>],
-    iters: u64,
-    mut f: impl FnMut(&mut [u8]) -> u64,
-) -> (Duration, u64) {
-    let a0 = allocations();
-    let t0 = Instant::now();
-    let mut acc = 0u64;
-    for _ in 0..iters {
-        for m in mems.iter_mut() {
-            acc = acc.wrapping_add(f(black_box(&mut m[..])));
-        }
-    }
-    let elapsed = t0.elapsed();
-    let a1 = allocations();
-    black_box(acc);
-    (elapsed, a1 - a0)
+    ns: [Vec<f64>; 5],
+    /// heap allocations counted while timing, per kind
+    allocs: [u64; 5],
+    runs: [u64; 5],
 }
 
 fn run_vm(vm: &mut Vm, m: &mut [u8]) -> u64 {
@@ -224,15 +230,35 @@ impl Case {
         ip_mode: bool,
         native: fn(&[u8]) -> u64,
         mix: &[Vec<u8>],
+        ubpf: Option<&'static iovisor::Lib>,
     ) -> Self {
         let prog = load(name, elf);
-        let mems = mix
+        let mems: Vec<Vec<u8>> = mix
             .iter()
             .filter_map(|f| {
                 let mut f = f.clone();
                 program_memory(&mut f, ip_mode).map(|m| m.to_vec())
             })
             .collect();
+        let mut rng =
+            common::Rng::new(0x5eed ^ mems.len() as u64 ^ (prog.insn_count() as u64) << 20);
+        let orders = (0..ORDERS)
+            .map(|_| {
+                let mut o: Vec<usize> = (0..mems.len()).collect();
+                for i in (1..o.len()).rev() {
+                    let j = usize::try_from(rng.below(i as u64 + 1)).unwrap_or(0);
+                    o.swap(i, j);
+                }
+                o
+            })
+            .collect();
+        let ubpf = ubpf.and_then(|lib| match lib.load(prog.bytecode()) {
+            Ok(vm) => Some(vm),
+            Err(e) => {
+                eprintln!("engine bench: iovisor/ubpf cannot load {name}: {e}");
+                None
+            }
+        });
         Self {
             name,
             ip_mode,
@@ -240,80 +266,132 @@ impl Case {
             interp: vm(&prog, Engine::Interpreter),
             jit: vm(&prog, JIT),
             native,
+            ubpf,
             mems,
-            iters: [1; 3],
-            ns: [Vec::new(), Vec::new(), Vec::new()],
-            allocs: [0; 3],
-            runs: [0; 3],
+            orders,
+            passes: [1; 5],
+            round_time: [Duration::ZERO; 5],
+            ns: std::array::from_fn(|_| Vec::new()),
+            allocs: [0; 5],
+            runs: [0; 5],
         }
+    }
+
+    fn has(&self, kind: Kind) -> bool {
+        !matches!(kind, Kind::UbpfInterpreter | Kind::UbpfJit) || self.ubpf.is_some()
     }
 
     /// Verdict of each engine on each frame: they must all agree.
     fn check_verdicts(&mut self) -> Vec<u64> {
         let mut out = Vec::new();
-        for m in &self.mems {
-            let mut a = m.clone();
-            let mut b = m.clone();
-            let vi = self
-                .interp
-                .run(&mut a)
-                .unwrap_or_else(|e| panic!("{}: interpreter: {e}", self.name));
-            let vj = self
-                .jit
-                .run(&mut b)
-                .unwrap_or_else(|e| panic!("{}: jit: {e}", self.name));
-            let vn = (self.native)(m);
-            assert!(
-                vi == vj && vj == vn,
-                "{}: verdicts differ (interpreter {vi}, JIT {vj}, native {vn}) on {m:02x?}",
-                self.name
-            );
+        for i in 0..self.mems.len() {
+            let m = self.mems[i].clone();
+            let vn = (self.native)(&m);
+            for kind in KINDS {
+                if kind == Kind::Native || !self.has(kind) {
+                    continue;
+                }
+                let mut copy = m.clone();
+                let v = self.run_one(kind, &mut copy);
+                assert!(
+                    v == vn,
+                    "{}: verdicts differ ({} {v}, native {vn}) on {m:02x?}",
+                    self.name,
+                    kind.label()
+                );
+            }
             out.push(vn);
         }
         out
     }
 
-    fn sample(&mut self, kind: Kind, iters: u64) -> (Duration, u64) {
-        let native = self.native;
+    fn run_one(&mut self, kind: Kind, m: &mut [u8]) -> u64 {
         match kind {
+            Kind::Native => (self.native)(m),
+            Kind::Interpreter => run_vm(&mut self.interp, m),
+            Kind::Jit => run_vm(&mut self.jit, m),
+            Kind::UbpfInterpreter => self.ubpf.as_ref().map_or(u64::MAX, |u| u.interpret(m)),
+            Kind::UbpfJit => self.ubpf.as_ref().map_or(u64::MAX, |u| u.jit(m)),
+        }
+    }
+
+    /// Time one pass over the frames in order `order`; count allocations.
+    fn pass(&mut self, kind: Kind, order: usize) -> (Duration, u64) {
+        let order = &self.orders[order % ORDERS];
+        let mems = &mut self.mems;
+        let mut acc = 0u64;
+        macro_rules! timed {
+            ($f:expr) => {{
+                let a0 = allocations();
+                let t0 = Instant::now();
+                for &i in order {
+                    acc = acc.wrapping_add($f(black_box(&mut mems[i][..])));
+                }
+                let elapsed = t0.elapsed();
+                (elapsed, allocations() - a0)
+            }};
+        }
+        let res = match kind {
+            Kind::Native => {
+                let f = self.native;
+                timed!(|m: &mut [u8]| f(m))
+            }
             Kind::Interpreter => {
                 let vm = &mut self.interp;
-                time_runs(&mut self.mems, iters, |m| run_vm(vm, m))
+                timed!(|m: &mut [u8]| run_vm(vm, m))
             }
             Kind::Jit => {
                 let vm = &mut self.jit;
-                time_runs(&mut self.mems, iters, |m| run_vm(vm, m))
+                timed!(|m: &mut [u8]| run_vm(vm, m))
             }
-            Kind::Native => time_runs(&mut self.mems, iters, |m| native(m)),
-        }
+            Kind::UbpfInterpreter => {
+                let u = self.ubpf.as_ref().expect("ubpf VM");
+                timed!(|m: &mut [u8]| u.interpret(m))
+            }
+            Kind::UbpfJit => {
+                let u = self.ubpf.as_ref().expect("ubpf VM");
+                timed!(|m: &mut [u8]| u.jit(m))
+            }
+        };
+        black_box(acc);
+        res
     }
 
-    /// Warm up, and find the number of passes over the mix per sample.
+    /// Warm up, and find the number of passes per round for each kind.
     fn calibrate(&mut self, target: Duration) {
         for kind in KINDS {
-            let mut iters = 1u64;
-            loop {
-                let (d, _) = self.sample(kind, iters);
-                if d >= target / 2 || iters >= 1 << 30 {
-                    let scale = target.as_secs_f64() / d.as_secs_f64().max(1e-9);
-                    let n = (iters as f64 * scale).clamp(1.0, 1e9);
-                    self.iters[kind.index()] = n as u64;
-                    break;
-                }
-                iters *= 2;
+            if !self.has(kind) {
+                continue;
             }
+            let mut best = Duration::MAX;
+            for o in 0..4 {
+                best = best.min(self.pass(kind, o).0);
+            }
+            let n = target.as_secs_f64() / best.as_secs_f64().max(1e-9);
+            self.passes[kind.index()] = (n as u64).clamp(1, 1 << 20);
         }
     }
 
-    fn round(&mut self, order: &[Kind]) {
-        for &kind in order {
+    /// Pass number `pass` of this round for `kind`, if it has that many.
+    fn step(&mut self, kind: Kind, pass: u64, order: usize) {
+        let i = kind.index();
+        if !self.has(kind) || pass >= self.passes[i] {
+            return;
+        }
+        let (d, allocs) = self.pass(kind, order);
+        self.round_time[i] += d;
+        self.allocs[i] += allocs;
+        self.runs[i] += self.mems.len() as u64;
+    }
+
+    fn end_round(&mut self) {
+        for kind in KINDS {
             let i = kind.index();
-            let iters = self.iters[i];
-            let (d, allocs) = self.sample(kind, iters);
-            let runs = iters * self.mems.len() as u64;
-            self.ns[i].push(d.as_secs_f64() * 1e9 / runs as f64);
-            self.allocs[i] += allocs;
-            self.runs[i] += runs;
+            if self.has(kind) {
+                let runs = self.passes[i] * self.mems.len() as u64;
+                self.ns[i].push(self.round_time[i].as_secs_f64() * 1e9 / runs as f64);
+            }
+            self.round_time[i] = Duration::ZERO;
         }
     }
 
@@ -348,11 +426,13 @@ impl Case {
     fn to_json(&self, verdicts: &[u64], base: &Self) -> J {
         let dropped = verdicts.iter().filter(|&&v| v != 0).count();
         let per = |f: &dyn Fn(Kind) -> f64| {
-            J::Obj(vec![
-                ("interpreter", J::num(f(Kind::Interpreter))),
-                ("jit", J::num(f(Kind::Jit))),
-                ("native", J::num(f(Kind::Native))),
-            ])
+            J::Obj(
+                KINDS
+                    .iter()
+                    .filter(|&&k| self.has(k))
+                    .map(|&k| (k.label(), J::num(f(k))))
+                    .collect(),
+            )
         };
         J::Obj(vec![
             ("program", J::str(self.name)),
@@ -362,18 +442,10 @@ impl Case {
             ("dropped_per_pass", J::Int(dropped as u64)),
             ("ns_per_run_median", per(&|k| self.ns_median(k))),
             ("ns_per_run_iqr_rel", per(&|k| self.spread(k))),
-            ("jit_over_native", J::num(self.ratio(Kind::Jit))),
+            ("over_native", per(&|k| self.ratio(k))),
             (
-                "interpreter_over_native",
-                J::num(self.ratio(Kind::Interpreter)),
-            ),
-            (
-                "jit_over_native_without_fixed_cost",
-                J::num(self.body_ratio(Kind::Jit, base)),
-            ),
-            (
-                "interpreter_over_native_without_fixed_cost",
-                J::num(self.body_ratio(Kind::Interpreter, base)),
+                "over_native_without_fixed_cost",
+                per(&|k| self.body_ratio(k, base)),
             ),
             (
                 "allocations_per_run",
@@ -383,6 +455,30 @@ impl Case {
                 }),
             ),
         ])
+    }
+}
+
+/// Interleaved rounds: in each, pass after pass, every program runs on
+/// every implementation in turn (programs and implementations in a
+/// rotating order), each pass over the frames in another random order.
+fn measure_runs(cases: &mut [Case], rounds: usize) {
+    let max_passes = cases.iter().flat_map(|c| c.passes).max().unwrap_or(1);
+    let mut order = 0usize;
+    for r in 0..rounds {
+        for pass in 0..max_passes {
+            let rot = r + pass as usize;
+            for k in 0..KINDS.len() {
+                let kind = KINDS[(rot + k) % KINDS.len()];
+                for c in 0..cases.len() {
+                    let n = cases.len();
+                    order += 1;
+                    cases[(rot + c) % n].step(kind, pass, order);
+                }
+            }
+        }
+        for c in cases.iter_mut() {
+            c.end_round();
+        }
     }
 }
 
@@ -594,52 +690,105 @@ const VERIFY_NOTE: &str = "ubpf::verify with the filter's guarantees (min_len 14
 fn print_runs(cases: &[Case], rounds: usize, frames: usize) {
     println!(
         "\nengine: ns per program run, median of {rounds} interleaved rounds \
-         ({frames}-frame mix; ip-mode programs run on the IPv4 frames only)"
+         ({frames}-frame mix in {ORDERS} random orders, programs and engines \
+         interleaved; ip-mode programs run on the IPv4 frames only)"
     );
+    let ubpf = cases.iter().any(|c| c.ubpf.is_some());
     println!(
-        "{:<22} {:>5} {:>4} {:>8} {:>7} {:>7} {:>10} {:>13} {:>16}",
+        "{:<22} {:>5} {:>4} {:>8} {:>9} {:>9} {:>8} {:>8}   {:>22}",
         "program",
         "insns",
         "runs",
+        "native",
+        "ubpf-int",
+        "ubpf-jit",
         "interp",
         "jit",
-        "native",
-        "jit/native",
-        "interp/native",
-        "(without fixed)"
+        "x native: ubpf-jit jit"
     );
-    let base = &cases[0];
+    let cell = |c: &Case, k: Kind| {
+        if c.has(k) {
+            format!("{:.2}", c.ns_median(k))
+        } else {
+            "-".to_owned()
+        }
+    };
+    let ratio = |c: &Case, k: Kind| {
+        if c.has(k) {
+            format!("{:.2}x", c.ratio(k))
+        } else {
+            "-".to_owned()
+        }
+    };
     for c in cases {
         let label = format!("{}{}", c.name, if c.ip_mode { " (ip)" } else { " (raw)" });
-        let native_body = c.ns_median(Kind::Native) - base.ns_median(Kind::Native);
-        let body = if std::ptr::eq(c, base) {
-            "-".to_owned()
-        } else if native_body < 1.0 {
-            "n/m".to_owned()
-        } else {
-            format!(
-                "{:.2}x / {:.1}x",
-                c.body_ratio(Kind::Jit, base),
-                c.body_ratio(Kind::Interpreter, base)
-            )
-        };
         println!(
-            "{:<22} {:>5} {:>4} {:>8.1} {:>7.1} {:>7.1} {:>9.2}x {:>12.2}x {:>16}",
+            "{:<22} {:>5} {:>4} {:>8.2} {:>9} {:>9} {:>8.2} {:>8.2}   {:>10} {:>11}",
             label,
             c.insns,
             c.mems.len(),
+            c.ns_median(Kind::Native),
+            cell(c, Kind::UbpfInterpreter),
+            cell(c, Kind::UbpfJit),
             c.ns_median(Kind::Interpreter),
             c.ns_median(Kind::Jit),
-            c.ns_median(Kind::Native),
-            c.ratio(Kind::Jit),
-            c.ratio(Kind::Interpreter),
-            body,
+            ratio(c, Kind::UbpfJit),
+            ratio(c, Kind::Jit),
         );
     }
     println!(
-        "(without fixed): jit/native and interp/native after subtracting each engine's \
-         bench_pass time (the fixed cost of a run); n/m: native body under 1 ns"
+        "\nratios to native (median of per-round ratios), and without the fixed cost of a run"
     );
+    println!(
+        "{:<22} {:>9} {:>9} {:>8} {:>8}   {:>24}",
+        "program", "ubpf-int", "ubpf-jit", "interp", "jit", "w/o fixed: ubpf-jit jit"
+    );
+    let base = &cases[0];
+    for c in cases {
+        let body = |k: Kind| {
+            let native_body = c.ns_median(Kind::Native) - base.ns_median(Kind::Native);
+            if std::ptr::eq(c, base) || !c.has(k) {
+                "-".to_owned()
+            } else if native_body < 1.0 {
+                "n/m".to_owned()
+            } else {
+                format!("{:.2}x", c.body_ratio(k, base))
+            }
+        };
+        println!(
+            "{:<22} {:>9} {:>9} {:>8} {:>8}   {:>11} {:>12}",
+            c.name,
+            ratio(c, Kind::UbpfInterpreter),
+            ratio(c, Kind::UbpfJit),
+            ratio(c, Kind::Interpreter),
+            ratio(c, Kind::Jit),
+            body(Kind::UbpfJit),
+            body(Kind::Jit),
+        );
+    }
+    let fixed = |k: Kind| base.ns_median(k) - base.ns_median(Kind::Native);
+    println!(
+        "fixed cost of a run ({} minus native): jit {:.2} ns, interpreter {:.2} ns{}",
+        base.name,
+        fixed(Kind::Jit),
+        fixed(Kind::Interpreter),
+        if ubpf && base.has(Kind::UbpfJit) {
+            format!(
+                "; ubpf jit {:.2} ns, ubpf interpreter {:.2} ns",
+                fixed(Kind::UbpfJit),
+                fixed(Kind::UbpfInterpreter)
+            )
+        } else {
+            String::new()
+        }
+    );
+    println!(
+        "w/o fixed: (engine - engine on {}) / (native - native on {}); n/m: native body under 1 ns",
+        base.name, base.name
+    );
+    if !ubpf {
+        println!("iovisor/ubpf: not measured (set UBPF_BENCH_IOVISOR_LIB, see run-bench.sh)");
+    }
     println!("{MAP_PLACEHOLDER}");
     for (kind, label) in [(Kind::Interpreter, "interpreter"), (Kind::Jit, "JIT")] {
         let i = kind.index();
@@ -692,6 +841,119 @@ fn print_loads(loads: &[LoadCase], rounds: usize) {
     println!("verify: {VERIFY_NOTE}");
 }
 
+// ---- verification time of the verifier's corpus ----
+
+/// Compile a C program of the verifier's corpus (`rel` to its directory).
+fn compile_corpus(dir: &std::path::Path, rel: &str) -> Vec<u8> {
+    let out_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("ubpf-bench-verifier");
+    std::fs::create_dir_all(&out_dir).expect("create output directory");
+    let stem = rel.replace("../", "up-").replace('/', "-");
+    let obj = out_dir.join(format!("{stem}.o"));
+    let clang = std::env::var("CLANG").unwrap_or_else(|_| "clang".to_owned());
+    let status = std::process::Command::new(&clang)
+        .args(["-O2", "-g", "-target", "bpf", "-c"])
+        .arg("-I/usr/include/x86_64-linux-gnu")
+        .arg("-I")
+        .arg(dir)
+        .arg("-I")
+        .arg(common::data_dir())
+        .arg(dir.join(rel))
+        .arg("-o")
+        .arg(&obj)
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {clang}: {e}"));
+    assert!(status.success(), "{clang} failed on {rel}");
+    std::fs::read(&obj).expect("read object")
+}
+
+/// Time `ubpf::verify` on every program of the verifier's corpus
+/// (tests/data/ubpf/verifier/EXPECT), accepted and refused: median of
+/// up to 15 runs (at most about 100 ms of runs per program).
+fn verifier_corpus() -> J {
+    let dir = common::data_dir().join("verifier");
+    let text = std::fs::read_to_string(dir.join("EXPECT")).expect("read EXPECT");
+    println!("\nverifier corpus: ms per ubpf::verify (median of up to 15 runs)");
+    println!(
+        "{:<28} {:>4} {:>4} {:>6} {:>9} {:>9}",
+        "program", "conv", "min", "insns", "verdict", "ms"
+    );
+    let mut rows = Vec::new();
+    let mut worst: Option<(String, f64)> = None;
+    let mut total = 0.0;
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let (Some(&file), Some(&conv), Some(min)) = (f.first(), f.get(1), f.get(2)) else {
+            continue;
+        };
+        let convention = if conv == "ctx" {
+            Convention::Context
+        } else {
+            Convention::Raw
+        };
+        let opts = VerifyOptions {
+            convention,
+            min_len: min.parse().unwrap_or(0),
+        };
+        let prog = if file.ends_with(".asm") {
+            Program::from_bytecode(&common::assemble_file(&dir.join(file)))
+        } else {
+            Program::load_elf(&compile_corpus(&dir, file), file, None)
+        };
+        let prog = match prog {
+            Ok(p) => p,
+            Err(e) => {
+                println!("{file:<28} cannot load: {e}");
+                continue;
+            }
+        };
+        let mut times = Vec::new();
+        let mut spent = Duration::ZERO;
+        let mut accepted = false;
+        while times.len() < 15 && (times.len() < 3 || spent < Duration::from_millis(100)) {
+            let t0 = Instant::now();
+            let res = black_box(ubpf::verify(black_box(&prog), &opts));
+            let d = t0.elapsed();
+            accepted = res.is_ok();
+            drop(res);
+            spent += d;
+            times.push(d.as_secs_f64() * 1e3);
+        }
+        let ms = median(&times);
+        total += ms;
+        if worst.as_ref().is_none_or(|(_, w)| ms > *w) {
+            worst = Some((file.to_owned(), ms));
+        }
+        let verdict = if accepted { "accepted" } else { "refused" };
+        println!(
+            "{:<28} {:>4} {:>4} {:>6} {:>9} {:>9.3}",
+            file,
+            conv,
+            min,
+            prog.insn_count(),
+            verdict,
+            ms
+        );
+        rows.push(J::Obj(vec![
+            ("program", J::str(file)),
+            ("convention", J::str(conv)),
+            ("min_len", J::Int(opts.min_len as u64)),
+            ("insns", J::Int(prog.insn_count() as u64)),
+            ("verdict", J::str(verdict)),
+            ("verify_ms", J::num(ms)),
+        ]));
+    }
+    if let Some((file, ms)) = &worst {
+        println!(
+            "verifier corpus: {} programs, {total:.2} ms in all, worst {file} {ms:.3} ms",
+            rows.len()
+        );
+    }
+    J::Arr(rows)
+}
+
 /// A reference program: name, ip-mode, native equivalent.
 type Source = (&'static str, bool, fn(&[u8]) -> u64);
 
@@ -707,24 +969,38 @@ fn main() {
         ("bench_parser", false, native::parser),
         ("bench_4k", false, native::k4),
     ];
+    let ubpf: Option<&'static iovisor::Lib> = match iovisor::Lib::from_env() {
+        Some(Ok(lib)) => Some(Box::leak(Box::new(lib))),
+        Some(Err(e)) => panic!("UBPF_BENCH_IOVISOR_LIB: {e}"),
+        None => None,
+    };
     let mut cases = Vec::new();
     let mut loads = Vec::new();
     let mut verdicts = Vec::new();
     for (name, ip_mode, f) in sources {
         let elf = compile(name);
-        let mut case = Case::new(name, &elf, ip_mode, f, &mix);
+        let mut case = Case::new(name, &elf, ip_mode, f, &mix, ubpf);
         verdicts.push(case.check_verdicts());
         cases.push(case);
         loads.push(LoadCase::new(name, elf, ip_mode));
     }
     eprintln!(
-        "engine bench: {} frames, verdicts agree on all programs",
-        mix.len()
+        "engine bench: {} frames, verdicts agree on all programs{}",
+        mix.len(),
+        if ubpf.is_some() {
+            " (with iovisor/ubpf)"
+        } else {
+            ""
+        }
     );
     if !settings.bench {
         // test mode: one pass per engine, no allocation, no timing
         for c in &mut cases {
-            c.round(&KINDS);
+            for kind in KINDS {
+                if c.has(kind) {
+                    c.step(kind, 0, 0);
+                }
+            }
             for kind in [Kind::Interpreter, Kind::Jit] {
                 assert_eq!(c.allocs[kind.index()], 0, "{}: runs allocated", c.name);
             }
@@ -736,12 +1012,7 @@ fn main() {
     for c in &mut cases {
         c.calibrate(settings.sample);
     }
-    for r in 0..rounds {
-        let order: Vec<Kind> = (0..3).map(|k| KINDS[(r + k) % 3]).collect();
-        for c in &mut cases {
-            c.round(&order);
-        }
-    }
+    measure_runs(&mut cases, rounds);
 
     for l in &mut loads {
         l.calibrate(Duration::from_millis(2));
@@ -754,6 +1025,7 @@ fn main() {
 
     print_runs(&cases, rounds, mix.len());
     print_loads(&loads, rounds);
+    let corpus = verifier_corpus();
 
     if let Some(path) = settings.json {
         let doc = J::Obj(vec![
@@ -779,6 +1051,7 @@ fn main() {
                 J::Arr(loads.iter().map(LoadCase::to_json).collect()),
             ),
             ("verify", J::str(VERIFY_NOTE)),
+            ("verifier_corpus", corpus),
         ]);
         let mut out = String::new();
         doc.write(&mut out, 0);
