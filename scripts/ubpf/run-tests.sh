@@ -6,7 +6,8 @@
 #
 #   1. build (scripts/ubpf/build-qemu.sh: packages, QEMU source, make)
 #   2. the overlay tool: idempotence, missing anchors, no copied QEMU file
-#   3. the engine crate with plain cargo: tests, clippy, rustfmt,
+#   3. the engine crate with plain cargo: a fresh clone's build, tests,
+#      clippy, rustfmt,
 #      the eBPF conformance suite in interpreter and JIT mode
 #   4. the filter crate: clippy and rustfmt under QEMU's rust/ lints
 #   5. QEMU's tests: our qtest and C unit test, QEMU's own filter qtests,
@@ -47,6 +48,8 @@ fi
 
 step "3. engine crate (cargo, without QEMU)"
 python3 "$here/prepare-crates.py"
+# a fresh clone: README's cargo command, or an error naming prepare-crates.py
+bash "$here/test-fresh-clone.sh" "$repo"
 manifest=$repo/rust/ubpf/Cargo.toml
 cargo test --manifest-path "$manifest" --all-targets
 cargo clippy --manifest-path "$manifest" --all-targets -- -D warnings
