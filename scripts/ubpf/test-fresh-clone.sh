@@ -44,7 +44,11 @@ grep -q 'run `python3 scripts/ubpf/prepare-crates.py`' "$tmp/out" || {
 echo "fresh clone, unprepared: $(grep -m1 'prepare-crates' "$tmp/out" | sed 's/^ *//')"
 
 python3 scripts/ubpf/prepare-crates.py
-readme_cmd | grep -q "^usage:" || { echo "fresh clone: ubpf-run --help failed"; exit 1; }
+readme_cmd >"$tmp/out" 2>&1 && grep -q "^usage:" "$tmp/out" || {
+    tail -n 20 "$tmp/out"
+    echo "fresh clone: ubpf-run --help failed"
+    exit 1
+}
 (cd rust/ubpf && cargo test -q --no-run 2>&1 | tail -n 3)
 git diff --exit-code --stat || { echo "fresh clone: the build changed tracked files"; exit 1; }
 echo "fresh clone: README's cargo command and cargo test work after prepare-crates.py"
