@@ -236,7 +236,8 @@ fn check_jmp(
             if by_reg {
                 return Err(ErrorKind::UnsupportedInstruction {
                     insn: i,
-                    what: "tail call / call by register",
+                    what: "call by register (callx), as clang emits for helper calls \
+                           without optimisation: compile with -O2",
                 });
             }
             reserved(

@@ -547,6 +547,37 @@ impl Map {
             .collect()
     }
 
+    /// Walk the entries in the order of [`Map::entries`], from the entry
+    /// of key `start` (from the first without), building no list: `f`
+    /// gets each key and value and returns `false` to stop.  Fails if
+    /// `start` is not a key of the map.
+    pub fn walk(
+        &self,
+        start: Option<&[u8]>,
+        mut f: impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), MapError> {
+        let first = match start {
+            Some(key) => self.slot_of(key)?.ok_or(MapError::NoSuchKey)?,
+            None => 0,
+        };
+        let vs = self.def.value_size as usize;
+        let ks = self.def.key_size as usize;
+        for i in first..self.def.max_entries as usize {
+            let index = (i as u32).to_le_bytes();
+            let key = if self.def.kind.is_array() {
+                &index[..]
+            } else if self.used[i].get() {
+                self.keys.read(i * ks, ks)
+            } else {
+                continue;
+            };
+            if !f(key, self.values.read(i * self.stride, vs)) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Whether `other` could take this map's place (same name, kind and
     /// sizes): used to keep maps across a program replacement.
     pub fn compatible(&self, other: &MapDef) -> bool {

@@ -270,7 +270,7 @@ fn checks_name_the_instruction() {
             "signed division",
         ),
         (prog(&[MOV0, insn(0xbf, 0, 1, 8, 0), EXIT]), 1, "movsx"),
-        (prog(&[MOV0, insn(0x8d, 0, 1, 0, 0), EXIT]), 1, "tail call"),
+        (prog(&[MOV0, insn(0x8d, 0, 1, 0, 0), EXIT]), 1, "callx"),
         (
             prog(&[MOV0, insn(0x18, 1, 1, 0, 3), insn(0, 0, 0, 0, 0), EXIT]),
             1,

@@ -404,3 +404,63 @@ fn plugin_protocol() {
     let elf = std::fs::read(compile("arp_only")).unwrap();
     assert_eq!(plugin(&["--elf", "00"], &elf), (true, "1".to_owned()));
 }
+
+/// `tests/data/ubpf/<name>.bpf.c` compiled without optimisation.
+fn compile_o0(name: &str) -> std::path::PathBuf {
+    let clang = std::env::var("CLANG").unwrap_or_else(|_| "clang".to_owned());
+    let multiarch = Command::new(&clang)
+        .arg("-print-multiarch")
+        .output()
+        .unwrap();
+    let multiarch = String::from_utf8_lossy(&multiarch.stdout).trim().to_owned();
+    let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("{name}.O0.{}.bpf.o", std::process::id()));
+    let status = Command::new(&clang)
+        .args(["-O0", "-g", "-target", "bpf", "-c"])
+        .arg(format!("-I/usr/include/{multiarch}"))
+        .arg(common::data_dir().join(format!("{name}.bpf.c")))
+        .arg("-o")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    out
+}
+
+/// clang -O0 output calls helpers by register: the error says -O2.
+#[test]
+fn o0_names_o2() {
+    let obj = compile_o0("maps_counter");
+    let (ok, out) = output(tool().arg(&obj));
+    assert!(!ok);
+    assert!(
+        out.contains(
+            "unsupported instruction: call by register (callx), as clang emits for helper \
+             calls without optimisation: compile with -O2"
+        ),
+        "{out}"
+    );
+}
+
+/// A program written for XDP's context, refused under the raw
+/// convention: the tool suggests the context convention.
+#[test]
+fn raw_refusal_suggests_context() {
+    let obj = compile("qtest-xdp");
+    let out = tool().arg("--no-ip-mode").arg(&obj).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "the program reads r1 as a context (struct xdp_md): it verifies with \
+             --convention context"
+        ),
+        "{text}"
+    );
+    let (ok, out) = output(
+        tool()
+            .args(["--no-ip-mode", "--convention", "context"])
+            .arg(&obj),
+    );
+    assert!(ok, "{out}");
+}

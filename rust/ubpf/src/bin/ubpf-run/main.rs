@@ -440,6 +440,16 @@ fn prepare(prog: Program, o: &RunOpts) -> Result<Option<Vm>, String> {
         Ok(p) => p,
         Err(e) => {
             println!("refused by the verifier: {e}");
+            let context = VerifyOptions {
+                convention: Convention::Context,
+                ..vopts
+            };
+            if convention == Convention::Raw && ubpf::verify(&prog, &context).is_ok() {
+                println!(
+                    "the program reads r1 as a context (struct xdp_md): it verifies with \
+                     --convention context"
+                );
+            }
             return Ok(None);
         }
     };
