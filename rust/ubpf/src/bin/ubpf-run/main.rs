@@ -27,7 +27,7 @@ usage:
       --convention raw|context  (--context: context)
       --section NAME    the program's ELF section
       --bytecode        PROGRAM is raw bytecode (old name: --raw)
-      --unfiltered pass|drop  the packets the program is not run on
+      --unfiltered-action pass|drop  the packets the program is not run on
                         (default: pass)
       --min-len N       minimum packet length the verifier assumes
                         (default: 20 in ip-mode, else 14)
@@ -118,11 +118,11 @@ fn parse_run_opts(args: &[String]) -> Result<RunOpts, String> {
                     _ => return Err("--convention: raw or context".to_owned()),
                 }
             }
-            "--unfiltered" => {
+            "--unfiltered-action" => {
                 o.drop_unfiltered = match it.next().map(String::as_str) {
                     Some("pass") => false,
                     Some("drop") => true,
-                    _ => return Err("--unfiltered: pass or drop".to_owned()),
+                    _ => return Err("--unfiltered-action: pass or drop".to_owned()),
                 }
             }
             "--verifier-log" => {
