@@ -141,39 +141,65 @@ UbpfMapInfoList *qmp_x_filter_ubpf_list_maps(const char *id, Error **errp)
     return obj ? list_maps(obj, id, errp) : NULL;
 }
 
+/* Default and largest number of entries of one x-filter-ubpf-dump-map */
+#define DUMP_MAX_ENTRIES 1024
+
 typedef struct DumpState {
-    UbpfMapEntryList *head;
+    UbpfMapPage *page;
     UbpfMapEntryList **tail;
+    int64_t left;
 } DumpState;
 
-static void dump_entry(void *opaque, const uint8_t *key, size_t key_len,
+static bool dump_entry(void *opaque, const uint8_t *key, size_t key_len,
                        const uint8_t *value, size_t value_len)
 {
     DumpState *s = opaque;
-    UbpfMapEntry *e = g_new0(UbpfMapEntry, 1);
+    UbpfMapEntry *e;
 
+    if (!s->left) {
+        /* one more entry: where the next page starts */
+        s->page->next = to_hex(key, key_len);
+        return false;
+    }
+    e = g_new0(UbpfMapEntry, 1);
     e->key = to_hex(key, key_len);
     e->value = to_hex(value, value_len);
     QAPI_LIST_APPEND(s->tail, e);
+    s->left--;
+    return true;
 }
 
-UbpfMapEntryList *qmp_x_filter_ubpf_dump_map(const char *id, const char *map,
-                                             Error **errp)
+UbpfMapPage *qmp_x_filter_ubpf_dump_map(const char *id, const char *map,
+                                        const char *start, bool has_count,
+                                        int64_t count, Error **errp)
 {
     Object *obj = find_filter(id, errp);
-    DumpState s = { .head = NULL, .tail = &s.head };
+    g_autoptr(UbpfMapPage) page = g_new0(UbpfMapPage, 1);
+    DumpState s = { .page = page, .tail = &page->entries };
+    g_autofree uint8_t *k = NULL;
+    size_t klen = 0;
     char *errmsg = NULL;
     bool ok;
 
     if (!obj) {
         return NULL;
     }
-    ok = filter_ubpf_map_dump(obj, map, dump_entry, &s, &errmsg);
-    if (!filter_error(ok, errmsg, id, errp)) {
-        qapi_free_UbpfMapEntryList(s.head);
+    s.left = has_count ? count : DUMP_MAX_ENTRIES;
+    if (s.left < 1 || s.left > DUMP_MAX_ENTRIES) {
+        error_setg(errp, "count must be between 1 and %d", DUMP_MAX_ENTRIES);
         return NULL;
     }
-    return s.head;
+    if (start) {
+        k = parse_hex("start", start, &klen, errp);
+        if (!k) {
+            return NULL;
+        }
+    }
+    ok = filter_ubpf_map_walk(obj, map, k, klen, dump_entry, &s, &errmsg);
+    if (!filter_error(ok, errmsg, id, errp)) {
+        return NULL;
+    }
+    return g_steal_pointer(&page);
 }
 
 /* The filter @id and the bytes of @key, for update and delete */
@@ -230,7 +256,169 @@ void qmp_x_filter_ubpf_delete_map_entry(const char *id, const char *map,
     filter_error(ok, errmsg, id, errp);
 }
 
+/* ---- x-filter-ubpf-load, x-query-filter-ubpf, info ubpf ---- */
+
+static int opt_bool(bool has, bool v)
+{
+    return has ? v : -1;
+}
+
+void qmp_x_filter_ubpf_load(const char *id, const char *ubpf_handler,
+                            const char *section, bool has_ip_mode,
+                            bool ip_mode, bool has_convention,
+                            UbpfConvention convention, bool has_verify,
+                            bool verify, bool has_jit, bool jit,
+                            bool has_keep_maps, bool keep_maps, Error **errp)
+{
+    Object *obj = find_filter(id, errp);
+    FilterUbpfLoad load = {
+        .handler = ubpf_handler,
+        .section = section,
+        .ip_mode = opt_bool(has_ip_mode, ip_mode),
+        .convention = has_convention ? (int)convention : -1,
+        .verify = opt_bool(has_verify, verify),
+        .jit = opt_bool(has_jit, jit),
+        .keep_maps = opt_bool(has_keep_maps, keep_maps),
+    };
+    char *errmsg = NULL;
+    bool ok;
+
+    if (!obj) {
+        return;
+    }
+    ok = filter_ubpf_load(obj, &load, &errmsg);
+    if (!ok) {
+        /* the filter's messages start with "filter-ubpf: " already */
+        error_setg(errp, "%s", errmsg ? errmsg : "load failed");
+    }
+    g_free(errmsg);
+}
+
+typedef struct QueryState {
+    UbpfFilterInfoList **tail;
+    Error **errp;
+} QueryState;
+
+static int query_one(Object *obj, void *opaque)
+{
+    QueryState *s = opaque;
+    const char *id;
+    FilterUbpfInfo fi;
+    UbpfFilterInfo *info;
+
+    if (!object_dynamic_cast(obj, TYPE_FILTER_UBPF) ||
+        !filter_ubpf_info(obj, &fi)) {
+        return 0;
+    }
+    id = object_get_canonical_path_component(obj);
+    info = g_new0(UbpfFilterInfo, 1);
+    info->id = g_strdup(id);
+    info->netdev = object_property_get_str(obj, "netdev", NULL);
+    info->file = fi.file;
+    info->section = fi.section;
+    info->tag = fi.tag;
+    info->insns = fi.insns;
+    info->load_time = fi.load_time;
+    info->verified = fi.verified;
+    info->jit = fi.jit;
+    info->ip_mode = fi.ip_mode;
+    info->convention = fi.convention;
+    info->stats = fi.stats;
+    info->packets = fi.packets;
+    info->passed = fi.passed;
+    info->dropped = fi.dropped;
+    info->errors = fi.errors;
+    info->unfiltered = fi.unfiltered;
+    info->run_count = fi.run_count;
+    info->run_time_ns = fi.run_time_ns;
+    info->maps = list_maps(obj, id, s->errp);
+    QAPI_LIST_APPEND(s->tail, info);
+    return 0;
+}
+
+UbpfFilterInfoList *qmp_x_query_filter_ubpf(Error **errp)
+{
+    UbpfFilterInfoList *head = NULL;
+    QueryState s = { .tail = &head, .errp = errp };
+
+    /* one pass under the BQL: no packet is filtered meanwhile */
+    object_child_foreach(object_get_objects_root(), query_one, &s);
+    return head;
+}
+
+void hmp_info_ubpf(Monitor *mon, const QDict *qdict)
+{
+    Error *err = NULL;
+    UbpfFilterInfoList *list = qmp_x_query_filter_ubpf(&err);
+    UbpfFilterInfoList *l;
+
+    if (err) {
+        hmp_handle_error(mon, err);
+        return;
+    }
+    if (!list) {
+        monitor_printf(mon, "no filter-ubpf objects\n");
+    }
+    for (l = list; l; l = l->next) {
+        UbpfFilterInfo *i = l->value;
+        g_autoptr(GDateTime) t = g_date_time_new_from_unix_local(i->load_time);
+        g_autofree char *when = t ? g_date_time_format(t, "%F %T") : NULL;
+        UbpfMapInfoList *m;
+
+        monitor_printf(mon, "%s: netdev %s, %s section \"%s\"\n", i->id,
+                       i->netdev ? i->netdev : "?", i->file, i->section);
+        monitor_printf(mon, "  tag %s, %" PRIu64 " instructions, loaded at %s,"
+                       " %s, %s, %s convention%s\n", i->tag, i->insns,
+                       when ? when : "?",
+                       i->verified ? "verified" : "not verified",
+                       i->jit ? "JIT" : "interpreter",
+                       UbpfConvention_str(i->convention),
+                       i->ip_mode ? ", ip-mode" : "");
+        monitor_printf(mon, "  packets %" PRIu64 ", passed %" PRIu64
+                       ", dropped %" PRIu64 ", errors %" PRIu64
+                       ", unfiltered %" PRIu64 "\n", i->packets, i->passed,
+                       i->dropped, i->errors, i->unfiltered);
+        if (i->stats) {
+            monitor_printf(mon, "  run count %" PRIu64 ", run time %" PRIu64
+                           " ns\n", i->run_count, i->run_time_ns);
+        }
+        if (i->maps) {
+            monitor_printf(mon, "  maps:");
+            for (m = i->maps; m; m = m->next) {
+                monitor_printf(mon, " %s", m->value->name);
+            }
+            monitor_printf(mon, "\n");
+        }
+    }
+    qapi_free_UbpfFilterInfoList(list);
+}
+
 /* ---- HMP: info ubpf-maps [id] ---- */
+
+typedef struct HmpMapState {
+    Monitor *mon;
+    int shown;
+    bool more;
+} HmpMapState;
+
+/* Print one entry; stop after HMP_MAX_ENTRIES, noting there are more */
+static bool hmp_print_entry(void *opaque, const uint8_t *key, size_t key_len,
+                            const uint8_t *value, size_t value_len)
+{
+    HmpMapState *s = opaque;
+    g_autofree char *k = NULL;
+    g_autofree char *v = NULL;
+
+    if (s->shown == HMP_MAX_ENTRIES) {
+        s->more = true;
+        return false;
+    }
+    k = to_hex(key, key_len);
+    v = to_hex(value, value_len);
+    monitor_printf(s->mon, "    %s: %s\n", k, v);
+    s->shown++;
+    return true;
+}
 
 static void hmp_print_filter(Monitor *mon, Object *obj, const char *id)
 {
@@ -239,31 +427,31 @@ static void hmp_print_filter(Monitor *mon, Object *obj, const char *id)
     UbpfMapInfoList *m;
 
     if (err) {
-        monitor_printf(mon, "%s: %s\n", id, error_get_pretty(err));
-        error_free(err);
+        hmp_handle_error(mon, err);
         return;
     }
     monitor_printf(mon, "%s:%s\n", id, maps ? "" : " no maps");
     for (m = maps; m; m = m->next) {
-        UbpfMapEntryList *entries, *e;
-        int shown = 0;
+        HmpMapState s = { .mon = mon };
+        char *errmsg = NULL;
+        bool ok;
 
         monitor_printf(mon, "  map \"%s\": %s, key %u bytes, value %u bytes,"
                        " %" PRIu64 "/%u entries\n", m->value->name,
                        UbpfMapType_str(m->value->type), m->value->key_size,
                        m->value->value_size, m->value->entries,
                        m->value->max_entries);
-        entries = qmp_x_filter_ubpf_dump_map(id, m->value->name, NULL);
-        for (e = entries; e && shown < HMP_MAX_ENTRIES; e = e->next) {
-            monitor_printf(mon, "    %s: %s\n", e->value->key,
-                           e->value->value);
-            shown++;
+        /* only the entries shown are visited */
+        ok = filter_ubpf_map_walk(obj, m->value->name, NULL, 0,
+                                  hmp_print_entry, &s, &errmsg);
+        if (!filter_error(ok, errmsg, id, &err)) {
+            hmp_handle_error(mon, err);
+            err = NULL;
         }
-        if (e) {
+        if (s.more) {
             monitor_printf(mon, "    ... (more entries: x-filter-ubpf-dump-map"
-                           " lists them all)\n");
+                           " lists them, in pages)\n");
         }
-        qapi_free_UbpfMapEntryList(entries);
     }
     qapi_free_UbpfMapInfoList(maps);
 }
@@ -287,8 +475,7 @@ void hmp_info_ubpf_maps(Monitor *mon, const QDict *qdict)
         Object *obj = find_filter(id, &err);
 
         if (!obj) {
-            monitor_printf(mon, "%s\n", error_get_pretty(err));
-            error_free(err);
+            hmp_handle_error(mon, err);
             return;
         }
         hmp_print_filter(mon, obj, id);

@@ -24,14 +24,21 @@ typedef struct FilterUbpfMapDesc {
     uint64_t entries;
 } FilterUbpfMapDesc;
 
-typedef void FilterUbpfEntryFn(void *opaque, const uint8_t *key,
+/* One map entry; return false to stop the walk */
+typedef bool FilterUbpfEntryFn(void *opaque, const uint8_t *key,
                                size_t key_len, const uint8_t *value,
                                size_t value_len);
 
 bool filter_ubpf_map_count(Object *filter, size_t *count, char **errmsg);
 bool filter_ubpf_map_desc(Object *filter, size_t index,
                           FilterUbpfMapDesc *desc, char **errmsg);
-bool filter_ubpf_map_dump(Object *filter, const char *map,
+/*
+ * Call @fn on the entries of @map, in a stable order (arrays: by index),
+ * from the entry of key @start (from the first if @start is NULL) until
+ * @fn returns false.  No list of the entries is built.
+ */
+bool filter_ubpf_map_walk(Object *filter, const char *map,
+                          const uint8_t *start, size_t start_len,
                           FilterUbpfEntryFn *fn, void *opaque,
                           char **errmsg);
 bool filter_ubpf_map_update(Object *filter, const char *map,
@@ -41,5 +48,47 @@ bool filter_ubpf_map_update(Object *filter, const char *map,
 bool filter_ubpf_map_delete(Object *filter, const char *map,
                             const uint8_t *key, size_t key_len,
                             char **errmsg);
+
+/* What x-query-filter-ubpf and "info ubpf" show of a filter */
+typedef struct FilterUbpfInfo {
+    char *file;             /* g_free() the strings */
+    char *section;
+    char *tag;              /* 16 hexadecimal digits */
+    uint64_t insns;
+    uint64_t load_time;     /* seconds since the Unix epoch */
+    bool verified;
+    bool jit;
+    bool ip_mode;
+    int convention;         /* UbpfConvention */
+    bool stats;
+    uint64_t packets;
+    uint64_t passed;
+    uint64_t dropped;
+    uint64_t errors;
+    uint64_t unfiltered;
+    uint64_t run_count;
+    uint64_t run_time_ns;
+} FilterUbpfInfo;
+
+/* Fill @info; false if the filter has no program (not attached yet) */
+bool filter_ubpf_info(Object *filter, FilterUbpfInfo *info);
+
+/* Settings of x-filter-ubpf-load; NULL or -1: unchanged */
+typedef struct FilterUbpfLoad {
+    const char *handler;
+    const char *section;    /* "": the only program of the object */
+    int ip_mode;
+    int convention;         /* UbpfConvention */
+    int verify;
+    int jit;
+    int keep_maps;
+} FilterUbpfLoad;
+
+/*
+ * Apply all of @load at once: one load (the file is read only if
+ * @load->handler is set), one swap.  On failure nothing changes.
+ */
+bool filter_ubpf_load(Object *filter, const FilterUbpfLoad *load,
+                      char **errmsg);
 
 #endif

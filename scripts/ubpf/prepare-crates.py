@@ -15,6 +15,10 @@
 #   4. apply each file of diff_files (from subprojects/packagefiles/) with
 #      "patch -p1" (or "git apply -p1" when patch is missing).
 #
+# 5. write .cargo/config.toml at the top of the tree, whose [patch] makes
+#    cargo use subprojects/rbpf-0.4.1 instead of the placeholder that
+#    rust/ubpf/Cargo.toml names (rust/ubpf/unprepared/rbpf).
+#
 # The script is idempotent: a directory that was prepared from the same
 # archive and the same patches (recorded in a stamp file) is left alone; a
 # stale one is removed and prepared again.
@@ -176,6 +180,32 @@ def prepare(subprojects, wrapfile, force):
     log(f"prepared {destdir}")
 
 
+CARGO_CONFIG = """\
+# Written by scripts/ubpf/prepare-crates.py (not tracked by git): cargo,
+# run anywhere inside this tree, builds rust/ubpf with the patched rbpf
+# prepared in subprojects/.  A [patch] in a configuration file takes
+# precedence over the one of rust/ubpf/Cargo.toml, which points to a
+# placeholder whose build fails with an error naming this script.
+[patch.crates-io]
+rbpf = { path = "subprojects/rbpf-0.4.1" }
+"""
+
+
+def write_cargo_config(root):
+    """Point cargo at the prepared rbpf (see CARGO_CONFIG)."""
+    if not os.path.isfile(os.path.join(root, "rust", "ubpf", "Cargo.toml")):
+        return
+    path = os.path.join(root, ".cargo", "config.toml")
+    if os.path.isfile(path):
+        with open(path) as f:
+            if f.read() == CARGO_CONFIG:
+                return
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(CARGO_CONFIG)
+    log(f"wrote {path}")
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     parser = argparse.ArgumentParser(description=__doc__)
@@ -190,6 +220,7 @@ def main():
     for name in sorted(os.listdir(subprojects)):
         if name.endswith(".wrap"):
             prepare(subprojects, os.path.join(subprojects, name), args.force)
+    write_cargo_config(args.source_root)
 
 
 if __name__ == "__main__":

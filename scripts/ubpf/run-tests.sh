@@ -6,11 +6,13 @@
 #
 #   1. build (scripts/ubpf/build-qemu.sh: packages, QEMU source, make)
 #   2. the overlay tool: idempotence, missing anchors, no copied QEMU file
-#   3. the engine crate with plain cargo: tests, clippy, rustfmt,
+#   3. the engine crate with plain cargo: a fresh clone's build, tests,
+#      clippy, rustfmt,
 #      the eBPF conformance suite in interpreter and JIT mode
 #   4. the filter crate: clippy and rustfmt under QEMU's rust/ lints
 #   5. QEMU's tests: our qtest and C unit test, QEMU's own filter qtests,
-#      the Rust qemu-api tests; checkpatch on our C files
+#      the Rust qemu-api tests, -daemonize with a relative program path;
+#      checkpatch on our C files
 #   6. a real guest: Linux under QEMU (TCG) behind filter-ubpf, program
 #      swapped and filter removed over QMP (scripts/ubpf/guest/run-guest.py)
 #   7. robustness: the bad-input corpus over QMP, a soak of 1000 program
@@ -47,6 +49,8 @@ fi
 
 step "3. engine crate (cargo, without QEMU)"
 python3 "$here/prepare-crates.py"
+# a fresh clone: README's cargo command, or an error naming prepare-crates.py
+bash "$here/test-fresh-clone.sh" "$repo"
 manifest=$repo/rust/ubpf/Cargo.toml
 cargo test --manifest-path "$manifest" --all-targets
 cargo clippy --manifest-path "$manifest" --all-targets -- -D warnings
@@ -75,6 +79,8 @@ step "5. QEMU tests"
     test-ubpf qtest-x86_64/test-filter-ubpf \
     qtest-x86_64/test-netfilter qtest-x86_64/test-filter-mirror \
     qtest-x86_64/test-filter-redirector rust-qemu-api-tests)
+# -daemonize (chdir to /) with a relative ubpf-handler
+python3 "$here/test-daemonize.py" "$build"
 c_files=$(cd "$repo" && git ls-files 'ebpf/*.[ch]' 'net/*.[ch]' 'tests/qtest/*.c' \
     'tests/unit/*.c' 2>/dev/null || true)
 for f in $c_files; do

@@ -28,6 +28,7 @@
 #define XDP "tests/data/ubpf/qtest-xdp.bpf.o"
 #define BLOCKLIST "tests/data/ubpf/maps_blocklist.bpf.o"
 #define COUNTER "tests/data/ubpf/maps_counter.bpf.o"
+#define MAPS2 "tests/data/ubpf/qtest-maps2.bpf.o"
 
 typedef struct Rig {
     QTestState *qts;
@@ -93,6 +94,30 @@ static Pkt arp_frame(uint8_t tag)
     p.data[14] = 0x00;
     p.data[15] = 0x01;
     p.data[41] = tag;
+    return p;
+}
+
+/*
+ * An Ethernet frame of @ethertype behind @ntags 802.1Q tags, with 40 bytes
+ * of payload (an IPv4-looking header for 0x0800) ending in @tag.
+ */
+static Pkt eth_frame(uint16_t ethertype, int ntags, uint8_t tag)
+{
+    Pkt p = { .len = 12 };
+    int i;
+
+    memset(p.data, 0x52, 12);
+    for (i = 0; i < ntags; i++) {
+        p.data[p.len++] = 0x81;
+        p.data[p.len++] = 0x00;
+        p.data[p.len++] = 0x00;
+        p.data[p.len++] = i + 1;
+    }
+    p.data[p.len++] = ethertype >> 8;
+    p.data[p.len++] = ethertype & 0xff;
+    p.data[p.len] = ethertype == 0x86dd ? 0x60 : 0x45;
+    p.len += 40;
+    p.data[p.len - 1] = tag;
     return p;
 }
 
@@ -576,7 +601,8 @@ static char *map_value(Rig *r, const char *id, const char *map,
 {
     QDict *rsp = qtest_qmp(r->qts, "{ 'execute': 'x-filter-ubpf-dump-map', "
                            "'arguments': { 'id': %s, 'map': %s } }", id, map);
-    QList *entries = qdict_get_qlist(rsp, "return");
+    QList *entries = qdict_get_qlist(qdict_get_qdict(rsp, "return"),
+                                     "entries");
     QListEntry *e;
     char *value = NULL;
 
@@ -697,6 +723,448 @@ static void test_map_counter_keep(void)
     rig_stop(&r);
 }
 
+static char *qom_get_str(QTestState *qts, const char *id, const char *prop)
+{
+    g_autofree char *path = g_strdup_printf("/objects/%s", id);
+    QDict *rsp = qtest_qmp(qts, "{ 'execute': 'qom-get', 'arguments': "
+                           "{ 'path': %s, 'property': %s } }", path, prop);
+    char *v = g_strdup(qdict_get_str(rsp, "return"));
+
+    qobject_unref(rsp);
+    return v;
+}
+
+/* object-add of a filter-ubpf with @handler that must fail: the error */
+static char *add_fails(QTestState *qts, const char *handler)
+{
+    QDict *rsp = qtest_qmp(qts, "{ 'execute': 'object-add', 'arguments': "
+                           "{ 'qom-type': 'filter-ubpf', 'id': 'f0', "
+                           "'netdev': 'n0', 'ubpf-handler': %s } }",
+                           handler);
+    char *desc;
+
+    g_assert(qdict_haskey(rsp, "error"));
+    desc = g_strdup(qdict_get_str(qdict_get_qdict(rsp, "error"), "desc"));
+    qobject_unref(rsp);
+    return desc;
+}
+
+/* A copy of @src in the temporary directory */
+static char *tmp_copy(const char *src, const char *name)
+{
+    g_autofree char *data = NULL;
+    gsize len;
+    char *dst = g_strdup_printf("%s/filter-ubpf-%d-%s", g_get_tmp_dir(),
+                                getpid(), name);
+
+    g_assert(g_file_get_contents(src, &data, &len, NULL));
+    g_assert(g_file_set_contents(dst, data, len, NULL));
+    return dst;
+}
+
+/*
+ * A relative ubpf-handler is made absolute when it is set, so that reloads
+ * do not depend on the working directory (-daemonize changes it to /).
+ */
+static void test_relative_handler(void)
+{
+    QTestState *qts = qtest_init("-nic user,id=n0 "
+                                 "-object filter-ubpf,id=f0,netdev=n0,"
+                                 "ubpf-handler=" DROP_ALL);
+    g_autofree char *want = realpath(DROP_ALL, NULL);
+    g_autofree char *got = qom_get_str(qts, "f0", "ubpf-handler");
+
+    g_assert(want);
+    g_assert_cmpstr(got, ==, want);
+    qtest_quit(qts);
+}
+
+/*
+ * Only regular files, refused at once: a FIFO without a writer must not
+ * block QEMU, nor /dev/zero make it read forever.
+ */
+static void test_file_checks(void)
+{
+    QTestState *qts = qtest_init("-nic user,id=n0");
+    g_autofree char *fifo = g_strdup_printf("%s/filter-ubpf-%d.fifo",
+                                            g_get_tmp_dir(), getpid());
+    g_autofree char *want = NULL;
+    g_autofree char *real = NULL;
+    g_autofree char *dir = realpath(g_get_tmp_dir(), NULL);
+    char *desc;
+
+    desc = add_fails(qts, "/dev/zero");
+    g_assert_cmpstr(desc, ==, "filter-ubpf: /dev/zero: cannot read: it is a "
+                    "character device; the program must be a regular file");
+    g_free(desc);
+
+    unlink(fifo);
+    g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+    desc = add_fails(qts, fifo);
+    real = realpath(fifo, NULL);
+    want = g_strdup_printf("filter-ubpf: %s: cannot read: it is a FIFO; the "
+                           "program must be a regular file", real);
+    g_assert_cmpstr(desc, ==, want);
+    g_free(desc);
+    unlink(fifo);
+
+    desc = add_fails(qts, g_get_tmp_dir());
+    g_assert(strstr(desc, dir));
+    g_assert(strstr(desc, "it is a directory; the program must be a "
+                    "regular file"));
+    g_free(desc);
+    qtest_quit(qts);
+}
+
+/*
+ * Tuning a property keeps the loaded object and its maps: the file is not
+ * read again (it is gone by then) and the count in the map goes on; only
+ * ubpf-handler reads the file.
+ */
+static void test_tune_keeps_object(void)
+{
+    g_autofree char *obj = tmp_copy(MAPS2, "maps2.o");
+    g_autofree char *f = g_strdup_printf(
+        "-object filter-ubpf,id=f0,netdev=n0,queue=tx,ubpf-handler=%s,"
+        "section=ubpf/count_pass", obj);
+    Rig r = rig_start(false, f);
+    Pkt a = udp_frame(2, 53, false, 1);
+    Pkt b = udp_frame(2, 53, false, 2);
+    g_autofree char *hits = NULL;
+    g_autofree char *kept = NULL;
+    g_autofree char *conv = NULL;
+    char *desc;
+
+    send_pkt(r.feed, &a);
+    expect_pkt(r.tap, &a);
+    unlink(obj);
+
+    qtest_qmp_assert_success(r.qts, "{ 'execute': 'qom-set', 'arguments': "
+                             "{ 'path': '/objects/f0', 'property': 'jit', "
+                             "'value': false } }");
+    qtest_qmp_assert_success(r.qts, "{ 'execute': 'qom-set', 'arguments': "
+                             "{ 'path': '/objects/f0', 'property': 'verify', "
+                             "'value': false } }");
+    qtest_qmp_assert_success(r.qts, "{ 'execute': 'qom-set', 'arguments': "
+                             "{ 'path': '/objects/f0', 'property': "
+                             "'ip-mode', 'value': false } }");
+    qom_set_str(&r, "f0", "convention", "context");
+    send_pkt(r.feed, &a);
+    expect_pkt(r.tap, &a);
+    hits = map_value(&r, "f0", "hits", "00000000");
+    g_assert_cmpstr(hits, ==, "0200000000000000");
+
+    /* another program of the same object: same map, same count */
+    qom_set_str(&r, "f0", "section", "ubpf/count_drop");
+    send_pkt(r.feed, &b);               /* dropped */
+    wait_counter(&r, "f0", "dropped", 1);
+    kept = map_value(&r, "f0", "hits", "00000000");
+    g_assert_cmpstr(kept, ==, "0300000000000000");
+
+    /* reading the file again fails: nothing changes */
+    desc = qom_set_fails(&r, "f0", "ubpf-handler", obj);
+    g_assert(strstr(desc, "cannot read: no such file"));
+    g_free(desc);
+    conv = qom_get_str(r.qts, "f0", "convention");
+    g_assert_cmpstr(conv, ==, "context");
+    send_pkt(r.feed, &b);               /* still count_drop */
+    wait_counter(&r, "f0", "dropped", 2);
+    rig_stop(&r);
+}
+
+/*
+ * Frames the program never sees (ip-mode: not IPv4, three VLAN tags,
+ * truncated) are counted in "unfiltered", and pass or are dropped as the
+ * "unfiltered-action" property says.
+ */
+static void test_unfiltered(void)
+{
+    Rig r = rig_start(false,
+                      "-object filter-ubpf,id=f0,netdev=n0,queue=tx,"
+                      "unfiltered-action=drop,ubpf-handler=" PROGS
+                      ",section=ubpf/drop_dst");
+    Pkt arp = arp_frame(1);
+    Pkt ipv6 = eth_frame(0x86dd, 0, 2);
+    Pkt vlan3 = eth_frame(0x0800, 3, 3);
+    Pkt vlan2 = eth_frame(0x0800, 2, 4);
+    Pkt shortp = eth_frame(0x0800, 0, 5);
+    Pkt pass = udp_frame(3, 53, false, 6);
+    g_autofree char *mode = NULL;
+
+    shortp.len = 14 + 10;               /* half an IPv4 header */
+    send_pkt(r.feed, &arp);
+    send_pkt(r.feed, &ipv6);
+    send_pkt(r.feed, &vlan3);
+    send_pkt(r.feed, &shortp);
+    send_pkt(r.feed, &vlan2);           /* IPv4 behind two tags: runs */
+    expect_pkt(r.tap, &vlan2);
+    send_pkt(r.feed, &pass);
+    expect_pkt(r.tap, &pass);
+    g_assert_cmpuint(counter(&r, "f0", "unfiltered"), ==, 4);
+    g_assert_cmpuint(counter(&r, "f0", "dropped"), ==, 4);
+    g_assert_cmpuint(counter(&r, "f0", "passed"), ==, 2);
+    g_assert_cmpuint(counter(&r, "f0", "packets"), ==, 6);
+
+    mode = qom_get_str(r.qts, "f0", "unfiltered-action");
+    g_assert_cmpstr(mode, ==, "drop");
+    qom_set_str(&r, "f0", "unfiltered-action", "pass");
+    send_pkt(r.feed, &ipv6);
+    expect_pkt(r.tap, &ipv6);
+    g_assert_cmpuint(counter(&r, "f0", "unfiltered"), ==, 5);
+    g_assert_cmpuint(counter(&r, "f0", "passed"), ==, 3);
+    g_free(qom_set_fails(&r, "f0", "unfiltered-action", "sideways"));
+    rig_stop(&r);
+}
+
+/* convention is an enumeration: its values, and a clear refusal */
+static void test_convention_enum(void)
+{
+    QTestState *qts = qtest_init("-nic user,id=n0 "
+                                 "-object filter-ubpf,id=f0,netdev=n0,"
+                                 "ip-mode=off,convention=context,"
+                                 "ubpf-handler=" XDP);
+    QDict *rsp;
+    g_autofree char *c = NULL;
+
+    rsp = qtest_qmp(qts, "{ 'execute': 'qom-set', 'arguments': "
+                    "{ 'path': '/objects/f0', 'property': 'convention', "
+                    "'value': 'sideways' } }");
+    g_assert_cmpstr(qdict_get_str(qdict_get_qdict(rsp, "error"), "desc"), ==,
+                    "Parameter 'convention' does not accept value "
+                    "'sideways'");
+    qobject_unref(rsp);
+    c = qom_get_str(qts, "f0", "convention");
+    g_assert_cmpstr(c, ==, "context");
+    qtest_quit(qts);
+}
+
+/* One page of x-filter-ubpf-dump-map: its size, and its "next" (or NULL) */
+static char *dump_page(QTestState *qts, const char *start, int count,
+                       int *n)
+{
+    QDict *rsp, *page;
+    char *next;
+
+    if (start) {
+        rsp = qtest_qmp(qts, "{ 'execute': 'x-filter-ubpf-dump-map', "
+                        "'arguments': { 'id': 'f0', 'map': 'proto_count', "
+                        "'start': %s, 'count': %d } }", start, count);
+    } else {
+        rsp = qtest_qmp(qts, "{ 'execute': 'x-filter-ubpf-dump-map', "
+                        "'arguments': { 'id': 'f0', 'map': 'proto_count', "
+                        "'count': %d } }", count);
+    }
+    page = qdict_get_qdict(rsp, "return");
+    g_assert(page);
+    *n = qlist_size(qdict_get_qlist(page, "entries"));
+    next = g_strdup(qdict_get_try_str(page, "next"));
+    qobject_unref(rsp);
+    return next;
+}
+
+/*
+ * x-filter-ubpf-dump-map in pages; "info ubpf-maps" shows the first 32
+ * entries of each map and stops there; errors.
+ */
+static void test_dump_pages(void)
+{
+    QTestState *qts = qtest_init("-nic user,id=n0 "
+                                 "-object filter-ubpf,id=f0,netdev=n0,"
+                                 "ubpf-handler=" COUNTER);
+    g_autofree char *next1 = NULL;
+    g_autofree char *next2 = NULL;
+    g_autofree char *next3 = NULL;
+    g_autofree char *hmp = NULL;
+    g_autofree char *bad = NULL;
+    g_auto(GStrv) lines = NULL;
+    QDict *rsp;
+    int n, entries = 0, i;
+
+    /* proto_count: an array of 256 entries */
+    next1 = dump_page(qts, NULL, 100, &n);
+    g_assert_cmpint(n, ==, 100);
+    g_assert_cmpstr(next1, ==, "64000000");
+    next2 = dump_page(qts, next1, 100, &n);
+    g_assert_cmpint(n, ==, 100);
+    g_assert_cmpstr(next2, ==, "c8000000");
+    next3 = dump_page(qts, next2, 100, &n);
+    g_assert_cmpint(n, ==, 56);
+    g_assert_null(next3);
+    g_free(dump_page(qts, NULL, 1024, &n));
+    g_assert_cmpint(n, ==, 256);
+
+    rsp = qtest_qmp(qts, "{ 'execute': 'x-filter-ubpf-dump-map', "
+                    "'arguments': { 'id': 'f0', 'map': 'proto_count', "
+                    "'count': 1025 } }");
+    g_assert_cmpstr(qdict_get_str(qdict_get_qdict(rsp, "error"), "desc"), ==,
+                    "count must be between 1 and 1024");
+    qobject_unref(rsp);
+    rsp = qtest_qmp(qts, "{ 'execute': 'x-filter-ubpf-dump-map', "
+                    "'arguments': { 'id': 'f0', 'map': 'proto_count', "
+                    "'start': '00010000' } }");
+    g_assert_cmpstr(qdict_get_str(qdict_get_qdict(rsp, "error"), "desc"), ==,
+                    "filter-ubpf 'f0': map \"proto_count\": start key: "
+                    "no such key");
+    qobject_unref(rsp);
+
+    hmp = qtest_hmp(qts, "info ubpf-maps f0");
+    lines = g_strsplit(hmp, "\n", -1);
+    for (i = 0; lines[i]; i++) {
+        entries += g_str_has_prefix(lines[i], "    ") &&
+                   !strstr(lines[i], "...");
+    }
+    g_assert_cmpint(entries, ==, 32);
+    g_assert(strstr(hmp, "    1f000000: 0000000000000000"));
+    g_assert(strstr(hmp, "... (more entries: x-filter-ubpf-dump-map lists "
+                    "them, in pages)"));
+
+    /* HMP errors take the usual "Error:" path */
+    bad = qtest_hmp(qts, "info ubpf-maps nosuch");
+    g_assert(g_str_has_prefix(bad, "Error: 'nosuch' is not a filter-ubpf "
+                              "object"));
+    qtest_quit(qts);
+}
+
+/*
+ * x-filter-ubpf-load: from a raw ip-mode program to an XDP one in one
+ * step, where qom-set would have to go through invalid states; a failed
+ * load changes nothing.
+ */
+static void test_load_atomic(void)
+{
+    Rig r = rig_start(false,
+                      "-object filter-ubpf,id=f0,netdev=n0,queue=tx,"
+                      "ubpf-handler=" PROGS ",section=ubpf/drop_dst");
+    Pkt discard = udp_frame(3, 9, false, 1);
+    Pkt dns = udp_frame(3, 53, false, 2);
+    g_autofree char *xdp = realpath(XDP, NULL);
+    g_autofree char *file = NULL;
+    g_autofree char *conv = NULL;
+    g_autofree char *sect = NULL;
+    QDict *rsp;
+    char *desc;
+
+    /*
+     * one property at a time: the object has no section ubpf/drop_dst,
+     * and its program would be refused in ip-mode with the raw convention
+     */
+    desc = qom_set_fails(&r, "f0", "ubpf-handler", XDP);
+    g_assert(strstr(desc, "ubpf/drop_dst"));
+    g_free(desc);
+
+    qtest_qmp_assert_success(r.qts, "{ 'execute': 'x-filter-ubpf-load', "
+                             "'arguments': { 'id': 'f0', 'ubpf-handler': %s,"
+                             " 'section': '', 'ip-mode': false, "
+                             "'convention': 'context' } }", XDP);
+    file = qom_get_str(r.qts, "f0", "ubpf-handler");
+    g_assert_cmpstr(file, ==, xdp);
+    conv = qom_get_str(r.qts, "f0", "convention");
+    g_assert_cmpstr(conv, ==, "context");
+    sect = qom_get_str(r.qts, "f0", "section");
+    g_assert_cmpstr(sect, ==, "");
+    g_assert(!qom_get_bool(r.qts, "f0", "ip-mode"));
+    send_pkt(r.feed, &discard);         /* dropped by the XDP program */
+    send_pkt(r.feed, &dns);
+    expect_pkt(r.tap, &dns);
+    g_assert_cmpuint(counter(&r, "f0", "dropped"), ==, 1);
+
+    /* back to raw for this program: refused, with the hint */
+    desc = qom_set_fails(&r, "f0", "convention", "raw");
+    g_assert(strstr(desc, "; the program reads r1 as a context "
+                    "(struct xdp_md): it verifies with convention=context"));
+    g_free(desc);
+
+    /* a failed load changes nothing */
+    rsp = qtest_qmp(r.qts, "{ 'execute': 'x-filter-ubpf-load', "
+                    "'arguments': { 'id': 'f0', 'ubpf-handler': "
+                    "'/nonexistent/x.o', 'ip-mode': true, "
+                    "'convention': 'raw' } }");
+    g_assert_cmpstr(qdict_get_str(qdict_get_qdict(rsp, "error"), "desc"), ==,
+                    "filter-ubpf: /nonexistent/x.o: cannot read: no such "
+                    "file");
+    qobject_unref(rsp);
+    g_assert(!qom_get_bool(r.qts, "f0", "ip-mode"));
+    send_pkt(r.feed, &discard);
+    send_pkt(r.feed, &dns);
+    expect_pkt(r.tap, &dns);
+    g_assert_cmpuint(counter(&r, "f0", "dropped"), ==, 2);
+    rig_stop(&r);
+}
+
+/* x-query-filter-ubpf and "info ubpf": one snapshot per filter */
+static void test_query(void)
+{
+    Rig r = rig_start(false,
+                      "-object filter-ubpf,id=f0,netdev=n0,queue=tx,"
+                      "stats=on,ubpf-handler=" COUNTER);
+    Pkt udp = udp_frame(2, 53, false, 1);
+    Pkt arp = arp_frame(2);
+    g_autofree char *path = realpath(COUNTER, NULL);
+    g_autofree char *tag = NULL;
+    g_autofree char *hmp = NULL;
+    QDict *rsp, *f;
+    QList *list;
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        send_pkt(r.feed, &udp);
+        expect_pkt(r.tap, &udp);
+    }
+    send_pkt(r.feed, &arp);
+    expect_pkt(r.tap, &arp);
+
+    rsp = qtest_qmp(r.qts, "{ 'execute': 'x-query-filter-ubpf' }");
+    list = qdict_get_qlist(rsp, "return");
+    g_assert_cmpint(qlist_size(list), ==, 1);
+    f = qobject_to(QDict, qlist_peek(list));
+    g_assert_cmpstr(qdict_get_str(f, "id"), ==, "f0");
+    g_assert_cmpstr(qdict_get_str(f, "netdev"), ==, "n0");
+    g_assert_cmpstr(qdict_get_str(f, "file"), ==, path);
+    g_assert_cmpstr(qdict_get_str(f, "section"), ==, "ubpf");
+    g_assert_cmpint(qdict_get_int(f, "insns"), >, 0);
+    tag = g_strdup(qdict_get_str(f, "tag"));
+    g_assert_cmpint(strlen(tag), ==, 16);
+    g_assert_cmpint(strspn(tag, "0123456789abcdef"), ==, 16);
+    g_assert_cmpint(qdict_get_int(f, "load-time"), >, 1600000000);
+    g_assert(qdict_get_bool(f, "verified"));
+    g_assert(qdict_get_bool(f, "ip-mode"));
+    g_assert_cmpstr(qdict_get_str(f, "convention"), ==, "raw");
+    g_assert_cmpstr(qdict_get_str(qobject_to(QDict, qlist_peek(
+                        qdict_get_qlist(f, "maps"))), "name"), ==,
+                    "proto_count");
+    g_assert_cmpint(qdict_get_int(f, "packets"), ==, 4);
+    g_assert_cmpint(qdict_get_int(f, "passed"), ==, 4);
+    g_assert_cmpint(qdict_get_int(f, "unfiltered"), ==, 1);
+    g_assert(qdict_get_bool(f, "stats"));
+    g_assert_cmpint(qdict_get_int(f, "run-count"), ==, 3);
+    g_assert_cmpint(qdict_get_int(f, "run-time-ns"), >, 0);
+    qobject_unref(rsp);
+
+    hmp = qtest_hmp(r.qts, "info ubpf");
+    g_assert(strstr(hmp, "f0: netdev n0, "));
+    g_assert(strstr(hmp, path));
+    g_assert(strstr(hmp, tag));
+    g_assert(strstr(hmp, "packets 4, passed 4, dropped 0, errors 0, "
+                    "unfiltered 1"));
+    g_assert(strstr(hmp, "run count 3, run time "));
+    g_assert(strstr(hmp, "maps: proto_count"));
+
+    /* the same bytecode, the same tag; stats off stops counting */
+    qom_set_str(&r, "f0", "ubpf-handler", COUNTER);
+    qtest_qmp_assert_success(r.qts, "{ 'execute': 'qom-set', 'arguments': "
+                             "{ 'path': '/objects/f0', 'property': 'stats', "
+                             "'value': false } }");
+    send_pkt(r.feed, &udp);
+    expect_pkt(r.tap, &udp);
+    rsp = qtest_qmp(r.qts, "{ 'execute': 'x-query-filter-ubpf' }");
+    f = qobject_to(QDict, qlist_peek(qdict_get_qlist(rsp, "return")));
+    g_assert_cmpstr(qdict_get_str(f, "tag"), ==, tag);
+    g_assert_cmpint(qdict_get_int(f, "run-count"), ==, 3);
+    g_assert_cmpint(qdict_get_int(f, "packets"), ==, 5);
+    qobject_unref(rsp);
+    rig_stop(&r);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -716,5 +1184,14 @@ int main(int argc, char **argv)
     qtest_add_func("/netfilter/ubpf/status_and_del", test_status_and_del);
     qtest_add_func("/netfilter/ubpf/map_blocklist", test_map_blocklist);
     qtest_add_func("/netfilter/ubpf/map_counter_keep", test_map_counter_keep);
+    qtest_add_func("/netfilter/ubpf/relative_handler", test_relative_handler);
+    qtest_add_func("/netfilter/ubpf/file_checks", test_file_checks);
+    qtest_add_func("/netfilter/ubpf/tune_keeps_object",
+                   test_tune_keeps_object);
+    qtest_add_func("/netfilter/ubpf/unfiltered", test_unfiltered);
+    qtest_add_func("/netfilter/ubpf/convention_enum", test_convention_enum);
+    qtest_add_func("/netfilter/ubpf/dump_pages", test_dump_pages);
+    qtest_add_func("/netfilter/ubpf/load_atomic", test_load_atomic);
+    qtest_add_func("/netfilter/ubpf/query", test_query);
     return g_test_run();
 }

@@ -84,6 +84,16 @@ pub const CALL: u8 = 0x85;
 /// Call by register (`callx`, the register in `dst`): the verifier turns
 /// it into a [`CALL`] of the helper whose ID it proves the register holds.
 pub const CALLX: u8 = 0x8d;
+
+/// The register of a `callx`: LLVM 19 and later put it in `dst`, older
+/// LLVM (and uBPF) in the immediate.
+pub fn callx_reg(x: &Insn) -> Option<u8> {
+    match (x.dst, x.imm) {
+        (d, 0) if d < 10 => Some(d),
+        (0, r) => u8::try_from(r).ok().filter(|&r| r < 10),
+        _ => None,
+    }
+}
 /// Opcode of `exit`.
 pub const EXIT: u8 = 0x95;
 
@@ -258,7 +268,7 @@ fn check_jmp(
                 // helper the register names (see verifier::exec)
                 reserved(
                     i,
-                    x.src == 0 && x.off == 0 && x.imm == 0 && x.dst < 10,
+                    x.src == 0 && x.off == 0 && callx_reg(x).is_some(),
                     "callx: reserved fields must be 0",
                 )?;
                 return Ok(());

@@ -67,6 +67,83 @@ fn io_message(e: &std::io::Error) -> String {
     format!("cannot read: {reason}")
 }
 
+/// Largest ELF object [`read_object_file`] reads: 64 MiB, far above any
+/// real program (a program has at most [`MAX_INSNS`] instructions) and low
+/// enough that a wrong path cannot make the caller allocate without bound.
+pub const MAX_OBJECT_SIZE: u64 = 64 << 20;
+
+/// What a file that is not a regular file is, for errors.
+#[cfg(unix)]
+fn file_kind(t: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_dir() {
+        "it is a directory"
+    } else if t.is_fifo() {
+        "it is a FIFO"
+    } else if t.is_char_device() {
+        "it is a character device"
+    } else if t.is_block_device() {
+        "it is a block device"
+    } else if t.is_socket() {
+        "it is a socket"
+    } else {
+        "it is not a regular file"
+    }
+}
+
+#[cfg(not(unix))]
+fn file_kind(t: std::fs::FileType) -> &'static str {
+    if t.is_dir() {
+        "it is a directory"
+    } else {
+        "it is not a regular file"
+    }
+}
+
+/// Read the ELF object at `path`: only a regular file of at most
+/// [`MAX_OBJECT_SIZE`] bytes, and without blocking on the way (the file is
+/// opened with `O_NONBLOCK`, so a FIFO without a writer does not hang the
+/// caller, and its type and size are checked with `fstat` before anything
+/// is read).
+pub fn read_object_file(path: &Path) -> Result<Vec<u8>, Error> {
+    use std::io::Read;
+    let origin = path.display().to_string();
+    let fail = |m: String| Error::new(&origin, None, ErrorKind::Io(m));
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    let file = options.open(path).map_err(|e| fail(io_message(&e)))?;
+    let meta = file.metadata().map_err(|e| fail(io_message(&e)))?;
+    if !meta.is_file() {
+        return Err(fail(format!(
+            "cannot read: {}; the program must be a regular file",
+            file_kind(meta.file_type())
+        )));
+    }
+    let too_big = |size: u64| {
+        fail(format!(
+            "cannot read: {size} bytes, more than the {} MiB an eBPF object may have",
+            MAX_OBJECT_SIZE >> 20
+        ))
+    };
+    if meta.len() > MAX_OBJECT_SIZE {
+        return Err(too_big(meta.len()));
+    }
+    let mut data = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    // the file may grow while it is read: never read past the cap
+    file.take(MAX_OBJECT_SIZE + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| fail(io_message(&e)))?;
+    if data.len() as u64 > MAX_OBJECT_SIZE {
+        return Err(too_big(data.len() as u64));
+    }
+    Ok(data)
+}
+
 /// Origin used in errors for programs given as bytecode.
 const BYTECODE_ORIGIN: &str = "<bytecode>";
 
@@ -120,11 +197,10 @@ impl Program {
     /// object at `path`.  `section` is a section name, or
     /// "section/function" (or just the function's name) to choose one of
     /// several programs in a section, as libbpf names them.
+    /// The file is read with [`read_object_file`].
     pub fn load_file(path: &Path, section: Option<&str>) -> Result<Self, Error> {
-        let origin = path.display().to_string();
-        let data = std::fs::read(path)
-            .map_err(|e| Error::new(&origin, None, ErrorKind::Io(io_message(&e))))?;
-        Self::load_elf(&data, &origin, section)
+        let data = read_object_file(path)?;
+        Self::load_elf(&data, &path.display().to_string(), section)
     }
 
     /// Load the program of `section` (or the only program) from the ELF

@@ -1078,6 +1078,41 @@ impl Map {
         self.queue.as_ref().map_or(0, Queue::lost)
     }
 
+    /// Walk the entries in get-next-key order ([`Map::next_key`]), from
+    /// the entry of key `start` (from the first without), building no
+    /// list: `f` gets each key and value and returns `false` to stop.
+    /// Fails if `start` is not a key of the map.
+    pub fn walk(
+        &self,
+        start: Option<&[u8]>,
+        mut f: impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), MapError> {
+        let mut key = match start {
+            Some(k) => {
+                self.lookup(k)?;
+                k.to_vec()
+            }
+            None => match self.next_key(None) {
+                Ok(k) => k,
+                Err(MapError::NoSuchKey) => return Ok(()),
+                Err(e) => return Err(e),
+            },
+        };
+        loop {
+            // an entry deleted meanwhile is skipped
+            if let Ok(value) = self.lookup(&key) {
+                if !f(&key, &value) {
+                    return Ok(());
+                }
+            }
+            key = match self.next_key(Some(&key)) {
+                Ok(k) => k,
+                Err(MapError::NoSuchKey) => return Ok(()),
+                Err(e) => return Err(e),
+            };
+        }
+    }
+
     /// Whether `other` could take this map's place (same name, kind and
     /// sizes): used to keep maps across a program replacement.
     pub fn compatible(&self, other: &MapDef) -> bool {

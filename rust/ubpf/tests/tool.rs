@@ -37,9 +37,8 @@ fn hex_packets_ip_mode() {
     let arp = ether(0x0806, &[], &[0; 28]);
     for jit in [false, true] {
         let mut cmd = tool();
-        if jit {
-            cmd.arg("--jit");
-        }
+        // --jit and --ip-mode are the defaults, still accepted
+        cmd.arg(if jit { "--jit" } else { "--no-jit" });
         cmd.args(["--ip-mode"]).arg(&obj);
         cmd.args([hex(&drop), hex(&pass), hex(&arp)]);
         let (ok, out) = output(&mut cmd);
@@ -47,11 +46,13 @@ fn hex_packets_ip_mode() {
         assert!(out.contains("packet 1: 20 bytes: drop (0x1)"), "{out}");
         assert!(out.contains("packet 2: 20 bytes: pass (0)"), "{out}");
         assert!(
-            out.contains("packet 3: 42 bytes: no complete IPv4 header, passed untouched"),
+            out.contains(
+                "packet 3: 42 bytes: no complete IPv4 header, unfiltered: passed untouched"
+            ),
             "{out}"
         );
         assert!(
-            out.contains("3 packets: 2 passed, 1 dropped, 0 errors (1 passed untouched)"),
+            out.contains("3 packets: 2 passed, 1 dropped, 0 errors, 1 unfiltered (passed)"),
             "{out}"
         );
     }
@@ -61,11 +62,17 @@ fn hex_packets_ip_mode() {
 fn run_errors_are_counted() {
     let obj = compile("ip_dst");
     // a bare Ethernet header: ip_dst reads the IPv4 destination past its end
-    let (ok, out) = output(tool().arg(&obj).arg("0000000000000000000000000800"));
+    let (ok, out) = output(
+        tool()
+            .args(["--no-verify", "--no-ip-mode"])
+            .arg(&obj)
+            .arg("0000000000000000000000000800"),
+    );
     assert!(!ok);
-    assert!(out.contains("error: instruction"), "{out}");
+    assert!(out.contains("error, passed: instruction"), "{out}");
+    // as in the filter: a failed run lets the packet pass
     assert!(
-        out.contains("1 packet: 0 passed, 0 dropped, 1 error"),
+        out.contains("1 packet: 1 passed, 0 dropped, 1 error, 0 unfiltered (passed)"),
         "{out}"
     );
 }
@@ -117,11 +124,246 @@ fn pcap_input() {
     let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("ubpf-test-{}.pcap", std::process::id()));
     std::fs::write(&path, &pcap).unwrap();
-    let (ok, out) = output(tool().arg(&obj).arg("--pcap").arg(&path));
+    let (ok, out) = output(
+        tool()
+            .arg("--no-ip-mode")
+            .arg(&obj)
+            .arg("--pcap")
+            .arg(&path),
+    );
     std::fs::remove_file(&path).unwrap();
     assert!(ok, "{out}");
     assert!(
-        out.contains("3 packets: 2 passed, 1 dropped, 0 errors"),
+        out.contains("3 packets: 2 passed, 1 dropped, 0 errors, 0 unfiltered"),
+        "{out}"
+    );
+}
+
+/// The filter's defaults: verified, JIT-compiled (on x86-64), ip-mode.
+#[test]
+fn defaults_are_the_filters() {
+    let obj = compile("ip_dst");
+    let pass = ether(0x0800, &[], &ipv4(1, [1, 2, 3, 4], [9, 9, 9, 9], &[]));
+    let (ok, out) = output(tool().arg(&obj).arg(hex(&pass)));
+    assert!(ok, "{out}");
+    let engine = if ubpf::JIT_AVAILABLE {
+        "JIT"
+    } else {
+        "interpreter"
+    };
+    assert!(
+        out.contains(&format!("10 instructions, {engine}, verified, ip-mode"))
+            || out.contains(&format!(", {engine}, verified, ip-mode")),
+        "{out}"
+    );
+    // a program the verifier refuses is refused by default (exit status 2)
+    let frame = "0000000000000000000000000800";
+    let out = tool()
+        .arg(&obj)
+        .args(["--no-ip-mode", frame])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("refused by the verifier: "), "{text}");
+}
+
+/// --jit never runs an unverified program as machine code.
+#[test]
+fn unverified_never_jit() {
+    let obj = compile("ip_dst");
+    let frame = ether(0x0800, &[], &ipv4(1, [1, 2, 3, 4], [1, 1, 1, 1], &[]));
+    let (ok, out) = output(
+        tool()
+            .args(["--jit", "--no-verify"])
+            .arg(&obj)
+            .arg(hex(&frame)),
+    );
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("not verified (--no-verify): running in the interpreter, not the JIT"),
+        "{out}"
+    );
+    assert!(
+        out.contains(", interpreter, not verified, ip-mode"),
+        "{out}"
+    );
+    assert!(out.contains("packet 1: 20 bytes: drop (0x1)"), "{out}");
+}
+
+/// A classic pcap file of link type `linktype`; `caplen` cuts packets.
+#[cfg(feature = "pcap")]
+fn pcap_file(linktype: u32, packets: &[Vec<u8>], caplen: usize) -> Vec<u8> {
+    let mut pcap = Vec::new();
+    pcap.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    pcap.extend_from_slice(&2u16.to_le_bytes());
+    pcap.extend_from_slice(&4u16.to_le_bytes());
+    pcap.extend_from_slice(&[0; 8]);
+    pcap.extend_from_slice(&u32::try_from(caplen).unwrap().to_le_bytes());
+    pcap.extend_from_slice(&linktype.to_le_bytes());
+    for p in packets {
+        let cap = p.len().min(caplen);
+        pcap.extend_from_slice(&[0; 8]);
+        pcap.extend_from_slice(&u32::try_from(cap).unwrap().to_le_bytes());
+        pcap.extend_from_slice(&u32::try_from(p.len()).unwrap().to_le_bytes());
+        pcap.extend_from_slice(&p[..cap]);
+    }
+    pcap
+}
+
+/// A pcapng file: one section, one interface of `linktype`, enhanced
+/// packet blocks.
+#[cfg(feature = "pcap")]
+fn pcapng_file(linktype: u16, packets: &[Vec<u8>]) -> Vec<u8> {
+    fn block(out: &mut Vec<u8>, kind: u32, body: &[u8]) {
+        let len = u32::try_from(12 + body.len().next_multiple_of(4)).unwrap();
+        out.extend_from_slice(&kind.to_le_bytes());
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(body);
+        out.resize(out.len() + body.len().next_multiple_of(4) - body.len(), 0);
+        out.extend_from_slice(&len.to_le_bytes());
+    }
+    let mut out = Vec::new();
+    let mut shb = Vec::new();
+    shb.extend_from_slice(&0x1a2b_3c4du32.to_le_bytes());
+    shb.extend_from_slice(&1u16.to_le_bytes());
+    shb.extend_from_slice(&0u16.to_le_bytes());
+    shb.extend_from_slice(&(-1i64).to_le_bytes());
+    block(&mut out, 0x0a0d_0d0a, &shb);
+    let mut idb = Vec::new();
+    idb.extend_from_slice(&linktype.to_le_bytes());
+    idb.extend_from_slice(&0u16.to_le_bytes());
+    idb.extend_from_slice(&65535u32.to_le_bytes());
+    block(&mut out, 1, &idb);
+    for p in packets {
+        let mut epb = Vec::new();
+        let len = u32::try_from(p.len()).unwrap();
+        epb.extend_from_slice(&[0; 12]);
+        epb.extend_from_slice(&len.to_le_bytes());
+        epb.extend_from_slice(&len.to_le_bytes());
+        epb.extend_from_slice(p);
+        block(&mut out, 6, &epb);
+    }
+    out
+}
+
+#[cfg(feature = "pcap")]
+fn run_capture(name: &str, bytes: &[u8]) -> (bool, String) {
+    let obj = compile("ip_dst");
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("ubpf-test-{}-{name}", std::process::id()));
+    std::fs::write(&path, bytes).unwrap();
+    let res = output(tool().arg(&obj).arg("--pcap").arg(&path));
+    std::fs::remove_file(&path).unwrap();
+    res
+}
+
+/// Linux cooked captures (tcpdump -i any), raw IP and pcapng: the program
+/// sees the same IPv4 packets as from Ethernet frames.
+#[cfg(feature = "pcap")]
+#[test]
+fn pcap_link_types() {
+    let drop = ipv4(1, [1, 2, 3, 4], [1, 1, 1, 1], &[]);
+    let pass = ipv4(1, [1, 2, 3, 4], [9, 9, 9, 9], &[]);
+    let sll = |l3: &[u8], proto: u16| {
+        let mut p = vec![0, 0, 0, 1, 0, 6, 0x52, 0x54, 0, 0, 0, 1, 0, 0];
+        p.extend_from_slice(&proto.to_be_bytes());
+        p.extend_from_slice(l3);
+        p
+    };
+    let sll2 = |l3: &[u8], proto: u16| {
+        let mut p = proto.to_be_bytes().to_vec();
+        p.extend_from_slice(&[0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 0x52, 0x54, 0, 0, 0, 1, 0, 0]);
+        p.extend_from_slice(l3);
+        p
+    };
+    let arp = [0u8; 28];
+    let cases = [
+        (
+            113,
+            "Linux cooked (SLL)",
+            vec![sll(&drop, 0x0800), sll(&pass, 0x0800), sll(&arp, 0x0806)],
+        ),
+        (
+            276,
+            "Linux cooked (SLL2)",
+            vec![sll2(&drop, 0x0800), sll2(&pass, 0x0800), sll2(&arp, 0x0806)],
+        ),
+        (
+            101,
+            "raw IP",
+            vec![drop.clone(), pass.clone(), vec![0x60; 40]],
+        ),
+    ];
+    for (linktype, name, packets) in cases {
+        let (ok, out) = run_capture("lt.pcap", &pcap_file(linktype, &packets, 65535));
+        assert!(ok, "{out}");
+        assert!(
+            out.contains(&format!(
+                "pcap link type {name}: packets given an Ethernet header"
+            )),
+            "{out}"
+        );
+        assert!(
+            out.contains("packet 1: 20 bytes: drop (0x1)"),
+            "{name}: {out}"
+        );
+        assert!(
+            out.contains("packet 2: 20 bytes: pass (0)"),
+            "{name}: {out}"
+        );
+        assert!(
+            out.contains("3 packets: 2 passed, 1 dropped, 0 errors, 1 unfiltered (passed)"),
+            "{name}: {out}"
+        );
+    }
+    let frames = vec![ether(0x0800, &[], &drop), ether(0x0800, &[0x8100], &pass)];
+    let (ok, out) = run_capture("x.pcapng", &pcapng_file(1, &frames));
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("pcapng interface 0: link type Ethernet"),
+        "{out}"
+    );
+    assert!(
+        out.contains("2 packets: 1 passed, 1 dropped, 0 errors, 0 unfiltered (passed)"),
+        "{out}"
+    );
+    // an unsupported link type is named
+    let (ok, out) = run_capture("bad.pcap", &pcap_file(105, &frames, 65535));
+    assert!(!ok);
+    assert!(out.contains("link type 105 is not supported"), "{out}");
+}
+
+/// Packets cut by the snapshot length run on what was captured, and are
+/// marked and counted.
+#[cfg(feature = "pcap")]
+#[test]
+fn pcap_truncated() {
+    let long = ether(
+        0x0800,
+        &[],
+        &ipv4(17, [1, 2, 3, 4], [1, 1, 1, 1], &ports(1, 53, 100)),
+    );
+    let header_only = ether(0x0800, &[], &ipv4(17, [1, 2, 3, 4], [9, 9, 9, 9], &[]));
+    let frames = vec![long.clone(), long.clone()];
+    let (ok, out) = run_capture("cut.pcap", &pcap_file(1, &frames, 40));
+    assert!(ok, "{out}");
+    assert!(
+        out.contains(&format!(
+            "packet 1: 26 bytes (truncated: 40 of {} bytes captured): drop (0x1)",
+            long.len()
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("2 packets: 0 passed, 2 dropped, 0 errors, 0 unfiltered (passed), 2 truncated by the capture"),
+        "{out}"
+    );
+    // cut inside the IPv4 header: the filter would not run the program
+    let (ok, out) = run_capture("cut2.pcap", &pcap_file(1, &[header_only], 20));
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("no complete IPv4 header, unfiltered: passed untouched"),
         "{out}"
     );
 }
@@ -161,4 +403,63 @@ fn plugin_protocol() {
     assert!(!ok, "two programs: ambiguous");
     let elf = std::fs::read(compile("arp_only")).unwrap();
     assert_eq!(plugin(&["--elf", "00"], &elf), (true, "1".to_owned()));
+}
+
+/// `tests/data/ubpf/<name>.bpf.c` compiled without optimisation.
+fn compile_o0(name: &str) -> std::path::PathBuf {
+    let clang = std::env::var("CLANG").unwrap_or_else(|_| "clang".to_owned());
+    let multiarch = Command::new(&clang)
+        .arg("-print-multiarch")
+        .output()
+        .unwrap();
+    let multiarch = String::from_utf8_lossy(&multiarch.stdout).trim().to_owned();
+    let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("{name}.O0.{}.bpf.o", std::process::id()));
+    let status = Command::new(&clang)
+        .args(["-O0", "-g", "-target", "bpf", "-c"])
+        .arg(format!("-I/usr/include/{multiarch}"))
+        .arg(common::data_dir().join(format!("{name}.bpf.c")))
+        .arg("-o")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    out
+}
+
+/// clang -O0 output calls helpers by register: the error says -O2.
+#[test]
+fn o0_names_o2() {
+    let obj = compile_o0("maps_counter");
+    let (ok, out) = output(tool().arg(&obj));
+    assert!(!ok);
+    assert!(
+        out.contains(
+            "call by register (callx r3): the register must hold the ID of a known helper"
+        ) && out.contains("build with clang -O2"),
+        "{out}"
+    );
+}
+
+/// A program written for XDP's context, refused under the raw
+/// convention: the tool suggests the context convention.
+#[test]
+fn raw_refusal_suggests_context() {
+    let obj = compile("qtest-xdp");
+    let out = tool().arg("--no-ip-mode").arg(&obj).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "the program reads r1 as a context (struct xdp_md): it verifies with \
+             --convention context"
+        ),
+        "{text}"
+    );
+    let (ok, out) = output(
+        tool()
+            .args(["--no-ip-mode", "--convention", "context"])
+            .arg(&obj),
+    );
+    assert!(ok, "{out}");
 }

@@ -3,23 +3,32 @@
 //! The `filter-ubpf` QOM type: a thin shell over the `ubpf` engine crate.
 //!
 //! Properties are stored until the filter is attached to its netdev
-//! (`setup`), which loads the program.  After that, setting `ubpf-handler`,
-//! `section` or `jit` loads a new program first and swaps it in only when it
+//! (`setup`), which reads the object file and loads the program.  After
+//! that, a change loads a new program first and swaps it in only when it
 //! loaded and passed the engine's checks; on failure the error goes back to
-//! the caller (QMP `qom-set`) and the previous program keeps running.  All
-//! of this, and packet processing, runs with the BQL held.
+//! the caller (QMP `qom-set`) and the previous program keeps running.
+//!
+//! Only setting `ubpf-handler` reads the file.  The filter keeps the
+//! object's bytes and the parsed program: `section` picks another program
+//! of the same object, `ip-mode`, `convention`, `verify` and `jit` check
+//! and prepare the same program again, and all of these keep the maps and
+//! their contents.  Several settings change at once with
+//! [`FilterUbpf::apply`] (QMP `x-filter-ubpf-load`).  All of this, and
+//! packet processing, runs with the BQL held.
 
 use std::{
-    ffi::{c_char, c_uint, c_void, CStr, CString},
+    ffi::{c_char, c_int, c_uint, c_void, CStr, CString},
     path::Path,
     ptr::{addr_of_mut, NonNull},
+    time::{Instant, SystemTime},
 };
 
 use qemu_api::{
     bindings::{
         self, iovec, object_class_property_add, object_class_property_add_bool,
-        object_class_property_add_str, object_class_property_set_description,
-        object_get_canonical_path_component, Error, Visitor,
+        object_class_property_add_enum, object_class_property_add_str,
+        object_class_property_set_description, object_get_canonical_path_component, Error,
+        QEnumLookup, Visitor,
     },
     c_str,
     cell::{BqlCell, BqlRefCell},
@@ -27,7 +36,8 @@ use qemu_api::{
     qom_isa,
 };
 use ubpf::{
-    net::program_memory, verify, Convention, Engine, Program, Trust, VerifyOptions, Vm, VmOptions,
+    net::program_memory, read_object_file, verify, Convention, Engine, Program, Trust,
+    VerifyOptions, Vm, VmOptions,
 };
 
 use crate::netfilter::{
@@ -49,6 +59,10 @@ extern "C" {
     fn filter_ubpf_trace_run_error(id: *const c_char, error: *const c_char);
 
     fn g_strdup(s: *const c_char) -> *mut c_char;
+
+    // qapi/qapi-types-qom.h
+    static UbpfConvention_lookup: QEnumLookup;
+    static UbpfUnfilteredAction_lookup: QEnumLookup;
     fn visit_type_uint64(
         v: *mut Visitor,
         name: *const c_char,
@@ -59,16 +73,39 @@ extern "C" {
 
 pub const TYPE_FILTER_UBPF: &CStr = c_str!("filter-ubpf");
 
+/// What happens to the frames the program is not run on
+/// (`unfiltered-action`):
+/// values of the QAPI enum `UbpfUnfilteredAction`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unfiltered {
+    #[default]
+    Pass = 0,
+    Drop = 1,
+}
+
 /// What the user configured; applied when the filter is attached.
 #[derive(Debug, Default, Clone)]
-struct Config {
-    handler: Option<String>,
-    section: Option<String>,
-    ip_mode: bool,
-    jit: bool,
-    keep_maps: bool,
-    verify: bool,
-    convention: Convention,
+pub(crate) struct Config {
+    /// The object file, resolved to an absolute path when it is set.
+    pub(crate) handler: Option<String>,
+    pub(crate) section: Option<String>,
+    pub(crate) ip_mode: bool,
+    pub(crate) jit: bool,
+    pub(crate) keep_maps: bool,
+    pub(crate) verify: bool,
+    pub(crate) convention: Convention,
+    pub(crate) unfiltered: Unfiltered,
+    pub(crate) stats: bool,
+}
+
+impl Config {
+    /// Whether `self` and `other` prepare the same program the same way.
+    fn same_program(&self, other: &Self) -> bool {
+        self.ip_mode == other.ip_mode
+            && self.jit == other.jit
+            && self.verify == other.verify
+            && self.convention == other.convention
+    }
 }
 
 /// Bytes a program can rely on: the filter runs it only on memory that
@@ -81,32 +118,94 @@ const fn min_len(ip_mode: bool) -> usize {
     }
 }
 
-fn convention_name(c: Convention) -> &'static str {
+/// Whether `program`, refused under the raw convention, would pass under
+/// the context one: the hint for a program written for XDP's context.
+fn verifies_as_context(program: &Program, options: VerifyOptions) -> bool {
+    let options = VerifyOptions {
+        convention: Convention::Context,
+        ..options
+    };
+    verify(program, &options).is_ok()
+}
+
+/// `UbpfConvention` values.
+const fn convention_index(c: Convention) -> c_int {
     match c {
-        Convention::Context => "context",
-        _ => "raw",
+        Convention::Raw => 0,
+        Convention::Context => 1,
     }
+}
+
+/// `path` made absolute (symbolic links resolved when it exists), so that
+/// a later reload does not depend on QEMU's working directory, which
+/// `-daemonize` changes to `/`.
+fn resolve(path: &str) -> String {
+    let p = Path::new(path);
+    std::fs::canonicalize(p)
+        .or_else(|_| std::path::absolute(p))
+        .map_or_else(|_| path.to_owned(), |p| p.display().to_string())
 }
 
 /// Packet counters, read-only QOM properties.
 #[derive(Debug, Default, Clone, Copy)]
-struct Counters {
-    packets: u64,
-    passed: u64,
-    dropped: u64,
-    errors: u64,
+pub(crate) struct Counters {
+    pub(crate) packets: u64,
+    pub(crate) passed: u64,
+    pub(crate) dropped: u64,
+    pub(crate) errors: u64,
+    pub(crate) unfiltered: u64,
+    /// Program runs and their total time, counted while `stats` is on.
+    pub(crate) run_count: u64,
+    pub(crate) run_time_ns: u64,
+}
+
+/// The loaded object and the running program.
+pub(crate) struct Loaded {
+    pub(crate) vm: Vm,
+    /// The object file's bytes, to pick another section without reading
+    /// the file again.
+    elf: Vec<u8>,
+    /// When the file was read (seconds since the Unix epoch).
+    pub(crate) load_time: u64,
+}
+
+/// What a change needs to load again.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Reload {
+    /// Nothing: the setting takes effect at once.
+    None,
+    /// Check and prepare the same program again.
+    Program,
+    /// Take another section of the same object.
+    Section,
+    /// Read the file.
+    File,
+}
+
+/// A set of changes applied at once ([`FilterUbpf::apply`]); `None`
+/// keeps the current setting.
+#[derive(Debug, Default)]
+pub(crate) struct Settings {
+    pub(crate) handler: Option<String>,
+    /// `Some("")`: the only program of the object.
+    pub(crate) section: Option<String>,
+    pub(crate) ip_mode: Option<bool>,
+    pub(crate) convention: Option<Convention>,
+    pub(crate) verify: Option<bool>,
+    pub(crate) jit: Option<bool>,
+    pub(crate) keep_maps: Option<bool>,
 }
 
 #[repr(C)]
 #[derive(qemu_api_macros::Object)]
 pub struct FilterUbpf {
     parent_obj: ParentField<NetFilterState>,
-    config: BqlRefCell<Config>,
-    /// The running program; `None` until setup.
-    vm: BqlRefCell<Option<Vm>>,
+    pub(crate) config: BqlRefCell<Config>,
+    /// The object and its running program; `None` until setup.
+    loaded: BqlRefCell<Option<Loaded>>,
     /// Reused buffer for packets that come in several iovec pieces.
     scratch: BqlRefCell<Vec<u8>>,
-    counters: BqlCell<Counters>,
+    pub(crate) counters: BqlCell<Counters>,
 }
 
 qom_isa!(FilterUbpf: NetFilterState, qemu_api::qom::Object);
@@ -131,10 +230,13 @@ enum Counter {
     Passed,
     Dropped,
     Errors,
+    Unfiltered,
+    RunCount,
+    RunTimeNs,
 }
 
 impl Counter {
-    const ALL: [(Counter, &'static CStr, &'static CStr); 4] = [
+    const ALL: [(Counter, &'static CStr, &'static CStr); 7] = [
         (
             Counter::Packets,
             c_str!("packets"),
@@ -155,6 +257,23 @@ impl Counter {
             c_str!("errors"),
             c_str!("program runs that failed at run time; such packets pass (read-only)"),
         ),
+        (
+            Counter::Unfiltered,
+            c_str!("unfiltered"),
+            c_str!(
+                "packets the program was not run on, see ip-mode and unfiltered-action (read-only)"
+            ),
+        ),
+        (
+            Counter::RunCount,
+            c_str!("run-count"),
+            c_str!("program runs while stats is on (read-only)"),
+        ),
+        (
+            Counter::RunTimeNs,
+            c_str!("run-time-ns"),
+            c_str!("total time of those runs, in nanoseconds (read-only)"),
+        ),
     ];
 
     fn read(self, c: Counters) -> u64 {
@@ -163,6 +282,9 @@ impl Counter {
             Counter::Passed => c.passed,
             Counter::Dropped => c.dropped,
             Counter::Errors => c.errors,
+            Counter::Unfiltered => c.unfiltered,
+            Counter::RunCount => c.run_count,
+            Counter::RunTimeNs => c.run_time_ns,
         }
     }
 }
@@ -181,7 +303,7 @@ impl FilterUbpf {
                 verify: true,
                 ..Config::default()
             }));
-            addr_of_mut!(self.vm).write(BqlRefCell::new(None));
+            addr_of_mut!(self.loaded).write(BqlRefCell::new(None));
             addr_of_mut!(self.scratch).write(BqlRefCell::new(Vec::new()));
             addr_of_mut!(self.counters).write(BqlCell::new(Counters::default()));
         }
@@ -202,7 +324,7 @@ impl FilterUbpf {
             object_class_property_set_description(
                 oc,
                 c_str!("ubpf-handler").as_ptr(),
-                c_str!("path of the eBPF ELF object (clang -O2 -target bpf -c); setting it on a running filter replaces the program").as_ptr(),
+                c_str!("path of the eBPF ELF object (clang -O2 -target bpf -c), made absolute when set; setting it reads the file and, on a running filter, replaces the program").as_ptr(),
             );
             object_class_property_add_str(
                 oc,
@@ -238,9 +360,11 @@ impl FilterUbpf {
                 c_str!("verify").as_ptr(),
                 c_str!("on: refuse programs whose memory accesses and termination the verifier cannot prove; off: load them anyway, run them only in the checked interpreter, never with the JIT (default: on)").as_ptr(),
             );
-            object_class_property_add_str(
+            object_class_property_add_enum(
                 oc,
                 c_str!("convention").as_ptr(),
+                c_str!("UbpfConvention").as_ptr(),
+                &raw const UbpfConvention_lookup,
                 Some(get_convention),
                 Some(set_convention),
             );
@@ -248,6 +372,30 @@ impl FilterUbpf {
                 oc,
                 c_str!("convention").as_ptr(),
                 c_str!("raw: r1 = packet, r2 = its length; context: r1 = a context whose first fields are the packet's start and end, as XDP's struct xdp_md (default: raw)").as_ptr(),
+            );
+            object_class_property_add_enum(
+                oc,
+                c_str!("unfiltered-action").as_ptr(),
+                c_str!("UbpfUnfilteredAction").as_ptr(),
+                &raw const UbpfUnfilteredAction_lookup,
+                Some(get_unfiltered),
+                Some(set_unfiltered),
+            );
+            object_class_property_set_description(
+                oc,
+                c_str!("unfiltered-action").as_ptr(),
+                c_str!("pass or drop the packets the program is not run on: in ip-mode those without a complete IPv4 header (IPv6, ARP, more than two VLAN tags, truncated), otherwise those shorter than an Ethernet header (default: pass)").as_ptr(),
+            );
+            object_class_property_add_bool(
+                oc,
+                c_str!("stats").as_ptr(),
+                Some(get_stats),
+                Some(set_stats),
+            );
+            object_class_property_set_description(
+                oc,
+                c_str!("stats").as_ptr(),
+                c_str!("on: count the program's runs and their time (run-count, run-time-ns), at the cost of two clock reads per packet (default: off)").as_ptr(),
             );
             object_class_property_add_bool(
                 oc,
@@ -318,22 +466,22 @@ impl FilterUbpf {
 
     /// Whether `setup()` ran: properties then take effect at once.
     fn attached(&self) -> bool {
-        self.vm.borrow().is_some()
+        self.loaded.borrow().is_some()
     }
 
     /// Run `f` on the running program, if there is one.
     pub(crate) fn with_vm<R>(&self, f: impl FnOnce(&Vm) -> R) -> Option<R> {
-        self.vm.borrow().as_ref().map(f)
+        self.loaded.borrow().as_ref().map(|l| f(&l.vm))
     }
 
-    /// Load and check the program described by `config`; with `old`, the
-    /// new program takes over the old one's matching maps.
-    fn load(config: &Config, old: Option<&mut Vm>) -> Result<Vm, String> {
-        let Some(handler) = config.handler.as_deref() else {
-            return Err("filter-ubpf: property 'ubpf-handler' is required".to_owned());
-        };
-        let program = Program::load_file(Path::new(handler), config.section.as_deref())
-            .map_err(|e| format!("filter-ubpf: {e}"))?;
+    /// Run `f` on the loaded object, if there is one.
+    pub(crate) fn with_loaded<R>(&self, f: impl FnOnce(&Loaded) -> R) -> Option<R> {
+        self.loaded.borrow().as_ref().map(f)
+    }
+
+    /// Check and prepare `program` as `config` says; with `old`, the new
+    /// program takes over the old one's matching maps.
+    fn prepare(config: &Config, program: Program, old: Option<&mut Vm>) -> Result<Vm, String> {
         let convention = config.convention;
         // Only verified programs may run with the JIT, which does not check
         // memory accesses; unverified ones run in the checked interpreter.
@@ -342,7 +490,17 @@ impl FilterUbpf {
                 convention,
                 min_len: min_len(config.ip_mode),
             };
-            let proof = verify(&program, &options).map_err(|e| format!("filter-ubpf: {e}"))?;
+            let proof = verify(&program, &options).map_err(|e| {
+                let hint =
+                    if convention == Convention::Raw && verifies_as_context(&program, options) {
+                        "; the program reads r1 as a context (struct xdp_md): it verifies with \
+                     convention=context (x-filter-ubpf-load changes ip-mode and the \
+                     convention at once)"
+                    } else {
+                        ""
+                    };
+                format!("filter-ubpf: {e}{hint}")
+            })?;
             if config.jit {
                 (Engine::Jit(Trust::Verified(proof)), None)
             } else {
@@ -359,21 +517,96 @@ impl FilterUbpf {
         .map_err(|e| format!("filter-ubpf: {e}"))
     }
 
+    /// Load what `config` describes.  `what` tells what to read again;
+    /// `current` is the loaded object, whose maps the new program takes
+    /// over (all of them unless the file is read again, then only with
+    /// `keep-maps`).  The object's bytes are returned when the file was read.
+    fn load(
+        config: &Config,
+        what: Reload,
+        current: Option<&mut Loaded>,
+    ) -> Result<(Vm, Option<Vec<u8>>), String> {
+        let Some(handler) = config.handler.as_deref() else {
+            return Err("filter-ubpf: property 'ubpf-handler' is required".to_owned());
+        };
+        let section = config.section.as_deref();
+        let (vm, elf) = match current {
+            Some(cur) if what < Reload::File => {
+                let program = if what == Reload::Section {
+                    Program::load_elf(&cur.elf, handler, section)
+                        .map_err(|e| format!("filter-ubpf: {e}"))?
+                } else {
+                    cur.vm.program().clone()
+                };
+                // the same object: its maps and their contents stay
+                let vm = Self::prepare(config, program, Some(&mut cur.vm))?;
+                return Ok((vm, None));
+            }
+            cur => {
+                let elf = read_object_file(Path::new(handler))
+                    .map_err(|e| format!("filter-ubpf: {e}"))?;
+                let program = Program::load_elf(&elf, handler, section)
+                    .map_err(|e| format!("filter-ubpf: {e}"))?;
+                let old = cur.filter(|_| config.keep_maps).map(|c| &mut c.vm);
+                (Self::prepare(config, program, old)?, elf)
+            }
+        };
+        Ok((vm, Some(elf)))
+    }
+
     /// Apply a configuration change: before setup, just store it; after,
-    /// load the new program and swap it in only if that worked.
+    /// load what the change needs and swap it in only if that worked.
     fn reconfigure(&self, change: impl FnOnce(&mut Config)) -> Result<(), String> {
+        let mut next = self.config.borrow().clone();
+        change(&mut next);
+        self.commit(next, false)
+    }
+
+    /// Several settings at once: one load, one swap, nothing in between.
+    pub(crate) fn apply(&self, s: Settings) -> Result<(), String> {
+        let mut next = self.config.borrow().clone();
+        let read_file = s.handler.is_some();
+        if let Some(h) = s.handler {
+            next.handler = Some(resolve(&h));
+        }
+        if let Some(sect) = s.section {
+            next.section = (!sect.is_empty()).then_some(sect);
+        }
+        next.ip_mode = s.ip_mode.unwrap_or(next.ip_mode);
+        next.convention = s.convention.unwrap_or(next.convention);
+        next.verify = s.verify.unwrap_or(next.verify);
+        next.jit = s.jit.unwrap_or(next.jit);
+        next.keep_maps = s.keep_maps.unwrap_or(next.keep_maps);
+        self.commit(next, read_file)
+    }
+
+    /// Make `next` the configuration, loading what it needs.
+    fn commit(&self, next: Config, read_file: bool) -> Result<(), String> {
         if !self.attached() {
-            change(&mut self.config.borrow_mut());
+            *self.config.borrow_mut() = next;
             return Ok(());
         }
         let mut config = self.config.borrow_mut();
-        let mut next = config.clone();
-        change(&mut next);
-        let mut current = self.vm.borrow_mut();
-        let old = current.as_mut().filter(|_| next.keep_maps);
-        let vm = self.load_traced(&next, true, old)?;
+        let what = if read_file {
+            Reload::File
+        } else if next.section != config.section {
+            Reload::Section
+        } else if !next.same_program(&config) {
+            Reload::Program
+        } else {
+            Reload::None
+        };
+        if what != Reload::None {
+            let mut loaded = self.loaded.borrow_mut();
+            let cur = loaded.as_mut().expect("attached");
+            let (vm, elf) = self.load_traced(&next, what, Some(&mut *cur))?;
+            cur.vm = vm;
+            if let Some(elf) = elf {
+                cur.elf = elf;
+                cur.load_time = now();
+            }
+        }
         *config = next;
-        *current = Some(vm);
         Ok(())
     }
 
@@ -381,12 +614,13 @@ impl FilterUbpf {
     fn load_traced(
         &self,
         config: &Config,
-        replaced: bool,
-        old: Option<&mut Vm>,
-    ) -> Result<Vm, String> {
+        what: Reload,
+        current: Option<&mut Loaded>,
+    ) -> Result<(Vm, Option<Vec<u8>>), String> {
         let id = self.id();
-        match Self::load(config, old) {
-            Ok(vm) => {
+        let replaced = current.is_some();
+        match Self::load(config, what, current) {
+            Ok((vm, elf)) => {
                 let path = cstring(config.handler.as_deref().unwrap_or_default());
                 let section = cstring(vm.program().section());
                 let insns = c_uint::try_from(vm.program().insn_count()).unwrap_or(c_uint::MAX);
@@ -401,7 +635,7 @@ impl FilterUbpf {
                         vm.is_jit(),
                     );
                 }
-                Ok(vm)
+                Ok((vm, elf))
             }
             Err(msg) => {
                 let error = cstring(&msg);
@@ -448,14 +682,18 @@ impl FilterUbpf {
 
 impl NetFilterImpl for FilterUbpf {
     fn setup(&self) -> Result<(), String> {
-        let vm = self.load_traced(&self.config.borrow(), false, None)?;
-        *self.vm.borrow_mut() = Some(vm);
+        let (vm, elf) = self.load_traced(&self.config.borrow(), Reload::File, None)?;
+        *self.loaded.borrow_mut() = Some(Loaded {
+            vm,
+            elf: elf.unwrap_or_default(),
+            load_time: now(),
+        });
         Ok(())
     }
 
     fn receive(&self, vnet_hdr_len: usize, iov: &[iovec]) -> bool {
-        let mut vm = self.vm.borrow_mut();
-        let Some(vm) = vm.as_mut() else {
+        let mut loaded = self.loaded.borrow_mut();
+        let Some(vm) = loaded.as_mut().map(|l| &mut l.vm) else {
             return true;
         };
         // only packets in several pieces need the scratch buffer
@@ -482,16 +720,35 @@ impl NetFilterImpl for FilterUbpf {
             &mut scratch[..]
         };
         let frame = frame.get_mut(vnet_hdr_len..).unwrap_or_default();
-        let Some(mem) = program_memory(frame, self.config.borrow().ip_mode) else {
+        let (ip_mode, unfiltered, stats) = {
+            let c = self.config.borrow();
+            (c.ip_mode, c.unfiltered, c.stats)
+        };
+        let Some(mem) = program_memory(frame, ip_mode) else {
             // not IPv4 in ip-mode, or too short to hold the headers the
-            // program may rely on: pass untouched
+            // program may rely on: the program does not see it
+            let pass = unfiltered == Unfiltered::Pass;
             self.count(|c| {
                 c.packets += 1;
-                c.passed += 1;
+                c.unfiltered += 1;
+                if pass {
+                    c.passed += 1;
+                } else {
+                    c.dropped += 1;
+                }
             });
-            return true;
+            return pass;
         };
-        match vm.run(mem) {
+        let start = stats.then(Instant::now);
+        let result = vm.run(mem);
+        if let Some(start) = start {
+            let ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            self.count(|c| {
+                c.run_count += 1;
+                c.run_time_ns = c.run_time_ns.saturating_add(ns);
+            });
+        }
+        match result {
             Ok(0) => {
                 self.count(|c| {
                     c.packets += 1;
@@ -517,6 +774,13 @@ impl NetFilterImpl for FilterUbpf {
             }
         }
     }
+}
+
+/// Seconds since the Unix epoch.
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 // ---- QOM property accessors (C ABI) ----
@@ -555,7 +819,11 @@ unsafe extern "C" fn set_handler(
 ) {
     // SAFETY: v is the property value passed by QOM.
     let path = unsafe { arg(v) };
-    if let Err(msg) = FilterUbpf::from_obj(obj).reconfigure(|c| c.handler = Some(path)) {
+    let settings = Settings {
+        handler: Some(path),
+        ..Settings::default()
+    };
+    if let Err(msg) = FilterUbpf::from_obj(obj).apply(settings) {
         // SAFETY: errp comes from QOM.
         unsafe {
             error_set(errp, &msg);
@@ -628,32 +896,16 @@ unsafe extern "C" fn set_verify(obj: *mut bindings::Object, v: bool, errp: *mut 
     }
 }
 
-unsafe extern "C" fn get_convention(
-    obj: *mut bindings::Object,
-    _errp: *mut *mut Error,
-) -> *mut c_char {
-    strdup(Some(convention_name(
-        FilterUbpf::from_obj(obj).config.borrow().convention,
-    )))
+unsafe extern "C" fn get_convention(obj: *mut bindings::Object, _errp: *mut *mut Error) -> c_int {
+    convention_index(FilterUbpf::from_obj(obj).config.borrow().convention)
 }
 
-unsafe extern "C" fn set_convention(
-    obj: *mut bindings::Object,
-    v: *const c_char,
-    errp: *mut *mut Error,
-) {
-    // SAFETY: v is the property value passed by QOM.
-    let convention = match unsafe { arg(v) }.as_str() {
-        "raw" => Convention::Raw,
-        "context" => Convention::Context,
-        other => {
-            let msg = format!("filter-ubpf: convention '{other}': use 'raw' or 'context'");
-            // SAFETY: errp comes from QOM.
-            unsafe {
-                error_set(errp, &msg);
-            }
-            return;
-        }
+unsafe extern "C" fn set_convention(obj: *mut bindings::Object, v: c_int, errp: *mut *mut Error) {
+    // QOM checked the value against UbpfConvention
+    let convention = if v == convention_index(Convention::Context) {
+        Convention::Context
+    } else {
+        Convention::Raw
     };
     if let Err(msg) = FilterUbpf::from_obj(obj).reconfigure(|c| c.convention = convention) {
         // SAFETY: errp comes from QOM.
@@ -661,6 +913,27 @@ unsafe extern "C" fn set_convention(
             error_set(errp, &msg);
         }
     }
+}
+
+unsafe extern "C" fn get_unfiltered(obj: *mut bindings::Object, _errp: *mut *mut Error) -> c_int {
+    FilterUbpf::from_obj(obj).config.borrow().unfiltered as c_int
+}
+
+unsafe extern "C" fn set_unfiltered(obj: *mut bindings::Object, v: c_int, _errp: *mut *mut Error) {
+    // QOM checked the value against UbpfUnfilteredAction
+    FilterUbpf::from_obj(obj).config.borrow_mut().unfiltered = if v == Unfiltered::Drop as c_int {
+        Unfiltered::Drop
+    } else {
+        Unfiltered::Pass
+    };
+}
+
+unsafe extern "C" fn get_stats(obj: *mut bindings::Object, _errp: *mut *mut Error) -> bool {
+    FilterUbpf::from_obj(obj).config.borrow().stats
+}
+
+unsafe extern "C" fn set_stats(obj: *mut bindings::Object, v: bool, _errp: *mut *mut Error) {
+    FilterUbpf::from_obj(obj).config.borrow_mut().stats = v;
 }
 
 unsafe extern "C" fn get_keep_maps(obj: *mut bindings::Object, _errp: *mut *mut Error) -> bool {

@@ -9,6 +9,7 @@
 //! `docs/devel/userspace-ebpf.rst` for the design.
 
 pub mod filter;
+pub mod info;
 pub mod monitor;
 pub mod netfilter;
 

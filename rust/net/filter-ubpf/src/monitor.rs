@@ -22,13 +22,14 @@ pub struct MapDesc {
     entries: u64,
 }
 
+/// Called for each entry; returns false to stop the walk.
 type EntryFn = unsafe extern "C" fn(
     opaque: *mut c_void,
     key: *const u8,
     klen: usize,
     value: *const u8,
     vlen: usize,
-);
+) -> bool;
 
 /// Run `f` on the filter's program, reporting its error through `errmsg`.
 ///
@@ -133,9 +134,11 @@ pub unsafe extern "C" fn filter_ubpf_map_desc(
 ///
 /// See `net/filter-ubpf.h`.
 #[no_mangle]
-pub unsafe extern "C" fn filter_ubpf_map_dump(
+pub unsafe extern "C" fn filter_ubpf_map_walk(
     filter: *mut bindings::Object,
     name: *const c_char,
+    start: *const u8,
+    start_len: usize,
     f: EntryFn,
     opaque: *mut c_void,
     errmsg: *mut *mut c_char,
@@ -143,11 +146,13 @@ pub unsafe extern "C" fn filter_ubpf_map_dump(
     // SAFETY: caller contract.
     unsafe {
         with_vm(filter, errmsg, |vm| {
-            for (k, v) in map(vm, name)?.entries() {
-                // SAFETY: the slices are valid for the call.
-                f(opaque, k.as_ptr(), k.len(), v.as_ptr(), v.len());
-            }
-            Ok(())
+            let m = map(vm, name)?;
+            let start = (!start.is_null()).then(|| bytes(start, start_len));
+            // the slices are valid for the call of f
+            m.walk(start, |k, v| {
+                f(opaque, k.as_ptr(), k.len(), v.as_ptr(), v.len())
+            })
+            .map_err(|e| format!("map \"{}\": start key: {e}", m.def().name))
         })
     }
 }

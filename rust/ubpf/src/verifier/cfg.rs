@@ -61,7 +61,10 @@ fn effects(code: &[Insn], i: usize) -> (u16, u16, [Option<usize>; 2]) {
             (src | dst, d, [next, None])
         }
         _ if x.code == CALL => (ARGS, CALLER_SAVED, [next, None]),
-        _ if x.code == crate::check::CALLX => (ARGS | d, CALLER_SAVED, [next, None]),
+        _ if x.code == crate::check::CALLX => {
+            let r = crate::check::callx_reg(x).unwrap_or(0);
+            (ARGS | 1u16 << r, CALLER_SAVED, [next, None])
+        }
         _ if x.code == EXIT => (1, 0, [None, None]),
         _ if x.code & 0xf0 == 0 => (0, 0, [jump_target(x, i), None]),
         _ => {

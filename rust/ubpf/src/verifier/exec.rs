@@ -1708,23 +1708,24 @@ pub fn step(p: &mut Prog, st: &mut State, i: usize) -> VResult<Step> {
             Ok(Step::Next(i + 1))
         }
         _ if x.code == crate::check::CALLX => {
-            let id = match read(st, x.dst)? {
+            let reg = crate::check::callx_reg(&x).unwrap_or(0);
+            let id = match read(st, reg)? {
                 Reg::Scalar(v) => v.n.as_const().and_then(|c| i32::try_from(c).ok()),
                 _ => None,
             };
             let Some(id) = id.filter(|&id| helpers::signature(id).is_some()) else {
                 return reject(
-                    x.dst,
+                    reg,
                     format!(
                         "call by register (callx r{}): the register must hold the ID of a known \
                          helper; for calls through function pointers build with clang -O2, \
                          which calls helpers and functions directly",
-                        x.dst
+                        reg
                     ),
                 );
             };
             if p.callx[i].is_some_and(|k| k != id) {
-                return reject(x.dst, "callx calls different helpers on different paths");
+                return reject(reg, "callx calls different helpers on different paths");
             }
             p.callx[i] = Some(id);
             call_helper(p, st, i, id)?;

@@ -14,18 +14,30 @@ use ubpf::{Convention, Engine, Program, Trust, VerifyOptions, Vm, VmOptions};
 
 const USAGE: &str = "\
 usage:
-  ubpf-run [--jit] [--ip-mode] [--section NAME | --raw] [--context]
-           [--verify | --verifier-log] [--min-len N] PROGRAM [--pcap FILE] [HEX...]
-      run PROGRAM (an eBPF ELF object, or raw bytecode with --raw) on each
-      packet of a pcap file and/or each packet given in hex; print each
-      verdict (non-zero = drop) and a summary.  --ip-mode: the program sees
-      the packet from the IPv4 header on (after Ethernet and 802.1Q tags);
-      other frames pass untouched.  --context: r1 points to a context
-      (struct ubpf_md / xdp_md) instead of r1 = packet, r2 = length.
-      --verify: verify the program first (minimum packet length: --min-len,
-      by default 20 with --ip-mode, else 14) and run it with the proof;
-      exit 2 if it is refused.  --verifier-log: also print the verifier's
-      log (each simulated instruction with the abstract state before it).
+  ubpf-run [OPTIONS] PROGRAM [--pcap FILE] [HEX...]
+      run PROGRAM (an eBPF ELF object, or raw bytecode with --bytecode) on
+      each packet of a pcap or pcapng file and/or each Ethernet frame given
+      in hex, as filter-ubpf would; print each verdict (non-zero = drop)
+      and the filter's counters.  The defaults are the filter's: verified,
+      JIT-compiled, ip-mode, raw convention.
+      --no-verify       load the program even if the verifier refuses it;
+                        it then runs in the interpreter (never JIT code)
+      --no-jit, --interp  run with the interpreter
+      --no-ip-mode      the program sees the whole Ethernet frame
+      --convention raw|context  (--context: context)
+      --section NAME    the program's ELF section
+      --bytecode        PROGRAM is raw bytecode (old name: --raw)
+      --unfiltered-action pass|drop  the packets the program is not run on
+                        (default: pass)
+      --min-len N       minimum packet length the verifier assumes
+                        (default: 20 in ip-mode, else 14)
+      --verifier-log    print the verifier's log
+      --verify, --jit, --ip-mode  accepted for compatibility (defaults)
+      pcap link types: Ethernet, Linux cooked (SLL and SLL2, as written by
+      tcpdump -i any) and raw IP; non-Ethernet packets are given an
+      Ethernet header first.  Packets cut by the capture's snapshot length
+      run on the bytes captured, are marked truncated and counted.
+      Exit status: 1 if a run failed, 2 if the program was refused.
   ubpf-run --conformance DIR [--xfail FILE] [--mode interpreter|jit|both]
       run the eBPF conformance suite's .data files (DIR/tests, DIR/negative).
   ubpf-run --plugin [--jit] [--elf] [MEMHEX]
@@ -49,23 +61,15 @@ fn main() -> ExitCode {
     })
 }
 
-fn engine(jit: bool) -> Engine {
-    if jit {
-        Engine::Jit(Trust::Trusted)
-    } else {
-        Engine::Interpreter
-    }
-}
-
 /// Options of the packet-running mode.
-#[derive(Default)]
 struct RunOpts {
     jit: bool,
     ip_mode: bool,
-    raw: bool,
-    context: bool,
+    bytecode: bool,
+    convention: Convention,
     verify: bool,
     verifier_log: bool,
+    drop_unfiltered: bool,
     min_len: Option<usize>,
     section: Option<String>,
     program: Option<PathBuf>,
@@ -73,16 +77,54 @@ struct RunOpts {
     hex: Vec<String>,
 }
 
+impl Default for RunOpts {
+    /// The filter's defaults.
+    fn default() -> Self {
+        Self {
+            jit: true,
+            ip_mode: true,
+            bytecode: false,
+            convention: Convention::Raw,
+            verify: true,
+            verifier_log: false,
+            drop_unfiltered: false,
+            min_len: None,
+            section: None,
+            program: None,
+            pcap: None,
+            hex: Vec::new(),
+        }
+    }
+}
+
 fn parse_run_opts(args: &[String]) -> Result<RunOpts, String> {
     let mut o = RunOpts::default();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
+            // the defaults, accepted for compatibility
             "--jit" => o.jit = true,
             "--ip-mode" => o.ip_mode = true,
-            "--raw" => o.raw = true,
-            "--context" => o.context = true,
             "--verify" => o.verify = true,
+            "--no-jit" | "--interp" => o.jit = false,
+            "--no-ip-mode" => o.ip_mode = false,
+            "--no-verify" => o.verify = false,
+            "--bytecode" | "--raw" => o.bytecode = true,
+            "--context" => o.convention = Convention::Context,
+            "--convention" => {
+                o.convention = match it.next().map(String::as_str) {
+                    Some("raw") => Convention::Raw,
+                    Some("context") => Convention::Context,
+                    _ => return Err("--convention: raw or context".to_owned()),
+                }
+            }
+            "--unfiltered-action" => {
+                o.drop_unfiltered = match it.next().map(String::as_str) {
+                    Some("pass") => false,
+                    Some("drop") => true,
+                    _ => return Err("--unfiltered-action: pass or drop".to_owned()),
+                }
+            }
             "--verifier-log" => {
                 o.verify = true;
                 o.verifier_log = true;
@@ -104,66 +146,199 @@ fn parse_run_opts(args: &[String]) -> Result<RunOpts, String> {
     Ok(o)
 }
 
+/// The filter's counters (its read-only properties of the same names),
+/// and the truncated captures.
 #[derive(Default)]
 struct Totals {
+    packets: usize,
     passed: usize,
     dropped: usize,
     errors: usize,
-    untouched: usize,
+    unfiltered: usize,
+    truncated: usize,
 }
 
-fn run_one(vm: &mut Vm, n: usize, frame: &mut [u8], ip_mode: bool, t: &mut Totals) {
-    let len = frame.len();
-    let Some(mem) = ubpf::net::program_memory(frame, ip_mode) else {
-        t.passed += 1;
-        t.untouched += 1;
-        let what = if ip_mode {
+/// One packet to run: an Ethernet frame, and its length on the wire when
+/// the capture cut it.
+struct Frame {
+    data: Vec<u8>,
+    cut_from: Option<usize>,
+}
+
+fn run_one(vm: &mut Vm, n: usize, mut frame: Frame, o: &RunOpts, t: &mut Totals) {
+    let len = frame.data.len();
+    t.packets += 1;
+    let cut = match frame.cut_from {
+        Some(orig) => {
+            t.truncated += 1;
+            format!(" (truncated: {len} of {orig} bytes captured)")
+        }
+        None => String::new(),
+    };
+    let Some(mem) = ubpf::net::program_memory(&mut frame.data, o.ip_mode) else {
+        t.unfiltered += 1;
+        let what = if o.ip_mode {
             "no complete IPv4 header"
         } else {
             "shorter than an Ethernet header"
         };
-        println!("packet {n}: {len} bytes: {what}, passed untouched");
+        let verdict = if o.drop_unfiltered {
+            t.dropped += 1;
+            "dropped"
+        } else {
+            t.passed += 1;
+            "passed"
+        };
+        println!("packet {n}: {len} bytes{cut}: {what}, unfiltered: {verdict} untouched");
         return;
     };
     match vm.run(mem) {
         Ok(0) => {
             t.passed += 1;
-            println!("packet {n}: {} bytes: pass (0)", mem.len());
+            println!("packet {n}: {} bytes{cut}: pass (0)", mem.len());
         }
         Ok(v) => {
             t.dropped += 1;
-            println!("packet {n}: {} bytes: drop ({v:#x})", mem.len());
+            println!("packet {n}: {} bytes{cut}: drop ({v:#x})", mem.len());
         }
         Err(e) => {
             t.errors += 1;
-            println!("packet {n}: {} bytes: error: {e}", mem.len());
+            t.passed += 1;
+            println!("packet {n}: {} bytes{cut}: error, passed: {e}", mem.len());
         }
+    }
+}
+
+/// pcap and pcapng input.
+#[cfg(feature = "pcap")]
+mod capture {
+    use std::path::Path;
+
+    use super::Frame;
+
+    // pcap link types (LINKTYPE_*, www.tcpdump.org/linktypes.html)
+    const LINKTYPE_ETHERNET: u32 = 1;
+    const LINKTYPE_RAW: u32 = 101;
+    const LINKTYPE_LINUX_SLL: u32 = 113;
+    const LINKTYPE_IPV4: u32 = 228;
+    const LINKTYPE_IPV6: u32 = 229;
+    const LINKTYPE_LINUX_SLL2: u32 = 276;
+
+    /// The name of a link type ubpf-run reads, `None` for the others.
+    const fn link_name(linktype: u32) -> Option<&'static str> {
+        match linktype {
+            LINKTYPE_ETHERNET => Some("Ethernet"),
+            LINKTYPE_RAW | LINKTYPE_IPV4 | LINKTYPE_IPV6 => Some("raw IP"),
+            LINKTYPE_LINUX_SLL => Some("Linux cooked (SLL)"),
+            LINKTYPE_LINUX_SLL2 => Some("Linux cooked (SLL2)"),
+            _ => None,
+        }
+    }
+
+    /// `packet` of link type `linktype` as an Ethernet frame (the filter
+    /// sees Ethernet frames): the L3 packet behind a header with zero MAC
+    /// addresses and the packet's Ethernet type.  `None` when the packet is too
+    /// short for its link-layer header.
+    fn to_ethernet(linktype: u32, packet: &[u8]) -> Option<Vec<u8>> {
+        let (ethertype, l3) = match linktype {
+            LINKTYPE_ETHERNET => return Some(packet.to_vec()),
+            // SLL: 16-byte header, protocol (EtherType) in its last 2 bytes
+            LINKTYPE_LINUX_SLL => ([*packet.get(14)?, *packet.get(15)?], packet.get(16..)?),
+            // SLL2: 20-byte header, protocol in its first 2 bytes
+            LINKTYPE_LINUX_SLL2 => ([*packet.first()?, *packet.get(1)?], packet.get(20..)?),
+            _ => {
+                let version = packet.first().map_or(0, |b| b >> 4);
+                let ethertype = if version == 6 { 0x86dd_u16 } else { 0x0800 };
+                (ethertype.to_be_bytes(), packet)
+            }
+        };
+        let mut frame = vec![0u8; 12];
+        frame.extend_from_slice(&ethertype);
+        frame.extend_from_slice(l3);
+        Some(frame)
+    }
+
+    /// One captured packet as a [`Frame`]; `orig` is its length on the wire.
+    fn captured(linktype: u32, data: &[u8], orig: u32) -> Frame {
+        let frame = to_ethernet(linktype, data).unwrap_or_default();
+        let orig = orig as usize;
+        // the length on the wire, as an Ethernet frame
+        let cut_from = (orig > data.len()).then(|| (orig + frame.len()).saturating_sub(data.len()));
+        Frame {
+            data: frame,
+            cut_from,
+        }
+    }
+
+    pub fn for_each_pcap(path: &Path, mut f: impl FnMut(Frame)) -> Result<(), String> {
+        use pcap_file::pcapng::Block;
+        let err = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+        let bytes = std::fs::read(path).map_err(|e| err(&e))?;
+        let unsupported = |lt: u32| {
+            err(&format!(
+                "link type {lt} is not supported (Ethernet, Linux cooked SLL/SLL2 and raw IP are)"
+            ))
+        };
+        // pcapng files start with a section header block
+        if bytes.starts_with(&0x0a0d_0d0a_u32.to_le_bytes()) {
+            let mut reader =
+                pcap_file::pcapng::PcapNgReader::new(&bytes[..]).map_err(|e| err(&e))?;
+            let mut described = std::collections::HashSet::new();
+            while let Some(block) = reader.next_block() {
+                let (iface, data, orig) = match block.map_err(|e| err(&e))? {
+                    Block::EnhancedPacket(p) => {
+                        (p.interface_id, p.data.into_owned(), p.original_len)
+                    }
+                    Block::SimplePacket(p) => (0, p.data.into_owned(), p.original_len),
+                    Block::Packet(p) => (
+                        u32::from(p.interface_id),
+                        p.data.into_owned(),
+                        p.original_len,
+                    ),
+                    _ => continue,
+                };
+                let linktype = reader
+                    .interfaces()
+                    .get(iface as usize)
+                    .map(|i| u32::from(i.linktype))
+                    .ok_or_else(|| err(&format!("packet of undeclared interface {iface}")))?;
+                let name = link_name(linktype).ok_or_else(|| unsupported(linktype))?;
+                if described.insert(iface) {
+                    println!("pcapng interface {iface}: link type {name}");
+                }
+                f(captured(linktype, &data, orig));
+            }
+            return Ok(());
+        }
+        let mut reader = pcap_file::pcap::PcapReader::new(&bytes[..]).map_err(|e| err(&e))?;
+        let linktype = u32::from(reader.header().datalink);
+        let name = link_name(linktype).ok_or_else(|| unsupported(linktype))?;
+        if linktype != LINKTYPE_ETHERNET {
+            println!("pcap link type {name}: packets given an Ethernet header");
+        }
+        // raw packets: pcap-file refuses a packet longer on the wire than
+        // the snapshot length, which is what a truncated capture holds
+        while let Some(pkt) = reader.next_raw_packet() {
+            let pkt = pkt.map_err(|e| err(&e))?;
+            f(captured(linktype, &pkt.data, pkt.orig_len));
+        }
+        Ok(())
     }
 }
 
 #[cfg(feature = "pcap")]
-fn for_each_pcap(path: &Path, mut f: impl FnMut(&mut [u8])) -> Result<(), String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut reader =
-        pcap_file::pcap::PcapReader::new(file).map_err(|e| format!("{}: {e}", path.display()))?;
-    while let Some(pkt) = reader.next_packet() {
-        let pkt = pkt.map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut data = pkt.data.into_owned();
-        f(&mut data);
-    }
-    Ok(())
-}
+use capture::for_each_pcap;
 
 #[cfg(not(feature = "pcap"))]
-fn for_each_pcap(_path: &Path, _f: impl FnMut(&mut [u8])) -> Result<(), String> {
+fn for_each_pcap(_path: &Path, _f: impl FnMut(Frame)) -> Result<(), String> {
     Err("pcap input needs the \"pcap\" feature".to_owned())
 }
 
 fn run_main(args: &[String]) -> Result<ExitCode, String> {
     let o = parse_run_opts(args)?;
     let path = o.program.as_deref().unwrap_or_else(|| Path::new(""));
-    let prog = if o.raw {
-        let code = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let prog = if o.bytecode {
+        let code = ubpf::read_object_file(path).map_err(|e| e.to_string())?;
         Program::from_bytecode(&code)
     } else {
         Program::load_file(path, o.section.as_deref())
@@ -178,7 +353,11 @@ fn run_main(args: &[String]) -> Result<ExitCode, String> {
         vm.program().section(),
         vm.program().insn_count(),
         if vm.is_jit() { "JIT" } else { "interpreter" },
-        if vm.is_verified() { ", verified" } else { "" },
+        if vm.is_verified() {
+            ", verified"
+        } else {
+            ", not verified"
+        },
         if o.ip_mode { ", ip-mode" } else { "" }
     );
     let mut totals = Totals::default();
@@ -186,28 +365,39 @@ fn run_main(args: &[String]) -> Result<ExitCode, String> {
     if let Some(pcap) = &o.pcap {
         for_each_pcap(pcap, |frame| {
             n += 1;
-            run_one(&mut vm, n, frame, o.ip_mode, &mut totals);
+            run_one(&mut vm, n, frame, &o, &mut totals);
         })?;
     }
     for h in &o.hex {
-        let mut frame = conformance::parse_hex_bytes(h)?;
+        let data = conformance::parse_hex_bytes(h)?;
         n += 1;
-        run_one(&mut vm, n, &mut frame, o.ip_mode, &mut totals);
+        let frame = Frame {
+            data,
+            cut_from: None,
+        };
+        run_one(&mut vm, n, frame, &o, &mut totals);
     }
+    let t = &totals;
     let plural = |k: usize, word: &str| format!("{k} {word}{}", if k == 1 { "" } else { "s" });
     println!(
-        "{}: {} passed, {} dropped, {}{}",
-        plural(n, "packet"),
-        totals.passed,
-        totals.dropped,
-        plural(totals.errors, "error"),
-        if o.ip_mode {
-            format!(" ({} passed untouched)", totals.untouched)
+        "{}: {} passed, {} dropped, {}, {} unfiltered ({}){}",
+        plural(t.packets, "packet"),
+        t.passed,
+        t.dropped,
+        plural(t.errors, "error"),
+        t.unfiltered,
+        if o.drop_unfiltered {
+            "dropped"
+        } else {
+            "passed"
+        },
+        if t.truncated > 0 {
+            format!(", {} truncated by the capture", t.truncated)
         } else {
             String::new()
         }
     );
-    Ok(if totals.errors > 0 {
+    Ok(if t.errors > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -217,17 +407,18 @@ fn run_main(args: &[String]) -> Result<ExitCode, String> {
 /// The VM for `prog` under the options; `None` if the verifier refused it
 /// (the reason is printed).
 fn prepare(prog: Program, o: &RunOpts) -> Result<Option<Vm>, String> {
-    let convention = if o.context {
-        Convention::Context
-    } else {
-        Convention::Raw
-    };
+    let convention = o.convention;
     if !o.verify {
+        // JIT code does not check memory accesses: never for a program
+        // the verifier did not prove
+        if o.jit {
+            println!("not verified (--no-verify): running in the interpreter, not the JIT");
+        }
         let opts = VmOptions {
             convention,
             proof: None,
         };
-        return Vm::with_options(prog, engine(o.jit), opts)
+        return Vm::with_options(prog, Engine::Interpreter, opts)
             .map(Some)
             .map_err(|e| e.to_string());
     }
@@ -249,6 +440,16 @@ fn prepare(prog: Program, o: &RunOpts) -> Result<Option<Vm>, String> {
         Ok(p) => p,
         Err(e) => {
             println!("refused by the verifier: {e}");
+            let context = VerifyOptions {
+                convention: Convention::Context,
+                ..vopts
+            };
+            if convention == Convention::Raw && ubpf::verify(&prog, &context).is_ok() {
+                println!(
+                    "the program reads r1 as a context (struct xdp_md): it verifies with \
+                     --convention context"
+                );
+            }
             return Ok(None);
         }
     };
