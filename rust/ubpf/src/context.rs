@@ -161,6 +161,37 @@ pub fn analyse(bytes: &[u8], ty: ProgType) -> Result<Analysis, Refusal> {
     let n = bytes.len() / INSN_SIZE;
     let code: Vec<Insn> = (0..n).map(|i| Insn::at(bytes, i)).collect();
     let has_ctx = !ty.info().ctx.is_empty();
+    if !has_ctx {
+        // no context: nothing to follow, only the type's rules to check
+        let mut i = 0;
+        while i < n {
+            let x = &code[i];
+            i += if x.code == LDDW { 2 } else { 1 };
+            if x.code == CALL && x.src == 0 && !ty.allows_helper(x.imm) {
+                return fail(
+                    i - 1,
+                    None,
+                    format!(
+                        "{} is not available to {} programs",
+                        crate::helpers::describe_helper(x.imm),
+                        ty.name()
+                    ),
+                );
+            }
+            if x.code & 0x07 == 0x00 && x.code != LDDW && !ty.info().ld_abs && ty != ProgType::Ubpf
+            {
+                return fail(
+                    i - 1,
+                    None,
+                    format!("ld_abs/ld_ind is not available to {} programs", ty.name()),
+                );
+            }
+        }
+        return Ok(Analysis {
+            access: vec![None; n],
+            code: bytes.to_vec(),
+        });
+    }
     let mut states: Vec<Option<St>> = vec![None; n];
     let mut work: Vec<usize> = Vec::new();
     let enter = |sts: &mut Vec<Option<St>>, wl: &mut Vec<usize>, at: usize, s: St| {

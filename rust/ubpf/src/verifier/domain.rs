@@ -298,7 +298,8 @@ impl Range {
     /// Make the bounds and known bits agree; `None` if no value is left
     /// (an infeasible branch).
     pub fn norm(mut self) -> Option<Self> {
-        for _ in 0..2 {
+        for round in 0..2 {
+            let before = self;
             // known bits -> bounds
             self.umin = self.umin.max(self.t.value);
             self.umax = self.umax.min(self.t.value | self.t.mask);
@@ -324,6 +325,10 @@ impl Range {
             self.t = self.t.intersect(Tnum::from_range(self.umin, self.umax));
             if self.t.value & !self.t.mask != self.t.value {
                 return None;
+            }
+            // a second round only if the first changed something
+            if round == 0 && self == before {
+                break;
             }
         }
         if self.umin > self.umax || self.smin > self.smax {

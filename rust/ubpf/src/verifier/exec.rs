@@ -12,6 +12,7 @@ use crate::context::CtxAccess;
 use crate::helpers::{self, Arg, Ret};
 use crate::maps::MapDef;
 use crate::progtype::FieldKind;
+use std::rc::Rc;
 
 /// Largest packet pointer offset (in magnitude) arithmetic may produce.
 const MAX_OFF: i64 = MAX_C;
@@ -428,7 +429,13 @@ fn access(
             let (f, total) = check_stack(st, r, frame, fo + off, size, what, true)?;
             match value {
                 Some(val) => {
-                    stack_store(&mut st.frames[f], x.src, total, size, val)?;
+                    stack_store(
+                        &mut Rc::make_mut(&mut st.frames)[f],
+                        x.src,
+                        total,
+                        size,
+                        val,
+                    )?;
                     Ok(None)
                 }
                 None => Ok(Some(match stack_load(&st.frames[f], r, total, size)? {
@@ -641,7 +648,7 @@ fn check_write_arg(
             for b in 0..written {
                 let o = total + i64::from(b);
                 let unknown = Reg::Scalar(Val::with_sym(Range::UNKNOWN, NONE, None));
-                stack_store(&mut st.frames[f], r, o, 1, unknown)?;
+                stack_store(&mut Rc::make_mut(&mut st.frames)[f], r, o, 1, unknown)?;
             }
             Ok(())
         }
@@ -895,7 +902,7 @@ fn call_local(p: &Prog, st: &mut State, i: usize, target: usize) -> VResult<Step
         );
     }
     let saved = [st.regs[6], st.regs[7], st.regs[8], st.regs[9]];
-    st.frames.push(Frame::new(i, saved, p.frame_limit(depth)));
+    Rc::make_mut(&mut st.frames).push(Frame::new(i, saved, p.frame_limit(depth)));
     st.regs[0] = Reg::Uninit;
     for r in 6..=9 {
         st.regs[r] = Reg::Uninit;
@@ -932,7 +939,7 @@ fn exit(st: &mut State) -> VResult<Step> {
     if matches!(r0, Reg::Stack { frame, .. } if usize::from(frame) >= depth) {
         return reject(0, "a function returns a pointer to its own stack frame");
     }
-    let Some(fr) = st.frames.pop() else {
+    let Some(fr) = Rc::make_mut(&mut st.frames).pop() else {
         return reject(None, "no frame to return to");
     };
     for r in 1..=5 {
@@ -1765,7 +1772,11 @@ pub fn entry_state(p: &Prog, min_len: u64) -> State {
     regs[10] = Reg::Stack { frame: 0, off: 0 };
     let mut st = State {
         regs,
-        frames: vec![Frame::new(usize::MAX, [Reg::Uninit; 4], p.frame_limit(0))],
+        frames: Rc::new(vec![Frame::new(
+            usize::MAX,
+            [Reg::Uninit; 4],
+            p.frame_limit(0),
+        )]),
         safe: Vec::new(),
         next: super::state::FIRST,
         refs: Vec::new(),

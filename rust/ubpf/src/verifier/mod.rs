@@ -110,6 +110,9 @@ pub struct VerifyStats {
     pub joins: usize,
     /// Whether the program has loops (backward jumps).
     pub loops: bool,
+    /// Work done: instructions simulated plus state comparisons weighted
+    /// by the stack slots compared (the budget is `MAX_WORK`).
+    pub work: u64,
 }
 
 /// Proof that a program passed the verifier: the only way to obtain one
@@ -631,6 +634,7 @@ fn run(
         since: STORE_EVERY,
     });
     d.stats.loops = d.back_count.iter().any(|&c| c > 0) || program.has_back_edges();
+    d.stats.work = d.work;
     if let Err(f) = res {
         let kind = match f {
             Fail::At(insn, r) => ErrorKind::Verifier {

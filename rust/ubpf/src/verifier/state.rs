@@ -17,6 +17,7 @@
 //! data + LEN`) and comparing an offset against the length in r2.
 
 use std::fmt::{self, Write};
+use std::rc::Rc;
 
 use super::domain::Range;
 
@@ -362,7 +363,9 @@ pub struct State {
     /// Registers of the current frame (r10 is its frame pointer).
     pub regs: [Reg; 11],
     /// Call frames, the program's first; the last is the current one.
-    pub frames: Vec<Frame>,
+    /// Shared between the copies of a state until one changes them (the
+    /// verifier copies states at every branch).
+    pub frames: Rc<Vec<Frame>>,
     /// Known lower bounds of `LEN - sym`, sorted by symbol; `ZERO`'s
     /// entry is the known minimum packet length.
     pub safe: Vec<(Sym, i64)>,
@@ -439,7 +442,15 @@ impl State {
         for r in &mut self.regs {
             f(r);
         }
-        for fr in &mut self.frames {
+        // frames are copied only if something in them can change
+        let touched = self.frames.iter().any(|fr| {
+            fr.saved.iter().any(Reg::is_init)
+                || fr.slots.iter().any(|(_, s)| matches!(s, Slot::Spill(_)))
+        });
+        if !touched {
+            return;
+        }
+        for fr in Rc::make_mut(&mut self.frames).iter_mut() {
             for r in &mut fr.saved {
                 f(r);
             }
@@ -499,7 +510,7 @@ impl State {
             || self
                 .frames
                 .iter()
-                .zip(&o.frames)
+                .zip(o.frames.iter())
                 .any(|(a, b)| a.callsite != b.callsite)
         {
             return None;
@@ -561,7 +572,7 @@ impl State {
             lost |= both && !r.is_init();
         }
         let mut frames = Vec::with_capacity(self.frames.len());
-        for (a, b) in self.frames.iter().zip(&o.frames) {
+        for (a, b) in self.frames.iter().zip(o.frames.iter()) {
             let mut fr = Frame::new(a.callsite, a.saved, a.limit);
             for (r, x) in fr.saved.iter_mut().zip(&b.saved) {
                 let both = r.is_init() && x.is_init();
@@ -597,7 +608,7 @@ impl State {
         safe.dedup_by_key(|e| e.0);
         let mut st = Self {
             regs,
-            frames,
+            frames: Rc::new(frames),
             safe,
             next,
             refs: self.refs.clone(),
@@ -616,7 +627,7 @@ impl State {
         let same = |a: &Reg, b: &Reg| konst(a) == konst(b);
         self.frames.len() == o.frames.len()
             && self.regs.iter().zip(&o.regs).all(|(a, b)| same(a, b))
-            && self.frames.iter().zip(&o.frames).all(|(f, g)| {
+            && self.frames.iter().zip(o.frames.iter()).all(|(f, g)| {
                 f.saved.iter().zip(&g.saved).all(|(a, b)| same(a, b))
                     && f.slots.len() == g.slots.len()
                     && f.slots.iter().zip(&g.slots).all(|(x, y)| {
@@ -646,7 +657,7 @@ impl State {
         {
             return false;
         }
-        for (a, b) in self.frames.iter().zip(&o.frames) {
+        for (a, b) in self.frames.iter().zip(o.frames.iter()) {
             if a.callsite != b.callsite
                 || !a
                     .saved
