@@ -63,6 +63,22 @@ if [ -d "$BPF_CONFORMANCE_DIR/tests" ]; then
 else
     echo "conformance suite not found at $BPF_CONFORMANCE_DIR: skipped"
 fi
+# the kernel as the reference: real programs (xdp-tools, kernel selftests
+# and samples, QEMU's rss.bpf.c) built at test time, run in the host
+# kernel (BPF_PROG_TEST_RUN) and in the engine; skipped with a message
+# where bpf() is unavailable
+bash "$here/kernel-corpus.sh"
+kdiff=$(mktemp)
+if ! UBPF_KERNEL_CORPUS="$CACHE/kernel-corpus" cargo test -q --release \
+        --manifest-path "$manifest" --test kernel_diff -- --nocapture >"$kdiff" 2>&1; then
+    cat "$kdiff"; exit 1
+fi
+grep -E "^kernel differential|^  [a-z]|skipped" "$kdiff" || true
+rm -f "$kdiff"
+if [ -n "${UBPF_ROBUST_EXTENDED:-}" ]; then
+    # the verifier fuzzer for 10 minutes (the default run has a 5 s smoke)
+    bash "$here/robust/verifier-fuzz.sh" 600
+fi
 
 step "4. filter crate: clippy and rustfmt under QEMU's rust/ workspace lints"
 # QEMU 10.0's own crates do not pass clippy 1.95 (pl011 doc lints), so only
