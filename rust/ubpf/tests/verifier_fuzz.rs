@@ -11,6 +11,7 @@
 //!   `target/vfuzz`), `UBPF_FUZZ_KEEP` (reproducers per class, default 8);
 //!   see scripts/ubpf/robust/verifier-fuzz.sh.
 
+mod common;
 mod vfuzz;
 
 use std::path::PathBuf;

@@ -1006,6 +1006,25 @@ fn map_add(r: u8, src: u8, p: &Range, s: &Val, neg: bool) -> VResult<Range> {
     Ok(n)
 }
 
+/// `off ± b` for a pointer whose offset must stay a known constant (stack,
+/// context, ring buffer record): refused with `variable` when `b` is not
+/// a constant, with `range` when the result leaves [`MAX_OFF`].
+fn const_off(dst: u8, b: &Val, sub: bool, off: i64, variable: &str, range: &str) -> VResult<i64> {
+    let Some(k) = b.n.as_const() else {
+        return reject(dst, variable);
+    };
+    let k = k as i64;
+    let r = if sub {
+        off.checked_sub(k)
+    } else {
+        off.checked_add(k)
+    };
+    match r.filter(|o| o.abs() <= MAX_OFF) {
+        Some(o) => Ok(o),
+        None => reject(dst, range),
+    }
+}
+
 /// Map handles and pointers that may be NULL take no arithmetic.
 const fn no_alu(r: &Reg) -> bool {
     matches!(
@@ -1175,38 +1194,25 @@ fn alu(st: &mut State, x: &Insn) -> VResult<()> {
             Reg::Stack { frame, off }
         }
         (Reg::Record { id, size, off }, Reg::Scalar(b)) if is64 && (op == 0x00 || op == 0x10) => {
-            let Some(k) = b.n.as_const() else {
-                return reject(
-                    dst,
-                    "variable offset into a ring buffer record is not supported",
-                );
-            };
-            let k = k as i64;
-            let off = if op == 0x10 {
-                off.checked_sub(k)
-            } else {
-                off.checked_add(k)
-            }
-            .filter(|o| o.abs() <= MAX_OFF);
-            let Some(off) = off else {
-                return reject(dst, "record pointer offset out of range");
-            };
+            let off = const_off(
+                dst,
+                &b,
+                op == 0x10,
+                off,
+                "variable offset into a ring buffer record is not supported",
+                "record pointer offset out of range",
+            )?;
             Reg::Record { id, size, off }
         }
         (Reg::Ctx { off }, Reg::Scalar(b)) if is64 && (op == 0x00 || op == 0x10) => {
-            let Some(k) = b.n.as_const() else {
-                return reject(dst, "variable offset into the context is not supported");
-            };
-            let k = k as i64;
-            let off = if op == 0x10 {
-                off.checked_sub(k)
-            } else {
-                off.checked_add(k)
-            }
-            .filter(|o| o.abs() <= MAX_OFF);
-            let Some(off) = off else {
-                return reject(dst, "context pointer offset out of range");
-            };
+            let off = const_off(
+                dst,
+                &b,
+                op == 0x10,
+                off,
+                "variable offset into the context is not supported",
+                "context pointer offset out of range",
+            )?;
             Reg::Ctx { off }
         }
         (Reg::MapValue { map, off }, Reg::Scalar(b))

@@ -33,28 +33,7 @@ use ubpf::{Convention, Engine, Program, RunError, Trust, VerifyOptions, Vm, VmOp
 /// One instruction slot.
 pub type Slot = [u8; 8];
 
-/// Deterministic xorshift64* generator.
-pub struct Rng(u64);
-
-impl Rng {
-    pub const fn new(seed: u64) -> Self {
-        Self(seed ^ 0x9e37_79b9_7f4a_7c15 | 1)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n.max(1)
-    }
-    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len() as u64) as usize]
-    }
-}
+pub use crate::common::Rng;
 
 /// A generated program and the options it is verified with.
 #[derive(Clone, Debug, PartialEq, Eq)]
