@@ -462,8 +462,22 @@ impl Range {
             0x30 => Self::urange(0, a.umax),
             0x40 => a.or(&b),
             0x50 => a.and(&b),
-            0x60 => shift.map_or(Self::UNKNOWN, |k| a.shl(k)),
-            0x70 => shift.map_or_else(|| Self::urange(0, a.umax), |k| a.shr(k)),
+            0x60 => match shift {
+                Some(k) => a.shl(k),
+                // a shift amount within [b.umin, b.umax] < bits: as the
+                // kernel, bound by the extreme shifts when none overflows
+                None if b.umax < u64::from(bits) && u64::from(a.umax.leading_zeros()) >= b.umax => {
+                    Self::urange(a.umin << b.umin, a.umax << b.umax)
+                }
+                None => Self::UNKNOWN,
+            },
+            0x70 => match shift {
+                Some(k) => a.shr(k),
+                None if b.umax < u64::from(bits) => {
+                    Self::urange(a.umin >> b.umax, a.umax >> b.umin)
+                }
+                None => Self::urange(0, a.umax),
+            },
             0x80 => Self::konst(0).sub(&a),
             0x90 => {
                 if b.umin > 0 {
@@ -646,6 +660,27 @@ mod tests {
         assert_eq!((a.umin, a.umax), (4, 64));
         let w = Range::urange(0, 10).alu(0x10, &Range::konst(20), false);
         assert!(w.umax <= u64::from(u32::MAX));
+    }
+
+    #[test]
+    fn variable_shifts() {
+        // [0, 255] << [2, 3] is within [0, 2040]; >> [2, 3] within [0, 63]
+        let x = Range::urange(0, 255);
+        let s = Range::urange(2, 3);
+        let l = x.alu(0x60, &s, true);
+        assert_eq!((l.umin, l.umax), (0, 2040));
+        let r = x.alu(0x70, &s, true);
+        assert_eq!((r.umin, r.umax), (0, 63));
+        // a shift that may overflow knows nothing
+        let big = Range::urange(0, u64::MAX >> 1);
+        assert_eq!(big.alu(0x60, &s, true).umax, u64::MAX);
+        // every concrete shift lands within the abstract result
+        for v in [0u64, 1, 77, 255] {
+            for k in [2u64, 3] {
+                assert!(l.umin <= v << k && v << k <= l.umax);
+                assert!(r.umin <= v >> k && v >> k <= r.umax);
+            }
+        }
     }
 
     #[test]
