@@ -466,16 +466,14 @@ impl Range {
                 Some(k) => a.shl(k),
                 // a shift amount within [b.umin, b.umax] < bits: as the
                 // kernel, bound by the extreme shifts when none overflows
-                None if b.umax < u64::from(bits) && u64::from(a.umax.leading_zeros()) >= b.umax => {
+                None if b.umax < bits && u64::from(a.umax.leading_zeros()) >= b.umax => {
                     Self::urange(a.umin << b.umin, a.umax << b.umax)
                 }
                 None => Self::UNKNOWN,
             },
             0x70 => match shift {
                 Some(k) => a.shr(k),
-                None if b.umax < u64::from(bits) => {
-                    Self::urange(a.umin >> b.umax, a.umax >> b.umin)
-                }
+                None if b.umax < bits => Self::urange(a.umin >> b.umax, a.umax >> b.umin),
                 None => Self::urange(0, a.umax),
             },
             0x80 => Self::konst(0).sub(&a),
