@@ -192,8 +192,13 @@ pub const MAX_PROCESSED: usize = 1_000_000;
 /// time a refusal takes whatever the program's shape.
 const MAX_WORK: u64 = 2_000_000;
 /// Most time spent verifying one program, a backstop for slow machines:
-/// QEMU verifies with its main loop held.
-const MAX_TIME: std::time::Duration = std::time::Duration::from_millis(250);
+/// QEMU verifies with its main loop held.  Builds with debug assertions
+/// (tests) run about ten times slower and get ten times longer.
+const MAX_TIME: std::time::Duration = if cfg!(debug_assertions) {
+    std::time::Duration::from_millis(2500)
+} else {
+    std::time::Duration::from_millis(250)
+};
 /// Most states stored per instruction.
 const MAX_STATES: usize = 64;
 /// Join states of loop-free code beyond this many per instruction.
