@@ -132,7 +132,7 @@ fn verifies_as_context(program: &Program, options: VerifyOptions) -> bool {
 const fn convention_index(c: Convention) -> c_int {
     match c {
         Convention::Raw => 0,
-        Convention::Context => 1,
+        _ => 1,
     }
 }
 
