@@ -848,15 +848,16 @@ static void test_tune_keeps_object(void)
     qtest_qmp_assert_success(r.qts, "{ 'execute': 'qom-set', 'arguments': "
                              "{ 'path': '/objects/f0', 'property': "
                              "'ip-mode', 'value': false } }");
+    /* the context convention is XDP's: return value 0 is XDP_ABORTED */
     qom_set_str(&r, "f0", "convention", "context");
     send_pkt(r.feed, &a);
-    expect_pkt(r.tap, &a);
+    wait_counter(&r, "f0", "aborted", 1);
     hits = map_value(&r, "f0", "hits", "00000000");
     g_assert_cmpstr(hits, ==, "0200000000000000");
 
     /* another program of the same object: same map, same count */
     qom_set_str(&r, "f0", "section", "ubpf/count_drop");
-    send_pkt(r.feed, &b);               /* dropped */
+    send_pkt(r.feed, &b);               /* XDP_DROP */
     wait_counter(&r, "f0", "dropped", 1);
     kept = map_value(&r, "f0", "hits", "00000000");
     g_assert_cmpstr(kept, ==, "0300000000000000");
@@ -1129,6 +1130,7 @@ static void test_query(void)
     g_assert(qdict_get_bool(f, "verified"));
     g_assert(qdict_get_bool(f, "ip-mode"));
     g_assert_cmpstr(qdict_get_str(f, "convention"), ==, "raw");
+    g_assert_cmpstr(qdict_get_str(f, "prog-type"), ==, "ubpf");
     g_assert_cmpstr(qdict_get_str(qobject_to(QDict, qlist_peek(
                         qdict_get_qlist(f, "maps"))), "name"), ==,
                     "proto_count");
@@ -1144,7 +1146,8 @@ static void test_query(void)
     g_assert(strstr(hmp, "f0: netdev n0, "));
     g_assert(strstr(hmp, path));
     g_assert(strstr(hmp, tag));
-    g_assert(strstr(hmp, "packets 4, passed 4, dropped 0, errors 0, "
+    g_assert(strstr(hmp, "packets 4, passed 4, dropped 0, aborted 0, "
+                    "tx 0, redirected 0, truncated 0, errors 0, "
                     "unfiltered 1"));
     g_assert(strstr(hmp, "run count 3, run time "));
     g_assert(strstr(hmp, "maps: proto_count"));
