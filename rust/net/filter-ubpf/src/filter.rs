@@ -25,7 +25,7 @@ use std::{
 
 use qemu_api::{
     bindings::{
-        self, iovec, object_class_property_add, object_class_property_add_bool,
+        self, object_class_property_add, object_class_property_add_bool,
         object_class_property_add_enum, object_class_property_add_str,
         object_class_property_set_description, object_get_canonical_path_component, Error,
         QEnumLookup, Visitor,
@@ -282,7 +282,8 @@ pub(crate) struct Settings {
     /// `Some("")`: the only program of the object.
     pub(crate) section: Option<String>,
     pub(crate) ip_mode: Option<bool>,
-    /// `Some(None)`: auto.
+    /// `Some(None)`: auto (the property's own `None`), `None`: unchanged.
+    #[allow(clippy::option_option)]
     pub(crate) prog_type: Option<Option<ProgType>>,
     pub(crate) verify: Option<bool>,
     pub(crate) jit: Option<bool>,
@@ -672,7 +673,8 @@ impl FilterUbpf {
             (Engine::Interpreter, None)
         };
         let options = VmOptions { convention, proof };
-        Vm::with_pins(program, engine, options, pins(), old).map_err(|e| format!("filter-ubpf: {e}"))
+        Vm::with_pins(program, engine, options, pins(), old)
+            .map_err(|e| format!("filter-ubpf: {e}"))
     }
 
     /// Load what `config` describes.  `what` tells what to read again;
@@ -1051,9 +1053,8 @@ impl FilterUbpf {
             }
             Route::Back => {
                 // SAFETY: as above.
-                let sent = unsafe {
-                    filter_ubpf_send_back(rx.sender, rx.flags, out.as_ptr(), out.len())
-                };
+                let sent =
+                    unsafe { filter_ubpf_send_back(rx.sender, rx.flags, out.as_ptr(), out.len()) };
                 if !sent {
                     self.redirect_failed(0, c_str!("no way back to the sender"));
                 }
