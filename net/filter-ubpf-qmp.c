@@ -10,6 +10,7 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "qapi/qapi-commands-ubpf.h"
+#include "qapi/qapi-events-ubpf.h"
 #include "qobject/qdict.h"
 #include "monitor/hmp.h"
 #include "monitor/monitor.h"
@@ -521,4 +522,37 @@ void hmp_info_ubpf_maps(Monitor *mon, const QDict *qdict)
         return;
     }
     object_child_foreach(object_get_objects_root(), hmp_print_one, mon);
+}
+
+/* ---- ring buffer records, pinned maps ---- */
+
+void filter_ubpf_emit_record(const char *id, const char *map,
+                             const uint8_t *data, size_t len)
+{
+    g_autofree char *hex = to_hex(data, len);
+
+    qapi_event_send_filter_ubpf_record(id, map, hex);
+}
+
+void qmp_x_filter_ubpf_unpin(const char *name, Error **errp)
+{
+    if (!filter_ubpf_unpin(name)) {
+        error_setg(errp, "no map is pinned as '%s'", name);
+    }
+}
+
+UbpfPinnedMapList *qmp_x_query_filter_ubpf_pins(Error **errp)
+{
+    UbpfPinnedMapList *head = NULL, **tail = &head;
+    char **names = filter_ubpf_pinned_names();
+    size_t i;
+
+    for (i = 0; names && names[i]; i++) {
+        UbpfPinnedMap *m = g_new0(UbpfPinnedMap, 1);
+
+        m->name = names[i];
+        QAPI_LIST_APPEND(tail, m);
+    }
+    g_free(names);
+    return head;
 }

@@ -99,6 +99,14 @@ typedef struct FilterUbpfLoad {
 bool filter_ubpf_load(Object *filter, const FilterUbpfLoad *load,
                       char **errmsg);
 
+/* Unpin the map pinned as @name; false if there is none */
+bool filter_ubpf_unpin(const char *name);
+/* The pinned maps' names: a NULL-terminated array, g_free() all */
+char **filter_ubpf_pinned_names(void);
+/* A ring buffer record, for the Rust filter: a FILTER_UBPF_RECORD event */
+void filter_ubpf_emit_record(const char *id, const char *map,
+                             const uint8_t *data, size_t len);
+
 /*
  * Packet paths (net/filter-ubpf-net.c), for the Rust filter: all copy
  * @buf if they have to keep it.

@@ -1364,6 +1364,7 @@ static void test_pinned_shared(void)
     g_autofree char *v0 = NULL;
     g_autofree char *v1 = NULL;
     g_autofree char *v2 = NULL;
+    QDict *rsp;
 
     send_pkt(r.feed, &p);
     expect_pkt(r.tap, &p);
@@ -1384,6 +1385,42 @@ static void test_pinned_shared(void)
                              VERDICTS);
     v2 = map_value(&r, "f2", "seen", "00000000");
     g_assert_cmpstr(v2, ==, "0200000000000000");
+
+    /* listed; unpinned, the next program pinning the name starts afresh */
+    rsp = qtest_qmp(r.qts, "{ 'execute': 'x-query-filter-ubpf-pins' }");
+    g_assert_cmpstr(qdict_get_str(qobject_to(QDict, qlist_peek(
+                        qdict_get_qlist(rsp, "return"))), "name"), ==, "seen");
+    qobject_unref(rsp);
+    qtest_qmp_assert_success(r.qts, "{ 'execute': 'x-filter-ubpf-unpin', "
+                             "'arguments': { 'name': 'seen' } }");
+    rsp = qtest_qmp(r.qts, "{ 'execute': 'x-filter-ubpf-unpin', "
+                    "'arguments': { 'name': 'seen' } }");
+    g_assert(qdict_haskey(rsp, "error"));
+    qobject_unref(rsp);
+    qom_set_str(&r, "f2", "ubpf-handler", VERDICTS);
+    g_free(v2);
+    v2 = map_value(&r, "f2", "seen", "00000000");
+    g_assert_cmpstr(v2, ==, "0000000000000000");
+    rig_stop(&r);
+}
+
+/* A ring buffer record reaches QMP as a FILTER_UBPF_RECORD event */
+static void test_ringbuf_event(void)
+{
+    Rig r = rig_start(false,
+                      "-object filter-ubpf,id=f0,netdev=n0,queue=tx,"
+                      "ubpf-handler=" VERDICTS ",section=xdp");
+    Pkt p = udp_frame(2, 9, false, 0x42);
+    QDict *ev, *data;
+
+    send_pkt(r.feed, &p);
+    expect_pkt(r.tap, &p);
+    ev = qtest_qmp_eventwait_ref(r.qts, "FILTER_UBPF_RECORD");
+    data = qdict_get_qdict(ev, "data");
+    g_assert_cmpstr(qdict_get_str(data, "id"), ==, "f0");
+    g_assert_cmpstr(qdict_get_str(data, "map"), ==, "events");
+    g_assert_cmpstr(qdict_get_str(data, "data"), ==, "75627042");
+    qobject_unref(ev);
     rig_stop(&r);
 }
 
@@ -1421,5 +1458,6 @@ int main(int argc, char **argv)
     qtest_add_func("/netfilter/ubpf/prog_type_forced",
                    test_prog_type_forced);
     qtest_add_func("/netfilter/ubpf/pinned_shared", test_pinned_shared);
+    qtest_add_func("/netfilter/ubpf/ringbuf_event", test_ringbuf_event);
     return g_test_run();
 }

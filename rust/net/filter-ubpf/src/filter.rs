@@ -84,6 +84,7 @@ extern "C" {
         len: usize,
     ) -> *const c_char;
     fn filter_ubpf_by_ifindex(ifindex: u32) -> *mut bindings::NetFilterState;
+    fn filter_ubpf_emit_record(id: *const c_char, map: *const c_char, data: *const u8, len: usize);
 
     fn g_strdup(s: *const c_char) -> *mut c_char;
 
@@ -115,6 +116,10 @@ pub(crate) fn pins() -> &'static PinRegistry {
 }
 
 const ETH_HLEN: usize = 14;
+/// Ring buffer and perf event array records reported per packet and map
+/// (`FILTER_UBPF_RECORD` events); the others wait in the map, which a
+/// program then finds full.
+const MAX_RECORDS_PER_PACKET: usize = 8;
 /// `BPF_F_INGRESS` of `bpf_redirect`.
 const BPF_F_INGRESS: u64 = 1;
 /// `BPF_F_EXCLUDE_INGRESS` of `bpf_redirect_map`.
@@ -259,6 +264,22 @@ pub(crate) struct Loaded {
     elf: Vec<u8>,
     /// When the file was read (seconds since the Unix epoch).
     pub(crate) load_time: u64,
+    /// The program's ring buffers and perf event arrays, whose records
+    /// go to the monitor.
+    records: Vec<std::sync::Arc<ubpf::Map>>,
+}
+
+/// The maps of `vm` whose records the host reads.
+fn record_maps(vm: &Vm) -> Vec<std::sync::Arc<ubpf::Map>> {
+    vm.maps()
+        .filter(|m| {
+            matches!(
+                m.def().kind,
+                ubpf::maps::MapKind::RingBuf | ubpf::maps::MapKind::PerfEventArray
+            )
+        })
+        .filter_map(|m| vm.map_handle(&m.def().name))
+        .collect()
 }
 
 /// What a change needs to load again.
@@ -760,6 +781,7 @@ impl FilterUbpf {
             let mut loaded = self.loaded.borrow_mut();
             let cur = loaded.as_mut().expect("attached");
             let (vm, elf) = self.load_traced(&next, what, Some(&mut *cur))?;
+            cur.records = record_maps(&vm);
             cur.vm = vm;
             if let Some(elf) = elf {
                 cur.elf = elf;
@@ -844,6 +866,7 @@ impl NetFilterImpl for FilterUbpf {
     fn setup(&self) -> Result<(), String> {
         let (vm, elf) = self.load_traced(&self.config.borrow(), Reload::File, None)?;
         *self.loaded.borrow_mut() = Some(Loaded {
+            records: record_maps(&vm),
             vm,
             elf: elf.unwrap_or_default(),
             load_time: now(),
@@ -892,9 +915,10 @@ impl FilterUbpf {
     /// Run the program on the packet; what it sends on is left in `out`.
     fn run(&self, rx: &Received<'_>, out: &mut Vec<u8>) -> Route {
         let mut loaded = self.loaded.borrow_mut();
-        let Some(vm) = loaded.as_mut().map(|l| &mut l.vm) else {
+        let Some(l) = loaded.as_mut() else {
             return Route::Pass;
         };
+        let Loaded { vm, records, .. } = l;
         // only packets in several pieces need the scratch buffer
         let mut scratch;
         let single = matches!(rx.iov, [_]);
@@ -964,6 +988,9 @@ impl FilterUbpf {
             });
         }
         self.trace_printk(vm);
+        if !records.is_empty() {
+            self.report_records(records);
+        }
         let outcome = match result {
             Ok(o) => o,
             Err(e) => {
@@ -1081,6 +1108,27 @@ impl FilterUbpf {
         // SAFETY: both strings are NUL-terminated and outlive the call.
         unsafe {
             filter_ubpf_trace_redirect_failed(self.id().as_ptr(), ifindex, why.as_ptr());
+        }
+    }
+
+    /// Up to [`MAX_RECORDS_PER_PACKET`] records of each map as
+    /// `FILTER_UBPF_RECORD` events: what the run wrote, called after each
+    /// run.
+    fn report_records(&self, maps: &[std::sync::Arc<ubpf::Map>]) {
+        let mut id = None;
+        for m in maps {
+            for _ in 0..MAX_RECORDS_PER_PACKET {
+                let Some(rec) = m.pop_record() else {
+                    break;
+                };
+                let id = id.get_or_insert_with(|| self.id());
+                let name = cstring(&m.def().name);
+                // SAFETY: the strings are NUL-terminated, rec is valid;
+                // all outlive the call.
+                unsafe {
+                    filter_ubpf_emit_record(id.as_ptr(), name.as_ptr(), rec.as_ptr(), rec.len());
+                }
+            }
         }
     }
 
