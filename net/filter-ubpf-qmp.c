@@ -10,6 +10,7 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "qapi/qapi-commands-ubpf.h"
+#include "qapi/qapi-events-ubpf.h"
 #include "qobject/qdict.h"
 #include "monitor/hmp.h"
 #include "monitor/monitor.h"
@@ -19,7 +20,16 @@
 /* Map types of the kernel ABI (linux/bpf.h) */
 #define BPF_MAP_TYPE_HASH 1
 #define BPF_MAP_TYPE_ARRAY 2
+#define BPF_MAP_TYPE_PROG_ARRAY 3
+#define BPF_MAP_TYPE_PERF_EVENT_ARRAY 4
+#define BPF_MAP_TYPE_PERCPU_HASH 5
 #define BPF_MAP_TYPE_PERCPU_ARRAY 6
+#define BPF_MAP_TYPE_LRU_HASH 9
+#define BPF_MAP_TYPE_LRU_PERCPU_HASH 10
+#define BPF_MAP_TYPE_LPM_TRIE 11
+#define BPF_MAP_TYPE_DEVMAP 14
+#define BPF_MAP_TYPE_DEVMAP_HASH 25
+#define BPF_MAP_TYPE_RINGBUF 27
 
 /* How many entries per map "info ubpf-maps" prints */
 #define HMP_MAX_ENTRIES 32
@@ -97,6 +107,24 @@ static UbpfMapType map_type(uint32_t type)
         return UBPF_MAP_TYPE_HASH;
     case BPF_MAP_TYPE_PERCPU_ARRAY:
         return UBPF_MAP_TYPE_PERCPU_ARRAY;
+    case BPF_MAP_TYPE_PROG_ARRAY:
+        return UBPF_MAP_TYPE_PROG_ARRAY;
+    case BPF_MAP_TYPE_PERF_EVENT_ARRAY:
+        return UBPF_MAP_TYPE_PERF_EVENT_ARRAY;
+    case BPF_MAP_TYPE_PERCPU_HASH:
+        return UBPF_MAP_TYPE_PERCPU_HASH;
+    case BPF_MAP_TYPE_LRU_HASH:
+        return UBPF_MAP_TYPE_LRU_HASH;
+    case BPF_MAP_TYPE_LRU_PERCPU_HASH:
+        return UBPF_MAP_TYPE_LRU_PERCPU_HASH;
+    case BPF_MAP_TYPE_LPM_TRIE:
+        return UBPF_MAP_TYPE_LPM_TRIE;
+    case BPF_MAP_TYPE_DEVMAP:
+        return UBPF_MAP_TYPE_DEVMAP;
+    case BPF_MAP_TYPE_DEVMAP_HASH:
+        return UBPF_MAP_TYPE_DEVMAP_HASH;
+    case BPF_MAP_TYPE_RINGBUF:
+        return UBPF_MAP_TYPE_RINGBUF;
     default:
         return UBPF_MAP_TYPE_ARRAY;
     }
@@ -266,7 +294,8 @@ static int opt_bool(bool has, bool v)
 void qmp_x_filter_ubpf_load(const char *id, const char *ubpf_handler,
                             const char *section, bool has_ip_mode,
                             bool ip_mode, bool has_convention,
-                            UbpfConvention convention, bool has_verify,
+                            UbpfConvention convention, bool has_prog_type,
+                            UbpfProgType prog_type, bool has_verify,
                             bool verify, bool has_jit, bool jit,
                             bool has_keep_maps, bool keep_maps, Error **errp)
 {
@@ -276,6 +305,7 @@ void qmp_x_filter_ubpf_load(const char *id, const char *ubpf_handler,
         .section = section,
         .ip_mode = opt_bool(has_ip_mode, ip_mode),
         .convention = has_convention ? (int)convention : -1,
+        .prog_type = has_prog_type ? (int)prog_type : -1,
         .verify = opt_bool(has_verify, verify),
         .jit = opt_bool(has_jit, jit),
         .keep_maps = opt_bool(has_keep_maps, keep_maps),
@@ -323,10 +353,16 @@ static int query_one(Object *obj, void *opaque)
     info->jit = fi.jit;
     info->ip_mode = fi.ip_mode;
     info->convention = fi.convention;
+    info->prog_type = fi.prog_type;
+    info->ifindex = fi.ifindex;
     info->stats = fi.stats;
     info->packets = fi.packets;
     info->passed = fi.passed;
     info->dropped = fi.dropped;
+    info->aborted = fi.aborted;
+    info->tx = fi.tx;
+    info->redirected = fi.redirected;
+    info->truncated = fi.truncated;
     info->errors = fi.errors;
     info->unfiltered = fi.unfiltered;
     info->run_count = fi.run_count;
@@ -368,16 +404,20 @@ void hmp_info_ubpf(Monitor *mon, const QDict *qdict)
         monitor_printf(mon, "%s: netdev %s, %s section \"%s\"\n", i->id,
                        i->netdev ? i->netdev : "?", i->file, i->section);
         monitor_printf(mon, "  tag %s, %" PRIu64 " instructions, loaded at %s,"
-                       " %s, %s, %s convention%s\n", i->tag, i->insns,
-                       when ? when : "?",
+                       " %s, %s, type %s, %s convention%s, ifindex %u\n",
+                       i->tag, i->insns, when ? when : "?",
                        i->verified ? "verified" : "not verified",
                        i->jit ? "JIT" : "interpreter",
+                       UbpfProgType_str(i->prog_type),
                        UbpfConvention_str(i->convention),
-                       i->ip_mode ? ", ip-mode" : "");
+                       i->ip_mode ? ", ip-mode" : "", i->ifindex);
         monitor_printf(mon, "  packets %" PRIu64 ", passed %" PRIu64
-                       ", dropped %" PRIu64 ", errors %" PRIu64
+                       ", dropped %" PRIu64 ", aborted %" PRIu64
+                       ", tx %" PRIu64 ", redirected %" PRIu64
+                       ", truncated %" PRIu64 ", errors %" PRIu64
                        ", unfiltered %" PRIu64 "\n", i->packets, i->passed,
-                       i->dropped, i->errors, i->unfiltered);
+                       i->dropped, i->aborted, i->tx, i->redirected,
+                       i->truncated, i->errors, i->unfiltered);
         if (i->stats) {
             monitor_printf(mon, "  run count %" PRIu64 ", run time %" PRIu64
                            " ns\n", i->run_count, i->run_time_ns);
@@ -482,4 +522,37 @@ void hmp_info_ubpf_maps(Monitor *mon, const QDict *qdict)
         return;
     }
     object_child_foreach(object_get_objects_root(), hmp_print_one, mon);
+}
+
+/* ---- ring buffer records, pinned maps ---- */
+
+void filter_ubpf_emit_record(const char *id, const char *map,
+                             const uint8_t *data, size_t len)
+{
+    g_autofree char *hex = to_hex(data, len);
+
+    qapi_event_send_filter_ubpf_record(id, map, hex);
+}
+
+void qmp_x_filter_ubpf_unpin(const char *name, Error **errp)
+{
+    if (!filter_ubpf_unpin(name)) {
+        error_setg(errp, "no map is pinned as '%s'", name);
+    }
+}
+
+UbpfPinnedMapList *qmp_x_query_filter_ubpf_pins(Error **errp)
+{
+    UbpfPinnedMapList *head = NULL, **tail = &head;
+    char **names = filter_ubpf_pinned_names();
+    size_t i;
+
+    for (i = 0; names && names[i]; i++) {
+        UbpfPinnedMap *m = g_new0(UbpfPinnedMap, 1);
+
+        m->name = names[i];
+        QAPI_LIST_APPEND(tail, m);
+    }
+    g_free(names);
+    return head;
 }

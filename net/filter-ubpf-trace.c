@@ -31,3 +31,30 @@ void filter_ubpf_trace_run_error(const char *id, const char *error)
 {
     trace_filter_ubpf_run_error(id, error);
 }
+
+void filter_ubpf_trace_aborted(const char *id, uint64_t r0)
+{
+    trace_filter_ubpf_aborted(id, r0);
+}
+
+void filter_ubpf_trace_redirect_failed(const char *id, uint32_t ifindex,
+                                       const char *why)
+{
+    trace_filter_ubpf_redirect_failed(id, ifindex, why);
+}
+
+bool filter_ubpf_trace_printk_enabled(void)
+{
+    return trace_event_get_state_backends(TRACE_FILTER_UBPF_PRINTK);
+}
+
+void filter_ubpf_trace_printk(const char *id, const char *line)
+{
+    trace_filter_ubpf_printk(id, line);
+}
+
+void filter_ubpf_trace_records_dropped(const char *id, const char *map,
+                                       uint64_t count)
+{
+    trace_filter_ubpf_records_dropped(id, map, count);
+}

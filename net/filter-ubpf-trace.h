@@ -15,5 +15,12 @@ void filter_ubpf_trace_loaded(const char *id, bool replaced, const char *path,
 void filter_ubpf_trace_load_failed(const char *id, const char *error);
 bool filter_ubpf_trace_run_error_enabled(void);
 void filter_ubpf_trace_run_error(const char *id, const char *error);
+void filter_ubpf_trace_aborted(const char *id, uint64_t r0);
+void filter_ubpf_trace_redirect_failed(const char *id, uint32_t ifindex,
+                                       const char *why);
+bool filter_ubpf_trace_printk_enabled(void);
+void filter_ubpf_trace_printk(const char *id, const char *line);
+void filter_ubpf_trace_records_dropped(const char *id, const char *map,
+                                       uint64_t count);
 
 #endif

@@ -12,6 +12,7 @@
 #define NET_FILTER_UBPF_H
 
 #include "qom/object.h"
+#include "net/filter.h"
 
 #define TYPE_FILTER_UBPF "filter-ubpf"
 
@@ -60,10 +61,16 @@ typedef struct FilterUbpfInfo {
     bool jit;
     bool ip_mode;
     int convention;         /* UbpfConvention */
+    int prog_type;          /* UbpfProgType of the running program */
+    uint32_t ifindex;
     bool stats;
     uint64_t packets;
     uint64_t passed;
     uint64_t dropped;
+    uint64_t aborted;
+    uint64_t tx;
+    uint64_t redirected;
+    uint64_t truncated;
     uint64_t errors;
     uint64_t unfiltered;
     uint64_t run_count;
@@ -79,6 +86,7 @@ typedef struct FilterUbpfLoad {
     const char *section;    /* "": the only program of the object */
     int ip_mode;
     int convention;         /* UbpfConvention */
+    int prog_type;          /* UbpfProgType */
     int verify;
     int jit;
     int keep_maps;
@@ -90,5 +98,36 @@ typedef struct FilterUbpfLoad {
  */
 bool filter_ubpf_load(Object *filter, const FilterUbpfLoad *load,
                       char **errmsg);
+
+/* Unpin the map pinned as @name; false if there is none */
+bool filter_ubpf_unpin(const char *name);
+/* The pinned maps' names: a NULL-terminated array, g_free() all */
+char **filter_ubpf_pinned_names(void);
+/* A ring buffer record, for the Rust filter: a FILTER_UBPF_RECORD event */
+void filter_ubpf_emit_record(const char *id, const char *map,
+                             const uint8_t *data, size_t len);
+
+/*
+ * Packet paths (net/filter-ubpf-net.c), for the Rust filter: all copy
+ * @buf if they have to keep it.
+ *
+ * filter_ubpf_pass_on: @buf continues through the filters after @nf, in
+ * place of the packet @sender sent, and on to @sender's peer.
+ */
+void filter_ubpf_pass_on(NetFilterState *nf, NetClientState *sender,
+                         unsigned flags, const uint8_t *buf, size_t len);
+/* @buf goes straight back to @sender (XDP_TX); false: no way back */
+bool filter_ubpf_send_back(NetClientState *sender, unsigned flags,
+                           const uint8_t *buf, size_t len);
+/* The attached filter-ubpf whose ifindex property is @ifindex, or NULL */
+NetFilterState *filter_ubpf_by_ifindex(uint32_t ifindex);
+/*
+ * Send @buf out of the netdev of the filter-ubpf with @ifindex (to the
+ * netdev, past its filters), or with @ingress to its peer as if the
+ * netdev had received it.  Returns NULL, or why it could not.
+ */
+const char *filter_ubpf_redirect(uint32_t ifindex, bool ingress,
+                                 unsigned flags, const uint8_t *buf,
+                                 size_t len);
 
 #endif

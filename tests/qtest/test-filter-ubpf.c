@@ -29,6 +29,7 @@
 #define BLOCKLIST "tests/data/ubpf/maps_blocklist.bpf.o"
 #define COUNTER "tests/data/ubpf/maps_counter.bpf.o"
 #define MAPS2 "tests/data/ubpf/qtest-maps2.bpf.o"
+#define VERDICTS "tests/data/ubpf/qtest-verdicts.bpf.o"
 
 typedef struct Rig {
     QTestState *qts;
@@ -848,15 +849,16 @@ static void test_tune_keeps_object(void)
     qtest_qmp_assert_success(r.qts, "{ 'execute': 'qom-set', 'arguments': "
                              "{ 'path': '/objects/f0', 'property': "
                              "'ip-mode', 'value': false } }");
+    /* the context convention is XDP's: return value 0 is XDP_ABORTED */
     qom_set_str(&r, "f0", "convention", "context");
     send_pkt(r.feed, &a);
-    expect_pkt(r.tap, &a);
+    wait_counter(&r, "f0", "aborted", 1);
     hits = map_value(&r, "f0", "hits", "00000000");
     g_assert_cmpstr(hits, ==, "0200000000000000");
 
     /* another program of the same object: same map, same count */
     qom_set_str(&r, "f0", "section", "ubpf/count_drop");
-    send_pkt(r.feed, &b);               /* dropped */
+    send_pkt(r.feed, &b);               /* XDP_DROP */
     wait_counter(&r, "f0", "dropped", 1);
     kept = map_value(&r, "f0", "hits", "00000000");
     g_assert_cmpstr(kept, ==, "0300000000000000");
@@ -1129,6 +1131,7 @@ static void test_query(void)
     g_assert(qdict_get_bool(f, "verified"));
     g_assert(qdict_get_bool(f, "ip-mode"));
     g_assert_cmpstr(qdict_get_str(f, "convention"), ==, "raw");
+    g_assert_cmpstr(qdict_get_str(f, "prog-type"), ==, "ubpf");
     g_assert_cmpstr(qdict_get_str(qobject_to(QDict, qlist_peek(
                         qdict_get_qlist(f, "maps"))), "name"), ==,
                     "proto_count");
@@ -1144,7 +1147,8 @@ static void test_query(void)
     g_assert(strstr(hmp, "f0: netdev n0, "));
     g_assert(strstr(hmp, path));
     g_assert(strstr(hmp, tag));
-    g_assert(strstr(hmp, "packets 4, passed 4, dropped 0, errors 0, "
+    g_assert(strstr(hmp, "packets 4, passed 4, dropped 0, aborted 0, "
+                    "tx 0, redirected 0, truncated 0, errors 0, "
                     "unfiltered 1"));
     g_assert(strstr(hmp, "run count 3, run time "));
     g_assert(strstr(hmp, "maps: proto_count"));
@@ -1162,6 +1166,261 @@ static void test_query(void)
     g_assert_cmpint(qdict_get_int(f, "run-count"), ==, 3);
     g_assert_cmpint(qdict_get_int(f, "packets"), ==, 5);
     qobject_unref(rsp);
+    rig_stop(&r);
+}
+
+/* ---- kernel program types and their verdicts (qtest-verdicts.bpf.c) ---- */
+
+static void set_timeout(int fd)
+{
+    struct timeval tv = { .tv_sec = 10 };
+
+    g_assert_cmpint(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)),
+                    ==, 0);
+}
+
+/*
+ * A tx rig (n0, filter f0 with ifindex 1) plus a second socket netdev n1
+ * whose filter-ubpf f1 has ifindex 2, the redirect target; *@n1 is the
+ * test's end of n1's socket.
+ */
+static Rig rig_two(const char *f0_opts, int *n1)
+{
+    int sv[2];
+    g_autofree char *args = NULL;
+    Rig r;
+
+    g_assert_cmpint(socketpair(PF_UNIX, SOCK_STREAM, 0, sv), !=, -1);
+    args = g_strdup_printf(
+        "-object filter-ubpf,id=f0,netdev=n0,queue=tx,ifindex=1,%s "
+        "-nic socket,id=n1,fd=%d "
+        "-object filter-ubpf,id=f1,netdev=n1,queue=tx,ifindex=2,"
+        "ubpf-handler=" VERDICTS ",section=xdp", f0_opts, sv[1]);
+    r = rig_start(false, args);
+    close(sv[1]);
+    *n1 = sv[0];
+    set_timeout(*n1);
+    set_timeout(r.feed);
+    return r;
+}
+
+/*
+ * XDP: ABORTED and DROP drop (ABORTED is also an error), PASS passes,
+ * TX sends the frame back to the netdev it came from (the test reads it
+ * on the socket it writes to), REDIRECT sends it out of the netdev of
+ * the filter with the target ifindex (bpf_redirect_map on a devmap the
+ * host fills, bpf_redirect), and changed frames (written, shortened)
+ * reach the peer as changed.
+ */
+static void test_xdp_verdicts(void)
+{
+    int n1;
+    Rig r = rig_two("ubpf-handler=" VERDICTS ",section=xdp", &n1);
+    Pkt aborted = udp_frame(2, 1, false, 1);
+    Pkt dropped = udp_frame(2, 2, false, 2);
+    Pkt pass = udp_frame(2, 3, false, 3);
+    Pkt tx = udp_frame(2, 4, false, 4);
+    Pkt tx_back = tx;
+    Pkt via_map = udp_frame(2, 5, false, 5);
+    Pkt via_ifindex = udp_frame(2, 6, false, 6);
+    Pkt cut = udp_frame(2, 7, false, 7);
+    Pkt cut_out = cut;
+    Pkt write = udp_frame(2, 8, false, 8);
+    Pkt write_out = write;
+    g_autofree char *type = NULL;
+
+    type = qom_get_str(r.qts, "f0", "prog-type");
+    g_assert_cmpstr(type, ==, "auto");
+    g_free(type);
+    type = qom_get_str(r.qts, "f0", "convention");
+    g_assert_cmpstr(type, ==, "context");
+
+    send_pkt(r.feed, &aborted);
+    send_pkt(r.feed, &dropped);
+    send_pkt(r.feed, &pass);
+    expect_pkt(r.tap, &pass);
+    g_assert_cmpuint(counter(&r, "f0", "aborted"), ==, 1);
+    g_assert_cmpuint(counter(&r, "f0", "errors"), ==, 1);
+    g_assert_cmpuint(counter(&r, "f0", "dropped"), ==, 1);
+    g_assert_cmpuint(counter(&r, "f0", "passed"), ==, 1);
+
+    /* XDP_TX: back out of n0, the MAC addresses swapped by the program */
+    memcpy(tx_back.data, tx.data + 6, 6);
+    memcpy(tx_back.data + 6, tx.data, 6);
+    send_pkt(r.feed, &tx);
+    expect_pkt(r.feed, &tx_back);
+    g_assert_cmpuint(counter(&r, "f0", "tx"), ==, 1);
+
+    /* XDP_REDIRECT through the devmap: ifindex 2 is f1's netdev n1 */
+    qtest_qmp_assert_success(r.qts,
+        "{ 'execute': 'x-filter-ubpf-update-map', 'arguments': "
+        "{ 'id': 'f0', 'map': 'ports', 'key': '00000000', "
+        "'value': '02000000' } }");
+    send_pkt(r.feed, &via_map);
+    expect_pkt(n1, &via_map);
+    send_pkt(r.feed, &via_ifindex);
+    expect_pkt(n1, &via_ifindex);
+    g_assert_cmpuint(counter(&r, "f0", "redirected"), ==, 2);
+
+    /* bpf_xdp_adjust_tail and a write: the peer gets the changed frame */
+    cut_out.len -= 4;
+    write_out.data[write_out.len - 1] = 0xee;
+    send_pkt(r.feed, &cut);
+    expect_pkt(r.tap, &cut_out);
+    send_pkt(r.feed, &write);
+    expect_pkt(r.tap, &write_out);
+    g_assert_cmpuint(counter(&r, "f0", "passed"), ==, 3);
+    g_assert_cmpuint(counter(&r, "f0", "packets"), ==, 8);
+
+    /* a redirect to an ifindex no filter has is dropped, as an error */
+    qtest_qmp_assert_success(r.qts,
+        "{ 'execute': 'x-filter-ubpf-update-map', 'arguments': "
+        "{ 'id': 'f0', 'map': 'ports', 'key': '00000000', "
+        "'value': '09000000' } }");
+    send_pkt(r.feed, &via_map);
+    send_pkt(r.feed, &pass);
+    expect_pkt(r.tap, &pass);
+    g_assert_cmpuint(counter(&r, "f0", "errors"), ==, 2);
+    close(n1);
+    rig_stop(&r);
+}
+
+/* tc: TC_ACT_SHOT drops, TC_ACT_OK passes, with a mark and cb write */
+static void test_tc_verdicts(void)
+{
+    Rig r = rig_start(false,
+                      "-object filter-ubpf,id=f0,netdev=n0,queue=tx,"
+                      "ubpf-handler=" VERDICTS ",section=tc");
+    Pkt shot = udp_frame(2, 2, false, 1);
+    Pkt ok = udp_frame(2, 3, false, 2);
+    Pkt ok_out = ok;
+    g_autofree char *conv = qom_get_str(r.qts, "f0", "convention");
+
+    g_assert_cmpstr(conv, ==, "tc");
+    /* the program wrote mark + cb[0] (0x40 + 0x03) into the last byte */
+    ok_out.data[ok_out.len - 1] = 0x43;
+    send_pkt(r.feed, &shot);
+    send_pkt(r.feed, &ok);
+    expect_pkt(r.tap, &ok_out);
+    g_assert_cmpuint(counter(&r, "f0", "dropped"), ==, 1);
+    g_assert_cmpuint(counter(&r, "f0", "passed"), ==, 1);
+    rig_stop(&r);
+}
+
+/* a socket filter: 0 drops, n keeps the first n bytes */
+static void test_socket_truncate(void)
+{
+    Rig r = rig_start(false,
+                      "-object filter-ubpf,id=f0,netdev=n0,queue=tx,"
+                      "ubpf-handler=" VERDICTS ",section=socket");
+    Pkt drop = udp_frame(2, 2, false, 1);
+    Pkt keep = udp_frame(2, 3, false, 2);
+    Pkt keep_out = keep;
+
+    keep_out.len = 14 + 20 + 8;
+    send_pkt(r.feed, &drop);
+    send_pkt(r.feed, &keep);
+    expect_pkt(r.tap, &keep_out);
+    g_assert_cmpuint(counter(&r, "f0", "dropped"), ==, 1);
+    g_assert_cmpuint(counter(&r, "f0", "truncated"), ==, 1);
+    rig_stop(&r);
+}
+
+/*
+ * prog-type forces the type: the tc section's program loaded as xdp is
+ * refused (it reads __sk_buff fields xdp_md does not have); as tc it
+ * loads again.
+ */
+static void test_prog_type_forced(void)
+{
+    Rig r = rig_start(false,
+                      "-object filter-ubpf,id=f0,netdev=n0,queue=tx,"
+                      "ubpf-handler=" VERDICTS ",section=tc");
+    char *desc = qom_set_fails(&r, "f0", "prog-type", "xdp");
+    g_autofree char *type = qom_get_str(r.qts, "f0", "prog-type");
+
+    g_assert(strstr(desc, "xdp"));
+    g_free(desc);
+    g_assert_cmpstr(type, ==, "auto");
+    qom_set_str(&r, "f0", "prog-type", "tc");
+    g_free(type);
+    type = qom_get_str(r.qts, "f0", "prog-type");
+    g_assert_cmpstr(type, ==, "tc");
+    rig_stop(&r);
+}
+
+/*
+ * Two filters loading an object that pins "seen" by name share it; the
+ * map outlives both filters.
+ */
+static void test_pinned_shared(void)
+{
+    Rig r = rig_start(false,
+                      "-object filter-ubpf,id=f0,netdev=n0,queue=tx,"
+                      "ubpf-handler=" VERDICTS ",section=xdp "
+                      "-object filter-ubpf,id=f1,netdev=n0,queue=tx,"
+                      "ubpf-handler=" VERDICTS ",section=xdp");
+    Pkt p = udp_frame(2, 3, false, 1);
+    g_autofree char *v0 = NULL;
+    g_autofree char *v1 = NULL;
+    g_autofree char *v2 = NULL;
+    QDict *rsp;
+
+    send_pkt(r.feed, &p);
+    expect_pkt(r.tap, &p);
+    v0 = map_value(&r, "f0", "seen", "00000000");
+    v1 = map_value(&r, "f1", "seen", "00000000");
+    g_assert_cmpstr(v0, ==, "0200000000000000");
+    g_assert_cmpstr(v1, ==, "0200000000000000");
+
+    /* both filters gone, a new one finds the count */
+    qtest_qmp_assert_success(r.qts, "{ 'execute': 'object-del', "
+                             "'arguments': { 'id': 'f0' } }");
+    qtest_qmp_assert_success(r.qts, "{ 'execute': 'object-del', "
+                             "'arguments': { 'id': 'f1' } }");
+    qtest_qmp_assert_success(r.qts, "{ 'execute': 'object-add', "
+                             "'arguments': { 'qom-type': 'filter-ubpf', "
+                             "'id': 'f2', 'netdev': 'n0', 'queue': 'tx', "
+                             "'ubpf-handler': %s, 'section': 'xdp' } }",
+                             VERDICTS);
+    v2 = map_value(&r, "f2", "seen", "00000000");
+    g_assert_cmpstr(v2, ==, "0200000000000000");
+
+    /* listed; unpinned, the next program pinning the name starts afresh */
+    rsp = qtest_qmp(r.qts, "{ 'execute': 'x-query-filter-ubpf-pins' }");
+    g_assert_cmpstr(qdict_get_str(qobject_to(QDict, qlist_peek(
+                        qdict_get_qlist(rsp, "return"))), "name"), ==, "seen");
+    qobject_unref(rsp);
+    qtest_qmp_assert_success(r.qts, "{ 'execute': 'x-filter-ubpf-unpin', "
+                             "'arguments': { 'name': 'seen' } }");
+    rsp = qtest_qmp(r.qts, "{ 'execute': 'x-filter-ubpf-unpin', "
+                    "'arguments': { 'name': 'seen' } }");
+    g_assert(qdict_haskey(rsp, "error"));
+    qobject_unref(rsp);
+    qom_set_str(&r, "f2", "ubpf-handler", VERDICTS);
+    g_free(v2);
+    v2 = map_value(&r, "f2", "seen", "00000000");
+    g_assert_cmpstr(v2, ==, "0000000000000000");
+    rig_stop(&r);
+}
+
+/* A ring buffer record reaches QMP as a FILTER_UBPF_RECORD event */
+static void test_ringbuf_event(void)
+{
+    Rig r = rig_start(false,
+                      "-object filter-ubpf,id=f0,netdev=n0,queue=tx,"
+                      "ubpf-handler=" VERDICTS ",section=xdp");
+    Pkt p = udp_frame(2, 9, false, 0x42);
+    QDict *ev, *data;
+
+    send_pkt(r.feed, &p);
+    expect_pkt(r.tap, &p);
+    ev = qtest_qmp_eventwait_ref(r.qts, "FILTER_UBPF_RECORD");
+    data = qdict_get_qdict(ev, "data");
+    g_assert_cmpstr(qdict_get_str(data, "id"), ==, "f0");
+    g_assert_cmpstr(qdict_get_str(data, "map"), ==, "events");
+    g_assert_cmpstr(qdict_get_str(data, "data"), ==, "75627042");
+    qobject_unref(ev);
     rig_stop(&r);
 }
 
@@ -1193,5 +1452,12 @@ int main(int argc, char **argv)
     qtest_add_func("/netfilter/ubpf/dump_pages", test_dump_pages);
     qtest_add_func("/netfilter/ubpf/load_atomic", test_load_atomic);
     qtest_add_func("/netfilter/ubpf/query", test_query);
+    qtest_add_func("/netfilter/ubpf/xdp_verdicts", test_xdp_verdicts);
+    qtest_add_func("/netfilter/ubpf/tc_verdicts", test_tc_verdicts);
+    qtest_add_func("/netfilter/ubpf/socket_truncate", test_socket_truncate);
+    qtest_add_func("/netfilter/ubpf/prog_type_forced",
+                   test_prog_type_forced);
+    qtest_add_func("/netfilter/ubpf/pinned_shared", test_pinned_shared);
+    qtest_add_func("/netfilter/ubpf/ringbuf_event", test_ringbuf_event);
     return g_test_run();
 }

@@ -672,6 +672,7 @@ impl Vm {
             state: {
                 let st = maps::RunState::default();
                 st.printk.borrow_mut().reserve(packet::MAX_TRACE_LINES);
+                st.xdp.set(ty == ProgType::Xdp);
                 st
             },
             retired: false,

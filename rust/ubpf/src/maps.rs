@@ -1187,6 +1187,9 @@ pub(crate) struct RunState {
     pub(crate) tail_call: Cell<Option<u32>>,
     /// Tail calls so far in this chain.
     pub(crate) tail_calls: Cell<u32>,
+    /// Whether the program is an XDP program (helpers whose return value
+    /// depends on the type).
+    pub(crate) xdp: Cell<bool>,
 }
 
 impl RunState {

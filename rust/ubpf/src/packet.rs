@@ -330,16 +330,22 @@ pub(crate) fn redirect(ifindex: u64, flags: u64, _: u64, _: u64, _: u64) -> u64 
     const BPF_F_INGRESS: u64 = 1;
     const TC_ACT_SHOT: u64 = 2;
     const TC_ACT_REDIRECT: u64 = 7;
-    if flags & !BPF_F_INGRESS != 0 {
-        return TC_ACT_SHOT;
-    }
+    const XDP_ABORTED: u64 = 0;
+    const XDP_REDIRECT: u64 = 4;
     with_run(|run| {
+        // XDP's bpf_redirect (the kernel's bpf_xdp_redirect) takes no
+        // flags and returns XDP_REDIRECT; tc's returns TC_ACT_REDIRECT
+        let xdp = run.state().xdp.get();
+        let allowed = if xdp { 0 } else { BPF_F_INGRESS };
+        if flags & !allowed != 0 {
+            return Some(if xdp { XDP_ABORTED } else { TC_ACT_SHOT });
+        }
         run.state().redirect.set(None);
         run.state().target.set(Some(RedirectTarget::Ifindex {
             ifindex: ifindex as u32,
             flags,
         }));
-        Some(TC_ACT_REDIRECT)
+        Some(if xdp { XDP_REDIRECT } else { TC_ACT_REDIRECT })
     })
     .unwrap_or(TC_ACT_SHOT)
 }

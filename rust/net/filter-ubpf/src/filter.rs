@@ -25,7 +25,7 @@ use std::{
 
 use qemu_api::{
     bindings::{
-        self, iovec, object_class_property_add, object_class_property_add_bool,
+        self, object_class_property_add, object_class_property_add_bool,
         object_class_property_add_enum, object_class_property_add_str,
         object_class_property_set_description, object_get_canonical_path_component, Error,
         QEnumLookup, Visitor,
@@ -36,12 +36,12 @@ use qemu_api::{
     qom_isa,
 };
 use ubpf::{
-    net::program_memory, read_object_file, verify, Convention, Engine, Program, Trust,
-    VerifyOptions, Vm, VmOptions,
+    net::ipv4_offset, read_object_file, verify, Convention, Engine, Packet, PacketMeta,
+    PinRegistry, ProgType, Program, RedirectTarget, Trust, Verdict, VerifyOptions, Vm, VmOptions,
 };
 
 use crate::netfilter::{
-    error_set, netfilter_class_init, NetFilterClass, NetFilterImpl, NetFilterState,
+    error_set, netfilter_class_init, NetFilterClass, NetFilterImpl, NetFilterState, Received,
 };
 
 extern "C" {
@@ -57,11 +57,40 @@ extern "C" {
     fn filter_ubpf_trace_load_failed(id: *const c_char, error: *const c_char);
     fn filter_ubpf_trace_run_error_enabled() -> bool;
     fn filter_ubpf_trace_run_error(id: *const c_char, error: *const c_char);
+    fn filter_ubpf_trace_aborted(id: *const c_char, r0: u64);
+    fn filter_ubpf_trace_redirect_failed(id: *const c_char, ifindex: u32, why: *const c_char);
+    fn filter_ubpf_trace_printk_enabled() -> bool;
+    fn filter_ubpf_trace_printk(id: *const c_char, line: *const c_char);
+
+    // net/filter-ubpf.h
+    fn filter_ubpf_pass_on(
+        nf: *mut bindings::NetFilterState,
+        sender: *mut bindings::NetClientState,
+        flags: c_uint,
+        buf: *const u8,
+        len: usize,
+    );
+    fn filter_ubpf_send_back(
+        sender: *mut bindings::NetClientState,
+        flags: c_uint,
+        buf: *const u8,
+        len: usize,
+    ) -> bool;
+    fn filter_ubpf_redirect(
+        ifindex: u32,
+        ingress: bool,
+        flags: c_uint,
+        buf: *const u8,
+        len: usize,
+    ) -> *const c_char;
+    fn filter_ubpf_by_ifindex(ifindex: u32) -> *mut bindings::NetFilterState;
+    fn filter_ubpf_emit_record(id: *const c_char, map: *const c_char, data: *const u8, len: usize);
 
     fn g_strdup(s: *const c_char) -> *mut c_char;
 
     // qapi/qapi-types-qom.h
     static UbpfConvention_lookup: QEnumLookup;
+    static UbpfProgType_lookup: QEnumLookup;
     static UbpfUnfilteredAction_lookup: QEnumLookup;
     fn visit_type_uint64(
         v: *mut Visitor,
@@ -69,7 +98,32 @@ extern "C" {
         obj: *mut u64,
         errp: *mut *mut Error,
     ) -> bool;
+    fn visit_type_uint32(
+        v: *mut Visitor,
+        name: *const c_char,
+        obj: *mut u32,
+        errp: *mut *mut Error,
+    ) -> bool;
 }
+
+/// The maps pinned by name (`LIBBPF_PIN_BY_NAME`) of the whole process:
+/// every filter loads its programs with it, so programs that pin a map
+/// of the same name share it, and a pinned map outlives the programs and
+/// filters that used it until `x-filter-ubpf-unpin`.
+pub(crate) fn pins() -> &'static PinRegistry {
+    static PINS: std::sync::OnceLock<PinRegistry> = std::sync::OnceLock::new();
+    PINS.get_or_init(PinRegistry::new)
+}
+
+const ETH_HLEN: usize = 14;
+/// Ring buffer and perf event array records reported per packet and map
+/// (`FILTER_UBPF_RECORD` events); the others wait in the map, which a
+/// program then finds full.
+const MAX_RECORDS_PER_PACKET: usize = 8;
+/// `BPF_F_INGRESS` of `bpf_redirect`.
+const BPF_F_INGRESS: u64 = 1;
+/// `BPF_F_EXCLUDE_INGRESS` of `bpf_redirect_map`.
+const BPF_F_EXCLUDE_INGRESS: u64 = 1 << 4;
 
 pub const TYPE_FILTER_UBPF: &CStr = c_str!("filter-ubpf");
 
@@ -93,9 +147,13 @@ pub(crate) struct Config {
     pub(crate) jit: bool,
     pub(crate) keep_maps: bool,
     pub(crate) verify: bool,
-    pub(crate) convention: Convention,
+    /// The program type; `None`: from the section name, as libbpf.
+    pub(crate) prog_type: Option<ProgType>,
     pub(crate) unfiltered: Unfiltered,
     pub(crate) stats: bool,
+    /// The interface index of the netdev for programs and redirects
+    /// (0: none).
+    pub(crate) ifindex: u32,
 }
 
 impl Config {
@@ -104,7 +162,7 @@ impl Config {
         self.ip_mode == other.ip_mode
             && self.jit == other.jit
             && self.verify == other.verify
-            && self.convention == other.convention
+            && self.prog_type == other.prog_type
     }
 }
 
@@ -129,10 +187,45 @@ fn verifies_as_context(program: &Program, options: VerifyOptions) -> bool {
 }
 
 /// `UbpfConvention` values.
-const fn convention_index(c: Convention) -> c_int {
+pub(crate) const fn convention_index(c: Convention) -> c_int {
     match c {
         Convention::Raw => 0,
         Convention::Context => 1,
+        Convention::Tc => 2,
+        Convention::Socket => 3,
+    }
+}
+
+/// The `UbpfConvention` of index `v`.
+pub(crate) const fn convention_of(v: c_int) -> Option<Convention> {
+    match v {
+        0 => Some(Convention::Raw),
+        1 => Some(Convention::Context),
+        2 => Some(Convention::Tc),
+        3 => Some(Convention::Socket),
+        _ => None,
+    }
+}
+
+/// `UbpfProgType` values (0 is `auto`).
+pub(crate) const fn prog_type_index(t: Option<ProgType>) -> c_int {
+    match t {
+        None => 0,
+        Some(ProgType::Xdp) => 1,
+        Some(ProgType::SchedCls) => 2,
+        Some(ProgType::SocketFilter) => 3,
+        Some(_) => 4,
+    }
+}
+
+/// The program type `UbpfProgType` index `v` forces (`None`: auto).
+pub(crate) const fn prog_type_of(v: c_int) -> Option<ProgType> {
+    match v {
+        1 => Some(ProgType::Xdp),
+        2 => Some(ProgType::SchedCls),
+        3 => Some(ProgType::SocketFilter),
+        4 => Some(ProgType::Ubpf),
+        _ => None,
     }
 }
 
@@ -152,6 +245,10 @@ pub(crate) struct Counters {
     pub(crate) packets: u64,
     pub(crate) passed: u64,
     pub(crate) dropped: u64,
+    pub(crate) aborted: u64,
+    pub(crate) tx: u64,
+    pub(crate) redirected: u64,
+    pub(crate) truncated: u64,
     pub(crate) errors: u64,
     pub(crate) unfiltered: u64,
     /// Program runs and their total time, counted while `stats` is on.
@@ -167,6 +264,22 @@ pub(crate) struct Loaded {
     elf: Vec<u8>,
     /// When the file was read (seconds since the Unix epoch).
     pub(crate) load_time: u64,
+    /// The program's ring buffers and perf event arrays, whose records
+    /// go to the monitor.
+    records: Vec<std::sync::Arc<ubpf::Map>>,
+}
+
+/// The maps of `vm` whose records the host reads.
+fn record_maps(vm: &Vm) -> Vec<std::sync::Arc<ubpf::Map>> {
+    vm.maps()
+        .filter(|m| {
+            matches!(
+                m.def().kind,
+                ubpf::maps::MapKind::RingBuf | ubpf::maps::MapKind::PerfEventArray
+            )
+        })
+        .filter_map(|m| vm.map_handle(&m.def().name))
+        .collect()
 }
 
 /// What a change needs to load again.
@@ -190,7 +303,9 @@ pub(crate) struct Settings {
     /// `Some("")`: the only program of the object.
     pub(crate) section: Option<String>,
     pub(crate) ip_mode: Option<bool>,
-    pub(crate) convention: Option<Convention>,
+    /// `Some(None)`: auto (the property's own `None`), `None`: unchanged.
+    #[allow(clippy::option_option)]
+    pub(crate) prog_type: Option<Option<ProgType>>,
     pub(crate) verify: Option<bool>,
     pub(crate) jit: Option<bool>,
     pub(crate) keep_maps: Option<bool>,
@@ -205,6 +320,10 @@ pub struct FilterUbpf {
     loaded: BqlRefCell<Option<Loaded>>,
     /// Reused buffer for packets that come in several iovec pieces.
     scratch: BqlRefCell<Vec<u8>>,
+    /// Reused buffer the program runs on.
+    packet: BqlRefCell<Packet>,
+    /// Reused buffer for the packets the filter sends.
+    out: BqlCell<Vec<u8>>,
     pub(crate) counters: BqlCell<Counters>,
 }
 
@@ -229,6 +348,10 @@ enum Counter {
     Packets,
     Passed,
     Dropped,
+    Aborted,
+    Tx,
+    Redirected,
+    Truncated,
     Errors,
     Unfiltered,
     RunCount,
@@ -236,7 +359,7 @@ enum Counter {
 }
 
 impl Counter {
-    const ALL: [(Counter, &'static CStr, &'static CStr); 7] = [
+    const ALL: [(Counter, &'static CStr, &'static CStr); 11] = [
         (
             Counter::Packets,
             c_str!("packets"),
@@ -245,12 +368,32 @@ impl Counter {
         (
             Counter::Passed,
             c_str!("passed"),
-            c_str!("packets passed on, including packets whose run failed (read-only)"),
+            c_str!("packets passed on, including those whose run failed (read-only)"),
         ),
         (
             Counter::Dropped,
             c_str!("dropped"),
-            c_str!("packets dropped: the program returned non-zero (read-only)"),
+            c_str!("packets dropped as the program type means its verdict (read-only)"),
+        ),
+        (
+            Counter::Aborted,
+            c_str!("aborted"),
+            c_str!("packets dropped as XDP_ABORTED, also counted in errors (read-only)"),
+        ),
+        (
+            Counter::Tx,
+            c_str!("tx"),
+            c_str!("packets sent back where they came from (XDP_TX) (read-only)"),
+        ),
+        (
+            Counter::Redirected,
+            c_str!("redirected"),
+            c_str!("packets redirected to another netdev (read-only)"),
+        ),
+        (
+            Counter::Truncated,
+            c_str!("truncated"),
+            c_str!("packets a socket filter shortened and passed on (read-only)"),
         ),
         (
             Counter::Errors,
@@ -281,6 +424,10 @@ impl Counter {
             Counter::Packets => c.packets,
             Counter::Passed => c.passed,
             Counter::Dropped => c.dropped,
+            Counter::Aborted => c.aborted,
+            Counter::Tx => c.tx,
+            Counter::Redirected => c.redirected,
+            Counter::Truncated => c.truncated,
             Counter::Errors => c.errors,
             Counter::Unfiltered => c.unfiltered,
             Counter::RunCount => c.run_count,
@@ -305,6 +452,8 @@ impl FilterUbpf {
             }));
             addr_of_mut!(self.loaded).write(BqlRefCell::new(None));
             addr_of_mut!(self.scratch).write(BqlRefCell::new(Vec::new()));
+            addr_of_mut!(self.packet).write(BqlRefCell::new(Packet::default()));
+            addr_of_mut!(self.out).write(BqlCell::new(Vec::new()));
             addr_of_mut!(self.counters).write(BqlCell::new(Counters::default()));
         }
     }
@@ -371,7 +520,34 @@ impl FilterUbpf {
             object_class_property_set_description(
                 oc,
                 c_str!("convention").as_ptr(),
-                c_str!("raw: r1 = packet, r2 = its length; context: r1 = a context whose first fields are the packet's start and end, as XDP's struct xdp_md (default: raw)").as_ptr(),
+                c_str!("how the running program receives the packet, given by its type: raw (ubpf), context (xdp), tc, socket; setting it forces the program type of that convention (see prog-type)").as_ptr(),
+            );
+            object_class_property_add_enum(
+                oc,
+                c_str!("prog-type").as_ptr(),
+                c_str!("UbpfProgType").as_ptr(),
+                &raw const UbpfProgType_lookup,
+                Some(get_prog_type),
+                Some(set_prog_type),
+            );
+            object_class_property_set_description(
+                oc,
+                c_str!("prog-type").as_ptr(),
+                c_str!("program type, which gives the context and the meaning of the return value: auto (from the ELF section name, as libbpf: xdp, tc/classifier, socket; others ubpf), xdp, tc, socket or ubpf (default: auto)").as_ptr(),
+            );
+            object_class_property_add(
+                oc,
+                c_str!("ifindex").as_ptr(),
+                c_str!("uint32").as_ptr(),
+                Some(get_ifindex),
+                Some(set_ifindex),
+                None,
+                std::ptr::null_mut(),
+            );
+            object_class_property_set_description(
+                oc,
+                c_str!("ifindex").as_ptr(),
+                c_str!("interface index of the filter's netdev: the ifindex programs see in their context, and the target of redirects (bpf_redirect, devmap values) to this netdev; unique among filter-ubpf objects, 0 for none (default: 0)").as_ptr(),
             );
             object_class_property_add_enum(
                 oc,
@@ -481,21 +657,29 @@ impl FilterUbpf {
 
     /// Check and prepare `program` as `config` says; with `old`, the new
     /// program takes over the old one's matching maps.
-    fn prepare(config: &Config, program: Program, old: Option<&mut Vm>) -> Result<Vm, String> {
-        let convention = config.convention;
+    fn prepare(config: &Config, mut program: Program, old: Option<&mut Vm>) -> Result<Vm, String> {
+        let ty = config
+            .prog_type
+            .unwrap_or_else(|| ProgType::from_section(program.section()));
+        program.set_prog_type(ty);
+        let convention = ty.convention();
         // Only verified programs may run with the JIT, which does not check
         // memory accesses; unverified ones run in the checked interpreter.
         let (engine, proof) = if config.verify {
             let options = VerifyOptions {
                 convention,
-                min_len: min_len(config.ip_mode),
+                min_len: if ty == ProgType::Ubpf {
+                    min_len(config.ip_mode)
+                } else {
+                    ETH_HLEN
+                },
             };
             let proof = verify(&program, &options).map_err(|e| {
                 let hint =
                     if convention == Convention::Raw && verifies_as_context(&program, options) {
                         "; the program reads r1 as a context (struct xdp_md): it verifies with \
-                     convention=context (x-filter-ubpf-load changes ip-mode and the \
-                     convention at once)"
+                     convention=context (prog-type=xdp; x-filter-ubpf-load changes ip-mode \
+                     and the program type at once)"
                     } else {
                         ""
                     };
@@ -510,11 +694,8 @@ impl FilterUbpf {
             (Engine::Interpreter, None)
         };
         let options = VmOptions { convention, proof };
-        match old {
-            Some(old) => Vm::with_options_keeping_maps(program, engine, options, old),
-            None => Vm::with_options(program, engine, options),
-        }
-        .map_err(|e| format!("filter-ubpf: {e}"))
+        Vm::with_pins(program, engine, options, pins(), old)
+            .map_err(|e| format!("filter-ubpf: {e}"))
     }
 
     /// Load what `config` describes.  `what` tells what to read again;
@@ -573,7 +754,7 @@ impl FilterUbpf {
             next.section = (!sect.is_empty()).then_some(sect);
         }
         next.ip_mode = s.ip_mode.unwrap_or(next.ip_mode);
-        next.convention = s.convention.unwrap_or(next.convention);
+        next.prog_type = s.prog_type.unwrap_or(next.prog_type);
         next.verify = s.verify.unwrap_or(next.verify);
         next.jit = s.jit.unwrap_or(next.jit);
         next.keep_maps = s.keep_maps.unwrap_or(next.keep_maps);
@@ -600,6 +781,7 @@ impl FilterUbpf {
             let mut loaded = self.loaded.borrow_mut();
             let cur = loaded.as_mut().expect("attached");
             let (vm, elf) = self.load_traced(&next, what, Some(&mut *cur))?;
+            cur.records = record_maps(&vm);
             cur.vm = vm;
             if let Some(elf) = elf {
                 cur.elf = elf;
@@ -684,6 +866,7 @@ impl NetFilterImpl for FilterUbpf {
     fn setup(&self) -> Result<(), String> {
         let (vm, elf) = self.load_traced(&self.config.borrow(), Reload::File, None)?;
         *self.loaded.borrow_mut() = Some(Loaded {
+            records: record_maps(&vm),
             vm,
             elf: elf.unwrap_or_default(),
             load_time: now(),
@@ -691,40 +874,88 @@ impl NetFilterImpl for FilterUbpf {
         Ok(())
     }
 
-    fn receive(&self, vnet_hdr_len: usize, iov: &[iovec]) -> bool {
+    fn receive(&self, rx: &Received<'_>) -> bool {
+        let mut out = self.out.take();
+        let route = self.run(rx, &mut out);
+        let pass = self.route(rx, route, &out);
+        self.out.set(out);
+        pass
+    }
+}
+
+/// Where a packet goes after its program ran.
+enum Route {
+    /// The original, unchanged (or changed in place).
+    Pass,
+    /// Nowhere.
+    Drop,
+    /// The filter's output buffer in its place, on through the filters.
+    Next,
+    /// The output buffer straight back to the sender (`XDP_TX`).
+    Back,
+    /// The output buffer to the netdev of `ifindex`'s filter (`ingress`:
+    /// to its peer, as if the netdev had received it); several for a
+    /// devmap broadcast.
+    Redirect(Vec<(u32, bool)>),
+}
+
+impl FilterUbpf {
+    /// The effective convention: the running program's, else the one of
+    /// the configured program type.
+    fn convention(&self) -> Convention {
+        self.with_vm(|vm| vm.prog_type().convention())
+            .unwrap_or_else(|| {
+                self.config
+                    .borrow()
+                    .prog_type
+                    .map_or(Convention::Raw, ProgType::convention)
+            })
+    }
+
+    /// Run the program on the packet; what it sends on is left in `out`.
+    fn run(&self, rx: &Received<'_>, out: &mut Vec<u8>) -> Route {
         let mut loaded = self.loaded.borrow_mut();
-        let Some(vm) = loaded.as_mut().map(|l| &mut l.vm) else {
-            return true;
+        let Some(l) = loaded.as_mut() else {
+            return Route::Pass;
         };
+        let Loaded { vm, records, .. } = l;
         // only packets in several pieces need the scratch buffer
         let mut scratch;
-        let frame: &mut [u8] = if let [one] = iov {
+        let single = matches!(rx.iov, [_]);
+        let whole: &[u8] = if let [one] = rx.iov {
             if one.iov_base.is_null() {
-                &mut []
+                &[]
             } else {
-                // SAFETY: the net layer hands us iov_len valid bytes that no
-                // one else touches while the filter chain runs; the program
-                // may write to them, as an XDP program may.
-                unsafe { std::slice::from_raw_parts_mut(one.iov_base.cast::<u8>(), one.iov_len) }
+                // SAFETY: the net layer hands us iov_len valid bytes.
+                unsafe { std::slice::from_raw_parts(one.iov_base.cast::<u8>(), one.iov_len) }
             }
         } else {
             scratch = self.scratch.borrow_mut();
             scratch.clear();
-            for piece in iov.iter().filter(|v| !v.iov_base.is_null()) {
+            for piece in rx.iov.iter().filter(|v| !v.iov_base.is_null()) {
                 // SAFETY: as above, each piece holds iov_len valid bytes.
                 let bytes = unsafe {
                     std::slice::from_raw_parts(piece.iov_base.cast::<u8>(), piece.iov_len)
                 };
                 scratch.extend_from_slice(bytes);
             }
-            &mut scratch[..]
+            &scratch[..]
         };
-        let frame = frame.get_mut(vnet_hdr_len..).unwrap_or_default();
-        let (ip_mode, unfiltered, stats) = {
+        let hdr = rx.vnet_hdr_len.min(whole.len());
+        let frame = &whole[hdr..];
+        let (ip_mode, unfiltered, stats, ifindex) = {
             let c = self.config.borrow();
-            (c.ip_mode, c.unfiltered, c.stats)
+            (c.ip_mode, c.unfiltered, c.stats, c.ifindex)
         };
-        let Some(mem) = program_memory(frame, ip_mode) else {
+        let ty = vm.prog_type();
+        // the raw type in ip-mode sees the packet from its IPv4 header;
+        // every other program the Ethernet frame
+        let pull = if ty == ProgType::Ubpf && ip_mode {
+            ipv4_offset(frame)
+        } else {
+            (frame.len() >= ETH_HLEN).then_some(0)
+        };
+        let Some(pull) = pull else {
             // not IPv4 in ip-mode, or too short to hold the headers the
             // program may rely on: the program does not see it
             let pass = unfiltered == Unfiltered::Pass;
@@ -737,10 +968,18 @@ impl NetFilterImpl for FilterUbpf {
                     c.dropped += 1;
                 }
             });
-            return pass;
+            return if pass { Route::Pass } else { Route::Drop };
+        };
+        let mut pkt = self.packet.borrow_mut();
+        pkt.set(frame);
+        pkt.pull(pull);
+        let meta = PacketMeta {
+            ifindex,
+            ingress_ifindex: ifindex,
+            ..PacketMeta::default()
         };
         let start = stats.then(Instant::now);
-        let result = vm.run(mem);
+        let result = vm.run_packet(&mut pkt, &meta);
         if let Some(start) = start {
             let ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
             self.count(|c| {
@@ -748,21 +987,12 @@ impl NetFilterImpl for FilterUbpf {
                 c.run_time_ns = c.run_time_ns.saturating_add(ns);
             });
         }
-        match result {
-            Ok(0) => {
-                self.count(|c| {
-                    c.packets += 1;
-                    c.passed += 1;
-                });
-                true
-            }
-            Ok(_) => {
-                self.count(|c| {
-                    c.packets += 1;
-                    c.dropped += 1;
-                });
-                false
-            }
+        self.trace_printk(vm);
+        if !records.is_empty() {
+            self.report_records(records);
+        }
+        let outcome = match result {
+            Ok(o) => o,
             Err(e) => {
                 self.trace_run_error(&e);
                 self.count(|c| {
@@ -770,8 +1000,179 @@ impl NetFilterImpl for FilterUbpf {
                     c.passed += 1;
                     c.errors += 1;
                 });
-                true
+                return Route::Pass;
             }
+        };
+        // the packet as the program left it: from the Ethernet header on
+        let after = if pull > 0 { pkt.frame() } else { pkt.data() };
+        out.clear();
+        out.extend_from_slice(&whole[..hdr]);
+        let route = match outcome.verdict {
+            Verdict::Pass if after == frame => Route::Pass,
+            Verdict::Pass if single && after.len() == frame.len() => {
+                // changed in place, as an XDP program changes the buffer
+                let one = &rx.iov[0];
+                // SAFETY: the net layer hands us iov_len valid bytes that
+                // no one else touches while the filter chain runs.
+                let bytes = unsafe {
+                    std::slice::from_raw_parts_mut(one.iov_base.cast::<u8>(), one.iov_len)
+                };
+                bytes[hdr..].copy_from_slice(after);
+                Route::Pass
+            }
+            Verdict::Pass => {
+                out.extend_from_slice(after);
+                Route::Next
+            }
+            Verdict::Truncate(n) => {
+                let n = usize::try_from(n).unwrap_or(usize::MAX).min(after.len());
+                out.extend_from_slice(&after[..n]);
+                Route::Next
+            }
+            Verdict::Drop | Verdict::Aborted => Route::Drop,
+            Verdict::Tx => {
+                out.extend_from_slice(after);
+                Route::Back
+            }
+            Verdict::Redirect(target) => {
+                out.extend_from_slice(after);
+                Route::Redirect(redirect_targets(vm, target, ifindex))
+            }
+        };
+        if outcome.verdict == Verdict::Aborted {
+            // SAFETY: the id is a NUL-terminated string alive for the call.
+            unsafe {
+                filter_ubpf_trace_aborted(self.id().as_ptr(), outcome.r0);
+            }
+        }
+        self.count(|c| {
+            c.packets += 1;
+            match outcome.verdict {
+                Verdict::Pass => c.passed += 1,
+                Verdict::Drop => c.dropped += 1,
+                Verdict::Aborted => {
+                    c.aborted += 1;
+                    c.errors += 1;
+                }
+                Verdict::Tx => c.tx += 1,
+                Verdict::Redirect(_) => c.redirected += 1,
+                Verdict::Truncate(_) => c.truncated += 1,
+            }
+        });
+        route
+    }
+
+    /// Send the packet where `route` says, with no borrow held: the net
+    /// layer may call filters (this one too) while it delivers.  Returns
+    /// whether the original packet passes.
+    fn route(&self, rx: &Received<'_>, route: Route, out: &[u8]) -> bool {
+        let nf: *mut bindings::NetFilterState = std::ptr::from_ref(self).cast_mut().cast();
+        match route {
+            Route::Pass => true,
+            Route::Drop => false,
+            Route::Next => {
+                // SAFETY: nf and sender are live (we are in their receive
+                // hook); out is valid for the call and copied if kept.
+                unsafe {
+                    filter_ubpf_pass_on(nf, rx.sender, rx.flags, out.as_ptr(), out.len());
+                }
+                false
+            }
+            Route::Back => {
+                // SAFETY: as above.
+                let sent =
+                    unsafe { filter_ubpf_send_back(rx.sender, rx.flags, out.as_ptr(), out.len()) };
+                if !sent {
+                    self.redirect_failed(0, c_str!("no way back to the sender"));
+                }
+                false
+            }
+            Route::Redirect(targets) => {
+                for (ifindex, ingress) in targets {
+                    // SAFETY: out is valid for the call and copied if kept.
+                    let why = unsafe {
+                        filter_ubpf_redirect(ifindex, ingress, rx.flags, out.as_ptr(), out.len())
+                    };
+                    if !why.is_null() {
+                        // SAFETY: the C side returns a static string.
+                        self.redirect_failed(ifindex, unsafe { CStr::from_ptr(why) });
+                    }
+                }
+                false
+            }
+        }
+    }
+
+    fn redirect_failed(&self, ifindex: u32, why: &CStr) {
+        self.count(|c| c.errors += 1);
+        // SAFETY: both strings are NUL-terminated and outlive the call.
+        unsafe {
+            filter_ubpf_trace_redirect_failed(self.id().as_ptr(), ifindex, why.as_ptr());
+        }
+    }
+
+    /// Up to [`MAX_RECORDS_PER_PACKET`] records of each map as
+    /// `FILTER_UBPF_RECORD` events: what the run wrote, called after each
+    /// run.
+    fn report_records(&self, maps: &[std::sync::Arc<ubpf::Map>]) {
+        let mut id = None;
+        for m in maps {
+            for _ in 0..MAX_RECORDS_PER_PACKET {
+                let Some(rec) = m.pop_record() else {
+                    break;
+                };
+                let id = id.get_or_insert_with(|| self.id());
+                let name = cstring(&m.def().name);
+                // SAFETY: the strings are NUL-terminated, rec is valid;
+                // all outlive the call.
+                unsafe {
+                    filter_ubpf_emit_record(id.as_ptr(), name.as_ptr(), rec.as_ptr(), rec.len());
+                }
+            }
+        }
+    }
+
+    /// `bpf_trace_printk` output of the last run, into the trace.
+    fn trace_printk(&self, vm: &Vm) {
+        let lines = vm.take_trace();
+        // SAFETY: no arguments; reads the trace event's state.
+        if lines.is_empty() || !unsafe { filter_ubpf_trace_printk_enabled() } {
+            return;
+        }
+        let id = self.id();
+        for line in lines {
+            let line = cstring(line.trim_end_matches('\n'));
+            // SAFETY: both strings are NUL-terminated and outlive the call.
+            unsafe {
+                filter_ubpf_trace_printk(id.as_ptr(), line.as_ptr());
+            }
+        }
+    }
+}
+
+/// The netdevs a redirect goes to: (ifindex, to the peer as received).
+fn redirect_targets(vm: &Vm, target: RedirectTarget, own: u32) -> Vec<(u32, bool)> {
+    match target {
+        RedirectTarget::Ifindex { ifindex, flags } => {
+            vec![(ifindex, flags & BPF_F_INGRESS != 0)]
+        }
+        RedirectTarget::Map(r) if r.key.is_some() => vec![(r.ifindex, false)],
+        RedirectTarget::Map(r) => {
+            // BPF_F_BROADCAST: every entry of the devmap
+            let exclude = r.flags & BPF_F_EXCLUDE_INGRESS != 0;
+            let mut all = Vec::new();
+            if let Some(m) = vm.maps().nth(r.map) {
+                let _ = m.walk(None, |_, v| {
+                    if let Some(b) = v.get(..4) {
+                        let ifindex = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                        if !(exclude && ifindex == own) {
+                            all.push((ifindex, false));
+                        }
+                    }
+                    true
+                });
+            }
+            all
         }
     }
 }
@@ -897,22 +1298,77 @@ unsafe extern "C" fn set_verify(obj: *mut bindings::Object, v: bool, errp: *mut 
 }
 
 unsafe extern "C" fn get_convention(obj: *mut bindings::Object, _errp: *mut *mut Error) -> c_int {
-    convention_index(FilterUbpf::from_obj(obj).config.borrow().convention)
+    convention_index(FilterUbpf::from_obj(obj).convention())
 }
 
 unsafe extern "C" fn set_convention(obj: *mut bindings::Object, v: c_int, errp: *mut *mut Error) {
     // QOM checked the value against UbpfConvention
-    let convention = if v == convention_index(Convention::Context) {
-        Convention::Context
-    } else {
-        Convention::Raw
-    };
-    if let Err(msg) = FilterUbpf::from_obj(obj).reconfigure(|c| c.convention = convention) {
+    let ty = ProgType::of_convention(convention_of(v).unwrap_or_default());
+    if let Err(msg) = FilterUbpf::from_obj(obj).reconfigure(|c| c.prog_type = Some(ty)) {
         // SAFETY: errp comes from QOM.
         unsafe {
             error_set(errp, &msg);
         }
     }
+}
+
+unsafe extern "C" fn get_prog_type(obj: *mut bindings::Object, _errp: *mut *mut Error) -> c_int {
+    prog_type_index(FilterUbpf::from_obj(obj).config.borrow().prog_type)
+}
+
+unsafe extern "C" fn set_prog_type(obj: *mut bindings::Object, v: c_int, errp: *mut *mut Error) {
+    // QOM checked the value against UbpfProgType
+    let ty = prog_type_of(v);
+    if let Err(msg) = FilterUbpf::from_obj(obj).reconfigure(|c| c.prog_type = ty) {
+        // SAFETY: errp comes from QOM.
+        unsafe {
+            error_set(errp, &msg);
+        }
+    }
+}
+
+unsafe extern "C" fn get_ifindex(
+    obj: *mut bindings::Object,
+    v: *mut Visitor,
+    name: *const c_char,
+    _opaque: *mut c_void,
+    errp: *mut *mut Error,
+) {
+    let mut value = FilterUbpf::from_obj(obj).config.borrow().ifindex;
+    // SAFETY: v, name and errp come from QOM; value outlives the call.
+    unsafe {
+        visit_type_uint32(v, name, &raw mut value, errp);
+    }
+}
+
+unsafe extern "C" fn set_ifindex(
+    obj: *mut bindings::Object,
+    v: *mut Visitor,
+    name: *const c_char,
+    _opaque: *mut c_void,
+    errp: *mut *mut Error,
+) {
+    let mut value = 0u32;
+    // SAFETY: v, name and errp come from QOM; value outlives the call.
+    if !unsafe { visit_type_uint32(v, name, &raw mut value, errp) } {
+        return;
+    }
+    let f = FilterUbpf::from_obj(obj);
+    if value != 0 {
+        // SAFETY: a plain lookup under the BQL.
+        let other = unsafe { filter_ubpf_by_ifindex(value) };
+        if !other.is_null() && other.cast::<FilterUbpf>() != std::ptr::from_ref(f).cast_mut() {
+            // SAFETY: errp comes from QOM.
+            unsafe {
+                error_set(
+                    errp,
+                    &format!("filter-ubpf: ifindex {value} belongs to another filter-ubpf"),
+                );
+            }
+            return;
+        }
+    }
+    f.config.borrow_mut().ifindex = value;
 }
 
 unsafe extern "C" fn get_unfiltered(obj: *mut bindings::Object, _errp: *mut *mut Error) -> c_int {

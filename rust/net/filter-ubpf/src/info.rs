@@ -8,9 +8,11 @@
 use std::ffi::{c_char, c_int, CStr};
 
 use qemu_api::bindings;
-use ubpf::{Convention, Program};
+use ubpf::{ProgType, Program};
 
-use crate::filter::{strdup, FilterUbpf, Settings};
+use crate::filter::{
+    convention_index, convention_of, prog_type_index, prog_type_of, strdup, FilterUbpf, Settings,
+};
 
 /// `FilterUbpfInfo`
 #[repr(C)]
@@ -24,10 +26,16 @@ pub struct Info {
     jit: bool,
     ip_mode: bool,
     convention: c_int,
+    prog_type: c_int,
+    ifindex: u32,
     stats: bool,
     packets: u64,
     passed: u64,
     dropped: u64,
+    aborted: u64,
+    tx: u64,
+    redirected: u64,
+    truncated: u64,
     errors: u64,
     unfiltered: u64,
     run_count: u64,
@@ -41,6 +49,7 @@ pub struct Load {
     section: *const c_char,
     ip_mode: c_int,
     convention: c_int,
+    prog_type: c_int,
     verify: c_int,
     jit: c_int,
     keep_maps: c_int,
@@ -140,11 +149,12 @@ pub unsafe extern "C" fn filter_ubpf_info(filter: *mut bindings::Object, info: *
             l.load_time,
             l.vm.is_verified(),
             l.vm.is_jit(),
+            l.vm.prog_type(),
         )
     }) else {
         return false;
     };
-    let (section, tag, insns, load_time, verified, jit) = loaded;
+    let (section, tag, insns, load_time, verified, jit, ty) = loaded;
     // SAFETY: info is writable (caller contract).
     unsafe {
         *info = Info {
@@ -156,11 +166,17 @@ pub unsafe extern "C" fn filter_ubpf_info(filter: *mut bindings::Object, info: *
             verified,
             jit,
             ip_mode: config.ip_mode,
-            convention: c_int::from(config.convention == Convention::Context),
+            convention: convention_index(ty.convention()),
+            prog_type: prog_type_index(Some(ty)),
+            ifindex: config.ifindex,
             stats: config.stats,
             packets: c.packets,
             passed: c.passed,
             dropped: c.dropped,
+            aborted: c.aborted,
+            tx: c.tx,
+            redirected: c.redirected,
+            truncated: c.truncated,
             errors: c.errors,
             unfiltered: c.unfiltered,
             run_count: c.run_count,
@@ -200,10 +216,11 @@ pub unsafe extern "C" fn filter_ubpf_load(
         // SAFETY: as above.
         section: unsafe { opt_str(load.section) },
         ip_mode: flag(load.ip_mode),
-        convention: match load.convention {
-            0 => Some(Convention::Raw),
-            1 => Some(Convention::Context),
-            _ => None,
+        // a convention forces the type of that convention
+        prog_type: if load.prog_type >= 0 {
+            Some(prog_type_of(load.prog_type))
+        } else {
+            convention_of(load.convention).map(|c| Some(ProgType::of_convention(c)))
         },
         verify: flag(load.verify),
         jit: flag(load.jit),

@@ -201,3 +201,37 @@ pub unsafe extern "C" fn filter_ubpf_map_delete(
         })
     }
 }
+
+extern "C" {
+    fn g_malloc0_n(n: usize, size: usize) -> *mut c_void;
+}
+
+/// Unpin the map pinned as `name` (`x-filter-ubpf-unpin`): programs that
+/// use it keep it; the next program pinning that name gets a fresh map.
+///
+/// # Safety
+///
+/// `name` must be a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn filter_ubpf_unpin(name: *const c_char) -> bool {
+    // SAFETY: caller contract.
+    let name = unsafe { CStr::from_ptr(name) }.to_string_lossy();
+    crate::filter::pins().unpin(&name)
+}
+
+/// The names of the pinned maps, as a NULL-terminated array that the
+/// caller frees with `g_free` (the array and each string).
+#[no_mangle]
+pub extern "C" fn filter_ubpf_pinned_names() -> *mut *mut c_char {
+    let names = crate::filter::pins().names();
+    // SAFETY: g_malloc0_n aborts rather than return NULL.
+    let array = unsafe { g_malloc0_n(names.len() + 1, std::mem::size_of::<*mut c_char>()) }
+        .cast::<*mut c_char>();
+    for (i, name) in names.iter().enumerate() {
+        // SAFETY: the array has names.len() + 1 entries.
+        unsafe {
+            *array.add(i) = strdup(Some(name));
+        }
+    }
+    array
+}

@@ -70,9 +70,23 @@ pub trait NetFilterImpl: ObjectImpl + IsA<NetFilterState> {
         Ok(())
     }
 
-    /// One packet, as an iovec array.  Return `true` to let it pass to the
-    /// next filter or the peer, `false` to consume (drop) it.
-    fn receive(&self, sender_vnet_hdr_len: usize, iov: &[iovec]) -> bool;
+    /// One packet.  Return `true` to let it pass to the next filter or
+    /// the peer, `false` to consume it (drop it, or send something else
+    /// in its place).
+    fn receive(&self, packet: &Received<'_>) -> bool;
+}
+
+/// A packet as a filter receives it.
+#[derive(Debug)]
+pub struct Received<'a> {
+    /// Who sent it: the netdev (`queue=tx`) or its peer (`queue=rx`).
+    pub sender: *mut NetClientState,
+    /// `QEMU_NET_PACKET_FLAG_*`.
+    pub flags: c_uint,
+    /// Bytes of virtio-net header in front of the frame.
+    pub vnet_hdr_len: usize,
+    /// The packet, in pieces.
+    pub iov: &'a [iovec],
 }
 
 /// Report `msg` through `errp` as QEMU's `error_setg` does.
@@ -121,8 +135,8 @@ unsafe extern "C" fn rust_setup<T: NetFilterImpl>(
 
 unsafe extern "C" fn rust_receive_iov<T: NetFilterImpl>(
     nf: *mut bindings::NetFilterState,
-    _sender: *mut NetClientState,
-    _flags: c_uint,
+    sender: *mut NetClientState,
+    flags: c_uint,
     iov: *const iovec,
     iovcnt: c_int,
     _sent_cb: NetPacketSent,
@@ -135,7 +149,13 @@ unsafe extern "C" fn rust_receive_iov<T: NetFilterImpl>(
         _ => &[],
     };
     let vnet_hdr_len = filter.upcast::<NetFilterState>().vnet_hdr_len();
-    if filter.receive(vnet_hdr_len, iov) {
+    let packet = Received {
+        sender,
+        flags,
+        vnet_hdr_len,
+        iov,
+    };
+    if filter.receive(&packet) {
         0
     } else {
         // Consuming the packet: return its size, as the net layer expects.
