@@ -6,7 +6,9 @@ QEMU gets two dgram netdevs joined by a hub: what arrives on netdev "in"
 (UDP port IN_PORT on loopback) goes through filter-ubpf and the hub to
 netdev "out", which sends it to OUT_PORT where this script listens.  The
 script sends a mix of Ethernet frames, prints what arrived and the filter's
-counters, replaces the program over QMP, and does it again.
+counters, replaces the program over QMP, and does it again.  Last, an
+unchanged xdp-tools program (xdp-filter's object, scripts/ubpf/xdp-filter.py)
+drops UDP to port 53 by a rule set over QMP.
 
 Usage: demo.py QEMU_BUILD_DIR
 """
@@ -146,6 +148,13 @@ def main():
                 qemu_proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 qemu_proc.kill()
+        print("\n== an unchanged xdp-tools program: xdp-filter's xdpfilt_alw_udp.o, "
+              "its filter_ports map filled over QMP (scripts/ubpf/xdp-filter.py)",
+              flush=True)
+        ok &= subprocess.run([sys.executable,
+                              os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                           "xdp-filter.py"), build, "--quiet"],
+                             check=False).returncode == 0
         return 0 if ok else 1
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -11,7 +11,8 @@
 #      the eBPF conformance suite in interpreter and JIT mode
 #   4. the filter crate: clippy and rustfmt under QEMU's rust/ lints
 #   5. QEMU's tests: our qtest and C unit test, QEMU's own filter qtests,
-#      the Rust qemu-api tests, -daemonize with a relative program path;
+#      the Rust qemu-api tests, -daemonize with a relative program path,
+#      xdp-tools' xdp-filter object unchanged (scripts/ubpf/xdp-filter.py);
 #      checkpatch on our C files
 #   6. a real guest: Linux under QEMU (TCG) behind filter-ubpf, program
 #      swapped and filter removed over QMP (scripts/ubpf/guest/run-guest.py)
@@ -97,6 +98,9 @@ step "5. QEMU tests"
     qtest-x86_64/test-filter-redirector rust-qemu-api-tests)
 # -daemonize (chdir to /) with a relative ubpf-handler
 python3 "$here/test-daemonize.py" "$build"
+# xdp-tools' xdp-filter object, unchanged, its maps filled over QMP
+# (skipped with a message if xdp-tools cannot be installed)
+python3 "$here/xdp-filter.py" "$build"
 c_files=$(cd "$repo" && git ls-files 'ebpf/*.[ch]' 'net/*.[ch]' 'tests/qtest/*.c' \
     'tests/unit/*.c' 2>/dev/null || true)
 for f in $c_files; do
