@@ -1522,6 +1522,11 @@ fn pointer_cmp(st: &State, x: &Insn, op: Cmp) -> VResult<Option<bool>> {
     match (a, b) {
         (Reg::Scalar(_), Reg::Scalar(_)) => return Ok(None),
         (Reg::Pkt(_), Reg::Pkt(_)) if !bits && x.code & 0x07 == 0x05 => return Ok(None),
+        // the packet pointer is NULL for an empty packet (rbpf passes no
+        // memory): a test against 0 may go either way
+        (Reg::Pkt(_), z) | (z, Reg::Pkt(_)) if zero(&z) && matches!(op, Cmp::Eq | Cmp::Ne) => {
+            return Ok(None);
+        }
         (p, z) | (z, p)
             if p.is_pointer()
                 && !matches!(p, Reg::MapValueOrNull { .. } | Reg::RecordOrNull { .. })
