@@ -107,3 +107,20 @@ def compile_bpf(src, out, defines=()):
     cmd += [f"-D{d}" for d in defines]
     subprocess.run(cmd + ["-c", src, "-o", out], check=True)
     return out
+
+
+def hub_rig(qemu, qmp_path, ports, filter_opts):
+    """QEMU's command line for the packet rig of the demo and the
+    xdp-filter step: two dgram netdevs on 127.0.0.1 joined by a hub, and
+    filter-ubpf on the first (`filter_opts`: its -object options).
+    `ports`: (in_local, in_remote, out_local, out_remote)."""
+    in_local, in_remote, out_local, out_remote = ports
+    dgram = ("dgram,id={id},local.type=inet,local.host=127.0.0.1,local.port={l},"
+             "remote.type=inet,remote.host=127.0.0.1,remote.port={r}")
+    return [qemu, "-M", "none", "-display", "none", "-nodefaults",
+            "-qmp", f"unix:{qmp_path},server=on,wait=off",
+            "-netdev", dgram.format(id="in", l=in_local, r=in_remote),
+            "-netdev", dgram.format(id="out", l=out_local, r=out_remote),
+            "-netdev", "hubport,id=h0,hubid=0,netdev=in",
+            "-netdev", "hubport,id=h1,hubid=0,netdev=out",
+            "-object", "filter-ubpf," + filter_opts]

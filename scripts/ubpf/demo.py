@@ -101,16 +101,9 @@ def main():
         ip_dst = compile_prog("ip_dst.bpf.c", tmp)
         port_allow = compile_prog("port_allow.bpf.c", tmp)
         qmp_path = os.path.join(tmp, "qmp.sock")
-        dgram = ("dgram,id={id},local.type=inet,local.host=127.0.0.1,local.port={l},"
-                 "remote.type=inet,remote.host=127.0.0.1,remote.port={r}")
-        args = [qemu, "-M", "none", "-display", "none", "-nodefaults",
-                "-qmp", f"unix:{qmp_path},server=on,wait=off",
-                "-netdev", dgram.format(id="in", l=IN_PORT, r=QEMU_IN_REMOTE),
-                "-netdev", dgram.format(id="out", l=QEMU_OUT_LOCAL, r=OUT_PORT),
-                "-netdev", "hubport,id=h0,hubid=0,netdev=in",
-                "-netdev", "hubport,id=h1,hubid=0,netdev=out",
-                "-object", "filter-ubpf,id=f0,netdev=in,queue=tx,ip-mode=on,"
-                           f"ubpf-handler={ip_dst}"]
+        args = common.hub_rig(
+            qemu, qmp_path, (IN_PORT, QEMU_IN_REMOTE, QEMU_OUT_LOCAL, OUT_PORT),
+            f"id=f0,netdev=in,queue=tx,ip-mode=on,ubpf-handler={ip_dst}")
         print("$ " + " ".join(args).replace(tmp + "/", ""))
         qemu_proc = subprocess.Popen(args)
         ok = True

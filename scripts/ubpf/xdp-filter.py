@@ -137,15 +137,9 @@ def main():
 
     tmp = tempfile.mkdtemp(prefix="filter-ubpf-xdpfilter-")
     qmp_path = os.path.join(tmp, "qmp.sock")
-    dgram = ("dgram,id={id},local.type=inet,local.host=127.0.0.1,local.port={l},"
-             "remote.type=inet,remote.host=127.0.0.1,remote.port={r}")
-    args = [qemu, "-M", "none", "-display", "none", "-nodefaults",
-            "-qmp", f"unix:{qmp_path},server=on,wait=off",
-            "-netdev", dgram.format(id="in", l=IN_PORT, r=QEMU_IN_REMOTE),
-            "-netdev", dgram.format(id="out", l=QEMU_OUT_LOCAL, r=OUT_PORT),
-            "-netdev", "hubport,id=h0,hubid=0,netdev=in",
-            "-netdev", "hubport,id=h1,hubid=0,netdev=out",
-            "-object", f"filter-ubpf,id=f0,netdev=in,queue=tx,ubpf-handler={obj}"]
+    args = common.hub_rig(
+        qemu, qmp_path, (IN_PORT, QEMU_IN_REMOTE, QEMU_OUT_LOCAL, OUT_PORT),
+        f"id=f0,netdev=in,queue=tx,ubpf-handler={obj}")
     say("$ " + " ".join(args).replace(tmp + "/", ""), flush=True)
     proc = subprocess.Popen(args)
     failures = []

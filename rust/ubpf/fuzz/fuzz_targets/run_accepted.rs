@@ -57,8 +57,15 @@ fuzz_target!(|data: &[u8]| {
         convention,
         proof: proof.clone(),
     };
-    let mut int = Vm::with_options(prog.clone(), Engine::Interpreter, vm_opts)
-        .expect("an accepted program gets an interpreter VM");
+    // an unverified program may still be refused when the VM is built
+    // (the program type's context rules); a proven one never is
+    let mut int = match Vm::with_options(prog.clone(), Engine::Interpreter, vm_opts) {
+        Ok(vm) => vm,
+        Err(e) => {
+            assert!(proof.is_none(), "a proven program is refused a VM: {e}");
+            return;
+        }
+    };
     let mut p1 = packet.clone();
     let r1 = int.run(&mut p1);
     if let Some(proof) = proof {
