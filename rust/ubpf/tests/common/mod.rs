@@ -72,14 +72,7 @@ pub fn compile_with(name: &str, clang: &str, flags: &[&str]) -> PathBuf {
         return obj;
     }
     // <asm/types.h> lives in the multiarch include directory
-    let multiarch = Command::new(clang)
-        .arg("-print-multiarch")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "x86_64-linux-gnu".to_owned());
+    let multiarch = multiarch(clang);
     let tmp = obj.with_extension("tmp");
     let status = Command::new(clang)
         .args(["-O2", "-g", "-target", "bpf", "-c"])
@@ -95,6 +88,19 @@ pub fn compile_with(name: &str, clang: &str, flags: &[&str]) -> PathBuf {
     assert!(status.success(), "{clang} failed on {}", src.display());
     std::fs::rename(&tmp, &obj).expect("rename object");
     obj
+}
+
+/// The multiarch triplet of `clang` (where `<asm/types.h>` lives under
+/// /usr/include).
+pub fn multiarch(clang: &str) -> String {
+    Command::new(clang)
+        .arg("-print-multiarch")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "x86_64-linux-gnu".to_owned())
 }
 
 /// Load the only program of the compiled `name`.

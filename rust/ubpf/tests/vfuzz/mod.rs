@@ -134,14 +134,7 @@ impl MapTemplate {
         let src = dir.join("vfuzz_maps.bpf.c");
         let obj = dir.join(format!("vfuzz_maps.{}.o", std::process::id()));
         std::fs::write(&src, MAPS_C).ok()?;
-        let multiarch = std::process::Command::new(&clang)
-            .arg("-print-multiarch")
-            .output()
-            .ok()
-            .and_then(|o| String::from_utf8(o.stdout).ok())
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| "x86_64-linux-gnu".to_owned());
+        let multiarch = crate::common::multiarch(&clang);
         let ok = std::process::Command::new(&clang)
             .args(["-O2", "-g", "-target", "bpf", "-c"])
             .arg(format!("-I/usr/include/{multiarch}"))
