@@ -8,6 +8,8 @@ use crate::check::{Insn, CALL, EXIT, LDDW};
 pub struct Cfg {
     /// States are compared (and stored) at these instructions.
     pub prune: Vec<bool>,
+    /// Instructions more than one path reaches (several predecessors).
+    pub join: Vec<bool>,
     /// Registers live on entry to each instruction (bit k = rk).
     pub live: Vec<u16>,
     /// Whether the program has bpf-to-bpf calls.
@@ -112,13 +114,29 @@ pub fn analyse(code: &[Insn]) -> Cfg {
             }
         }
     }
-    // backward liveness, to a fixpoint
+    let eff: Vec<_> = (0..n)
+        .map(|i| start[i].then(|| effects(code, i)))
+        .collect();
+    let mut preds = vec![0u8; n];
+    let mut backward = false;
+    for (i, e) in eff.iter().enumerate() {
+        for t in e.iter().flat_map(|e| e.2).flatten() {
+            backward |= t <= i;
+            if let Some(p) = preds.get_mut(t) {
+                *p = p.saturating_add(1);
+            }
+        }
+    }
+    let join = preds.iter().map(|&p| p == 2).collect();
+    // backward liveness, to a fixpoint (one pass without backward jumps)
     let mut live = vec![0u16; n];
     let mut changed = true;
     while changed {
         changed = false;
-        for i in (0..n).rev().filter(|&i| start[i]) {
-            let (used, defined, succ) = effects(code, i);
+        for (i, e) in eff.iter().enumerate().rev() {
+            let Some((used, defined, succ)) = e else {
+                continue;
+            };
             let out = succ
                 .iter()
                 .flatten()
@@ -127,12 +145,13 @@ pub fn analyse(code: &[Insn]) -> Cfg {
             let l = used | (out & !defined);
             if l != live[i] {
                 live[i] = l;
-                changed = true;
+                changed = backward;
             }
         }
     }
     Cfg {
         prune,
+        join,
         live,
         has_calls,
     }

@@ -69,6 +69,28 @@ pub struct Prog<'a> {
     /// Per instruction: the `lddw` loads map `.0`'s handle (`.1` None) or
     /// a pointer to its value plus `.1` (global data).
     pub map_lddw: Vec<Option<(u16, Option<u32>)>>,
+    /// States no longer needed, whose memory copies of states reuse.
+    pub spare: Vec<Box<State>>,
+}
+
+impl Prog<'_> {
+    /// A copy of `st`, in a spare state's memory if there is one.
+    pub fn copy(&mut self, st: &State) -> Box<State> {
+        match self.spare.pop() {
+            Some(mut b) => {
+                b.copy_from(st);
+                b
+            }
+            None => Box::new(st.clone()),
+        }
+    }
+
+    /// `st` is no longer needed.
+    pub fn recycle(&mut self, st: Box<State>) {
+        if self.spare.len() < 64 {
+            self.spare.push(st);
+        }
+    }
 }
 
 impl Prog<'_> {
@@ -124,7 +146,7 @@ fn set(st: &mut State, dst: u8, v: Reg) {
     st.regs[usize::from(dst)] = v;
 }
 
-const fn size_of(code: u8) -> u32 {
+pub(super) const fn size_of(code: u8) -> u32 {
     match code & 0x18 {
         0x00 => 4,
         0x08 => 2,
@@ -1564,7 +1586,7 @@ const fn is_signed(op: Cmp) -> bool {
     matches!(op, Cmp::Sgt | Cmp::Sge | Cmp::Slt | Cmp::Sle)
 }
 
-fn jump(st: &mut State, i: usize, x: &Insn) -> VResult<Step> {
+fn jump(p: &mut Prog, st: &mut State, i: usize, x: &Insn) -> VResult<Step> {
     let op = x.code & 0xf0;
     let target = super::cfg::jump_target(x, i).unwrap_or(0);
     if op == 0x00 {
@@ -1578,11 +1600,11 @@ fn jump(st: &mut State, i: usize, x: &Insn) -> VResult<Step> {
     let Some(cmp) = Cmp::from_op(op) else {
         return reject(None, format!("unknown jump {:#04x}", x.code));
     };
-    let mut taken = st.clone();
+    let mut taken = p.copy(st);
     if null_check(st, &mut taken, x, cmp, is64) {
         return Ok(Step::Branch {
             target,
-            taken: Some(Box::new(taken)),
+            taken: Some(taken),
             fall: true,
         });
     }
@@ -1595,9 +1617,15 @@ fn jump(st: &mut State, i: usize, x: &Insn) -> VResult<Step> {
     }
     let t_ok = assume(&mut taken, x, cmp, is64);
     let f_ok = assume(st, x, cmp.negate(), is64);
+    let taken = if t_ok {
+        Some(taken)
+    } else {
+        p.recycle(taken);
+        None
+    };
     Ok(Step::Branch {
         target,
-        taken: t_ok.then(|| Box::new(taken)),
+        taken,
         fall: f_ok,
     })
 }
@@ -1759,7 +1787,7 @@ pub fn step(p: &mut Prog, st: &mut State, i: usize) -> VResult<Step> {
             call_local(p, st, i, t)
         }
         _ if x.code == EXIT => exit(st),
-        _ => jump(st, i, &x),
+        _ => jump(p, st, i, &x),
     }
 }
 

@@ -57,6 +57,7 @@
 mod cfg;
 mod domain;
 mod exec;
+mod precise;
 mod state;
 
 use std::fmt::Write;
@@ -208,6 +209,7 @@ const JOIN_AT: usize = 8;
 /// states at every prune point).
 const STORE_EVERY: u32 = 8;
 /// Most paths waiting to be explored.
+const JOIN_EVERY: u32 = 1;
 const MAX_PENDING: usize = 65_536;
 
 /// Verify `program` under `opts`.
@@ -234,6 +236,12 @@ struct Checkpoint {
     complete: bool,
     /// Created on a path that took a backward jump.
     looped: bool,
+    /// Locations whose numbers the exploration from here relied on (see
+    /// [`precise`]); final once `complete`.
+    precise: precise::Mask,
+    /// The path's dependencies on the parent checkpoint when this one
+    /// was stored.
+    up: precise::Deps,
 }
 
 struct Path {
@@ -244,6 +252,8 @@ struct Path {
     back: Option<(usize, usize)>,
     /// Instructions simulated since the path last stored a state.
     since: u32,
+    /// What its numbers depend on in checkpoint `cp`.
+    deps: precise::Deps,
 }
 
 enum Fail {
@@ -266,6 +276,9 @@ struct Driver<'a> {
     disasm: Vec<String>,
     work: u64,
     started: std::time::Instant,
+    /// Whether precision is tracked (programs without bpf-to-bpf calls);
+    /// otherwise states are compared exactly.
+    track: bool,
 }
 
 impl Driver<'_> {
@@ -282,8 +295,24 @@ impl Driver<'_> {
         }
     }
 
-    /// At a prune point: `None` to stop the path, or the path to go on.
-    fn visit(&mut self, mut p: Path) -> Result<Option<Path>, Fail> {
+    /// The numbers at `mask` of checkpoint `cp` were used: mark them
+    /// precise there and, through what they were computed from, in the
+    /// checkpoints before it.
+    fn mark(&mut self, mut cp: Option<usize>, mut mask: precise::Mask) {
+        while let Some(c) = cp {
+            let k = &mut self.cps[c];
+            let new = mask & !k.precise;
+            if new == 0 {
+                return;
+            }
+            k.precise |= new;
+            mask = k.up.of(new);
+            cp = k.parent;
+        }
+    }
+
+    /// At a prune point: whether the path goes on.
+    fn visit(&mut self, p: &mut Path) -> Result<bool, Fail> {
         let live = self.cfg.live[p.insn];
         for r in 0..10 {
             if live & (1 << r) == 0 {
@@ -294,13 +323,22 @@ impl Driver<'_> {
         for &c in &self.at[p.insn] {
             let k = &self.cps[c];
             self.work += k.weight;
-            if !p.st.within(&k.st) {
+            // a complete exploration's proof is final: only the numbers
+            // it relied on need to be within its own
+            let mask = (k.complete && self.track).then_some(k.precise);
+            if !p.st.within(&k.st, mask) {
+                if std::env::var("VDBG").is_ok() && k.complete { eprintln!("@{} mask {:?} fail\n  new {}\n  old {}", p.insn, mask.map(|m| format!("{m:x}")), p.st.describe(), k.st.describe()); }
                 continue;
             }
             if k.complete {
                 self.stats.pruned += 1;
+                // what the pruned path would have relied on
+                if let Some(m) = mask {
+                    let used = p.deps.of(m);
+                    self.mark(p.cp, used);
+                }
                 self.finish(p.cp);
-                return Ok(None);
+                return Ok(false);
             }
             // an unfinished state is one of this path's ancestors
             let back = p.back.unwrap_or((p.insn, p.insn));
@@ -325,8 +363,8 @@ impl Driver<'_> {
                 }
             }
         }
-        if p.since < STORE_EVERY {
-            return Ok(Some(p));
+        if p.since < STORE_EVERY && !(self.cfg.join[p.insn] && p.since >= JOIN_EVERY) {
+            return Ok(true);
         }
         p.since = 0;
         if n >= MAX_STATES {
@@ -336,7 +374,7 @@ impl Driver<'_> {
                 Some(k) => {
                     self.at[p.insn].remove(k);
                 }
-                None => return Ok(Some(p)),
+                None => return Ok(true),
             }
         }
         let id = self.cps.len();
@@ -346,22 +384,30 @@ impl Driver<'_> {
             .iter()
             .map(|f| f.slots.len() as u64)
             .sum::<u64>();
+        let up = if self.track {
+            std::mem::replace(&mut p.deps, precise::Deps::identity(&p.st))
+        } else {
+            precise::Deps::default()
+        };
         self.cps.push(Checkpoint {
             weight,
-            st: p.st.clone(),
+            st: self.prog.copy(&p.st),
             parent: p.cp,
             pending: 1,
             complete: false,
             looped: p.looped,
+            precise: 0,
+            up,
         });
         self.at[p.insn].push(id);
         self.stats.states += 1;
         p.cp = Some(id);
-        Ok(Some(p))
+        Ok(true)
     }
 
     fn explore(&mut self, first: Path) -> Result<(), Fail> {
-        let mut stack = vec![first];
+        let mut stack = Vec::with_capacity(self.prog.code.len() / 8 + 16);
+        stack.push(first);
         while let Some(mut p) = stack.pop() {
             loop {
                 self.stats.processed += 1;
@@ -392,11 +438,9 @@ impl Driver<'_> {
                         format!("more than {MAX_PROCESSED} instructions to simulate"),
                     ));
                 }
-                if self.cfg.prune[p.insn] {
-                    match self.visit(p)? {
-                        Some(q) => p = q,
-                        None => break,
-                    }
+                if self.cfg.prune[p.insn] && !self.visit(&mut p)? {
+                    self.prog.recycle(p.st);
+                    break;
                 }
                 if let Some(log) = self.log.as_deref_mut() {
                     let _ = writeln!(
@@ -408,10 +452,29 @@ impl Driver<'_> {
                     );
                 }
                 let i = p.insn;
-                match exec::step(&mut self.prog, &mut p.st, i).map_err(|e| Fail::At(i, e))? {
+                let effect = if self.track {
+                    p.deps.step(&self.prog.code[i], &p.st)
+                } else {
+                    precise::Effect::default()
+                };
+                let step = exec::step(&mut self.prog, &mut p.st, i).map_err(|e| Fail::At(i, e))?;
+                if let Some((locs, union)) = effect.branch {
+                    let both = matches!(step, Step::Branch { taken: Some(_), fall: true, .. });
+                    if both {
+                        p.deps.relate(locs, union);
+                    } else {
+                        // only one way is possible, because of the ranges
+                        self.mark(p.cp, union);
+                    }
+                }
+                if effect.uses != 0 {
+                    self.mark(p.cp, effect.uses);
+                }
+                match step {
                     Step::Next(t) => self.go(&mut p, i, t),
                     Step::Exit => {
                         self.finish(p.cp);
+                        self.prog.recycle(p.st);
                         break;
                     }
                     Step::Branch {
@@ -434,19 +497,22 @@ impl Driver<'_> {
                                 looped: p.looped,
                                 back: p.back,
                                 since: p.since,
+                                deps: p.deps.clone(),
                             };
                             self.go(&mut q, i, target);
                             stack.push(q);
                             self.go(&mut p, i, i + 1);
                         }
                         (Some(t), false) => {
-                            p.st = t;
+                            let old = std::mem::replace(&mut p.st, t);
+                            self.prog.recycle(old);
                             self.go(&mut p, i, target);
                         }
                         (None, true) => self.go(&mut p, i, i + 1),
                         (None, false) => {
                             // no concrete state reaches here
                             self.finish(p.cp);
+                            self.prog.recycle(p.st);
                             break;
                         }
                     },
@@ -615,13 +681,14 @@ fn run(
             .map(|(d, e)| crate::maps::program_access(d, e))
             .collect(),
         map_lddw,
+        spare: Vec::new(),
     };
     let min = u64::try_from(opts.min_len).unwrap_or(u64::MAX);
     let st = exec::entry_state(&prog, min);
     let mut d = Driver {
         prog,
         cfg,
-        cps: Vec::new(),
+        cps: Vec::with_capacity(n / 4 + 16),
         at: vec![Vec::new(); n],
         back_count: vec![0; n],
         stats: VerifyStats::default(),
@@ -629,7 +696,9 @@ fn run(
         disasm,
         work: 0,
         started: std::time::Instant::now(),
+        track: false,
     };
+    d.track = !d.cfg.has_calls;
     let res = d.explore(Path {
         insn: 0,
         st: Box::new(st),
@@ -637,6 +706,7 @@ fn run(
         looped: false,
         back: None,
         since: STORE_EVERY,
+        deps: precise::Deps::default(),
     });
     d.stats.loops = d.back_count.iter().any(|&c| c > 0) || program.has_back_edges();
     d.stats.work = d.work;

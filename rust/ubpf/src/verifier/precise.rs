@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+//! Precision: which numbers of a stored state its proof depends on.
+//!
+//! A stored state (a checkpoint) prunes a later state that is *within*
+//! it.  Comparing every number exactly is sound but often fails for
+//! numbers whose exact range never mattered: a hash accumulated from
+//! packet bytes, a checksum, a counter only ever stored.  Like the
+//! kernel's verifier, this one records, for each checkpoint, the numbers
+//! its proof used ("precise" locations: registers r0-r9 and the 8-byte
+//! stack slots of the program's frame), and once the checkpoint's
+//! exploration is complete it compares only those exactly; any number is
+//! within an imprecise one.
+//!
+//! Instead of replaying instructions backwards, a path carries its
+//! *dependencies*: for each register and stack slot, the set of locations
+//! of the path's last checkpoint its number was computed from ([`Deps`]).
+//! A checkpoint keeps the dependencies the path had when it was stored
+//! (locations of its parent checkpoint), so marking a location precise
+//! walks up the chain of checkpoints.  A number is *used* (its locations
+//! marked precise) when its range decides something the proof relies on:
+//!
+//! * pointer arithmetic (the offset range, or a constant offset);
+//! * a helper argument (sizes, flags, indices, a `callx` helper ID);
+//! * a conditional jump that only one way is possible (the branch not
+//!   explored is only safe because of the range);
+//! * an atomic operation on the stack;
+//!
+//! and numbers compared by a conditional jump that both ways are possible
+//! depend on each other from then on (what one branch learns about one of
+//! them narrows the other, also through shared symbols: every location
+//! holding the same symbol joins the group).  Loads from the packet, the
+//! context or a map give numbers that depend on nothing of the state;
+//! pointers are always compared exactly.
+//!
+//! Programs with bpf-to-bpf calls are not tracked: their states are
+//! compared exactly, as before.
+
+use super::exec::size_of;
+use super::state::{slot_of, Reg, Slot, State, Sym, LEN, NONE, STACK_SIZE, ZERO};
+use crate::check::{Insn, CALL, EXIT, LDDW};
+
+/// A set of locations: bit `r` for register `r` (0-9), bit `10 + k` for
+/// stack slot `k` of the program's frame, and [`FACTS`].
+pub type Mask = u128;
+
+const SLOT0: u32 = 10;
+
+/// The facts about the packet's length ([`State::safe`], with the known
+/// minimum length): used by packet accesses and helper calls, and learnt
+/// from comparisons of packet pointers and of numbers tied to the length.
+pub const FACTS: Mask = 1 << (SLOT0 + 64);
+
+const fn reg_bit(r: usize) -> Mask {
+    1 << r
+}
+
+const fn slot_bit(k: usize) -> Mask {
+    1 << (SLOT0 as usize + k)
+}
+
+/// Dependencies of the numbers of a path's state on the locations of its
+/// last checkpoint.
+#[derive(Clone, Debug, Default)]
+pub struct Deps {
+    regs: [Mask; 10],
+    /// Stack slots with dependencies, sorted by slot.
+    slots: Vec<(u8, Mask)>,
+    /// Those of the length facts.
+    facts: Mask,
+}
+
+/// What a step does to precision, beyond updating the dependencies.
+#[derive(Default)]
+pub struct Effect {
+    /// Locations whose numbers were used.
+    pub uses: Mask,
+    /// For a conditional jump: the locations it relates and the union of
+    /// their dependencies.
+    pub branch: Option<(Mask, Mask)>,
+}
+
+impl Deps {
+    /// At a new checkpoint: every number depends on itself.
+    pub fn identity(st: &State) -> Self {
+        let mut d = Self {
+            facts: FACTS,
+            ..Self::default()
+        };
+        for (r, m) in d.regs.iter_mut().enumerate() {
+            if matches!(st.regs[r], Reg::Scalar(_)) {
+                *m = reg_bit(r);
+            }
+        }
+        if let Some(fr) = st.frames.first() {
+            for &(k, s) in &fr.slots {
+                if matches!(s, Slot::Spill(Reg::Scalar(_))) && k < 64 {
+                    d.slots.push((k, slot_bit(usize::from(k))));
+                }
+            }
+        }
+        d
+    }
+
+    fn reg(&self, r: u8) -> Mask {
+        self.regs.get(usize::from(r)).copied().unwrap_or(0)
+    }
+
+    fn set_reg(&mut self, r: u8, m: Mask) {
+        if let Some(x) = self.regs.get_mut(usize::from(r)) {
+            *x = m;
+        }
+    }
+
+    fn slot(&self, k: usize) -> Mask {
+        self.slots
+            .binary_search_by_key(&k, |&(i, _)| usize::from(i))
+            .map_or(0, |p| self.slots[p].1)
+    }
+
+    fn set_slot(&mut self, k: usize, m: Mask) {
+        let Ok(key) = u8::try_from(k) else {
+            return;
+        };
+        match self.slots.binary_search_by_key(&key, |&(i, _)| i) {
+            Ok(p) if m == 0 => {
+                self.slots.remove(p);
+            }
+            Ok(p) => self.slots[p].1 = m,
+            Err(_) if m == 0 => {}
+            Err(p) => self.slots.insert(p, (key, m)),
+        }
+    }
+
+    /// The dependencies of the locations in `mask`.
+    pub fn of(&self, mask: Mask) -> Mask {
+        let mut out = 0;
+        let mut m = mask;
+        while m != 0 {
+            let b = m.trailing_zeros();
+            m &= m - 1;
+            out |= if b < SLOT0 {
+                self.regs[b as usize]
+            } else if b < SLOT0 + 64 {
+                self.slot((b - SLOT0) as usize)
+            } else {
+                self.facts
+            };
+        }
+        out
+    }
+
+    /// Apply instruction `x` (about to run on `st`) to the dependencies.
+    pub fn step(&mut self, x: &Insn, st: &State) -> Effect {
+        let mut e = Effect::default();
+        let class = x.code & 0x07;
+        let by_reg = x.code & 0x08 != 0;
+        let base = match class {
+            0x01 => Some(x.src),
+            0x02 | 0x03 => Some(x.dst),
+            _ => None,
+        };
+        if base.is_some_and(|r| matches!(st.regs.get(usize::from(r)), Some(Reg::Pkt(_)))) {
+            e.uses |= self.facts;
+        }
+        match class {
+            0x00 if x.code == LDDW => self.set_reg(x.dst, 0),
+            0x01 => {
+                // a fill from the stack carries the slots' dependencies;
+                // anything else read from memory depends on no location
+                let d = self.stack_bytes(st, x.src, x.off, size_of(x.code));
+                self.set_reg(x.dst, d.map_or(0, |(m, _)| m));
+            }
+            0x02 | 0x03 => {
+                let size = size_of(x.code);
+                let src = if class == 0x03 { self.reg(x.src) } else { 0 };
+                if class == 0x03 && x.code & 0xe0 == 0xc0 {
+                    // atomics: everything involved is used; what they
+                    // fetch then depends on nothing left imprecise
+                    let slots = self.stack_bytes(st, x.dst, x.off, size);
+                    e.uses |= src | self.reg(0) | slots.map_or(0, |(m, _)| m);
+                    if x.imm == 0xf1 {
+                        self.set_reg(0, 0);
+                    } else if x.imm & 1 != 0 {
+                        self.set_reg(x.src, 0);
+                    }
+                    if let Some((_, ks)) = slots {
+                        for k in ks.into_iter().flatten() {
+                            self.set_slot(k, 0);
+                        }
+                    }
+                } else if let Some(a) = stack_addr(st, x.dst, x.off) {
+                    let (k, byte) = slot_of(a);
+                    if size == 8 && byte == 0 {
+                        self.set_slot(k, src);
+                    } else {
+                        for k in touched(a, size).into_iter().flatten() {
+                            let m = self.slot(k) | src;
+                            self.set_slot(k, m);
+                        }
+                    }
+                }
+            }
+            0x04 | 0x07 => {
+                let op = x.code & 0xf0;
+                let dst_ptr = st.regs.get(usize::from(x.dst)).is_some_and(Reg::is_pointer);
+                let src_ptr = by_reg && st.regs.get(usize::from(x.src)).is_some_and(Reg::is_pointer);
+                match op {
+                    0xd0 | 0x80 => {}
+                    0xb0 if by_reg => self.set_reg(x.dst, self.reg(x.src)),
+                    0xb0 => self.set_reg(x.dst, 0),
+                    _ if dst_ptr || src_ptr => {
+                        // pointer arithmetic: the offset's range is used;
+                        // pointers are compared exactly
+                        e.uses |= self.reg(x.src) * Mask::from(by_reg) | self.reg(x.dst);
+                        self.set_reg(x.dst, 0);
+                    }
+                    _ if by_reg => self.set_reg(x.dst, self.reg(x.dst) | self.reg(x.src)),
+                    _ => {}
+                }
+            }
+            _ if x.code == CALL || x.code == crate::check::CALLX => {
+                // helpers may read the packet
+                e.uses |= (1..=5).fold(self.facts, |m, r| m | self.reg(r));
+                if x.code == crate::check::CALLX {
+                    e.uses |= crate::check::callx_reg(x).map_or(0, |r| self.reg(r));
+                }
+                for r in 0..=5 {
+                    self.set_reg(r, 0);
+                }
+            }
+            _ if x.code == EXIT || x.code & 0xf0 == 0x00 => {}
+            _ => {
+                // a conditional jump: the compared numbers and every
+                // location sharing a symbol with them form one group
+                let mut locs = reg_bit(usize::from(x.dst) & 15);
+                let dst = st.regs.get(usize::from(x.dst)).copied().unwrap_or(Reg::Uninit);
+                let src = if by_reg {
+                    locs |= reg_bit(usize::from(x.src) & 15);
+                    st.regs.get(usize::from(x.src)).copied().unwrap_or(Reg::Uninit)
+                } else {
+                    Reg::Uninit
+                };
+                let syms = [dst.sym(), src.sym()];
+                // what is learnt about the packet's length
+                if matches!(dst, Reg::Pkt(_)) || matches!(src, Reg::Pkt(_)) || syms.contains(&LEN) {
+                    locs |= FACTS;
+                }
+                let shared = |s: Sym| s != NONE && s != ZERO && syms.contains(&s);
+                for (r, v) in st.regs.iter().enumerate().take(10) {
+                    if matches!(v, Reg::Scalar(_)) && shared(v.sym()) {
+                        locs |= reg_bit(r);
+                    }
+                }
+                if let Some(fr) = st.frames.first() {
+                    for &(k, s) in &fr.slots {
+                        if let Slot::Spill(r @ Reg::Scalar(_)) = s {
+                            if shared(r.sym()) && k < 64 {
+                                locs |= slot_bit(usize::from(k));
+                            }
+                        }
+                    }
+                }
+                locs &= (1 << (SLOT0 + 64)) - 1 | FACTS;
+                e.branch = Some((locs, self.of(locs)));
+            }
+        }
+        e
+    }
+
+    /// After a conditional jump both ways of which are possible: the
+    /// related locations depend on each other.
+    pub fn relate(&mut self, locs: Mask, union: Mask) {
+        let mut m = locs;
+        while m != 0 {
+            let b = m.trailing_zeros();
+            m &= m - 1;
+            if b < SLOT0 {
+                self.regs[b as usize] = union;
+            } else if b < SLOT0 + 64 {
+                self.set_slot((b - SLOT0) as usize, union);
+            } else {
+                self.facts = union;
+            }
+        }
+    }
+
+    /// The dependencies of the stack slots an access of `size` bytes at
+    /// `r + off` covers (spilled numbers only), and those slots; `None`
+    /// if `r` does not point into the program's frame.
+    fn stack_bytes(&self, st: &State, r: u8, off: i16, size: u32) -> Option<(Mask, [Option<usize>; 2])> {
+        let a = stack_addr(st, r, off)?;
+        let fr = st.frames.first()?;
+        let ks = touched(a, size);
+        let m = ks
+            .into_iter()
+            .flatten()
+            .filter(|&k| matches!(fr.slot(k), Some(Slot::Spill(_))))
+            .fold(0, |m, k| m | self.slot(k));
+        Some((m, ks))
+    }
+}
+
+/// The frame offset `r + off` addresses, if `r` points into the
+/// program's own frame.
+fn stack_addr(st: &State, r: u8, off: i16) -> Option<i64> {
+    match st.regs.get(usize::from(r))? {
+        Reg::Stack { frame: 0, off: o } => o.checked_add(i64::from(off)),
+        _ => None,
+    }
+}
+
+/// The (at most two) slots `size` bytes at frame offset `a` cover.
+fn touched(a: i64, size: u32) -> [Option<usize>; 2] {
+    let ok = |o: i64| (-STACK_SIZE..0).contains(&o).then(|| slot_of(o).0);
+    let first = ok(a);
+    let last = ok(a + i64::from(size.max(1)) - 1);
+    [first, last.filter(|&l| Some(l) != first)]
+}
