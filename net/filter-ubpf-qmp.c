@@ -12,6 +12,7 @@
 #include "qapi/qapi-commands-ubpf.h"
 #include "qapi/qapi-events-ubpf.h"
 #include "qobject/qdict.h"
+#include "qobject/qjson.h"
 #include "monitor/hmp.h"
 #include "monitor/monitor.h"
 #include "qom/object_interfaces.h"
@@ -34,13 +35,27 @@
 /* How many entries per map "info ubpf-maps" prints */
 #define HMP_MAX_ENTRIES 32
 
+/*
+ * The filter-ubpf object @id names: its id (as given to -object or
+ * object-add), or its QOM path ("/objects/f0").
+ */
 static Object *find_filter(const char *id, Error **errp)
 {
-    Object *obj = object_resolve_path_component(object_get_objects_root(),
-                                                id);
+    Object *obj;
 
-    if (!obj || !object_dynamic_cast(obj, TYPE_FILTER_UBPF)) {
-        error_setg(errp, "'%s' is not a filter-ubpf object", id);
+    if (id[0] == '/') {
+        obj = object_resolve_path(id, NULL);
+    } else {
+        obj = object_resolve_path_component(object_get_objects_root(), id);
+    }
+    if (!obj) {
+        error_setg(errp, "no object '%s': give the id or the QOM path of a "
+                   "filter-ubpf object", id);
+        return NULL;
+    }
+    if (!object_dynamic_cast(obj, TYPE_FILTER_UBPF)) {
+        error_setg(errp, "'%s' is a %s object, not a filter-ubpf", id,
+                   object_get_typename(obj));
         return NULL;
     }
     return obj;
@@ -98,6 +113,12 @@ static char *to_hex(const uint8_t *data, size_t len)
         g_string_append_printf(s, "%02x", data[i]);
     }
     return g_string_free(s, false);
+}
+
+/* A typed form from the filter (JSON text) as a QObject, or NULL */
+static QObject *typed(const char *json)
+{
+    return json ? qobject_from_json(json, NULL) : NULL;
 }
 
 static UbpfMapType map_type(uint32_t type)
@@ -178,8 +199,22 @@ typedef struct DumpState {
     int64_t left;
 } DumpState;
 
+static UbpfMapEntry *map_entry(const uint8_t *key, size_t key_len,
+                               const uint8_t *value, size_t value_len,
+                               const char *fkey, const char *fvalue)
+{
+    UbpfMapEntry *e = g_new0(UbpfMapEntry, 1);
+
+    e->key = to_hex(key, key_len);
+    e->value = to_hex(value, value_len);
+    e->formatted_key = typed(fkey);
+    e->formatted_value = typed(fvalue);
+    return e;
+}
+
 static bool dump_entry(void *opaque, const uint8_t *key, size_t key_len,
-                       const uint8_t *value, size_t value_len)
+                       const uint8_t *value, size_t value_len,
+                       const char *fkey, const char *fvalue)
 {
     DumpState *s = opaque;
     UbpfMapEntry *e;
@@ -189,9 +224,7 @@ static bool dump_entry(void *opaque, const uint8_t *key, size_t key_len,
         s->page->next = to_hex(key, key_len);
         return false;
     }
-    e = g_new0(UbpfMapEntry, 1);
-    e->key = to_hex(key, key_len);
-    e->value = to_hex(value, value_len);
+    e = map_entry(key, key_len, value, value_len, fkey, fvalue);
     QAPI_LIST_APPEND(s->tail, e);
     s->left--;
     return true;
@@ -241,6 +274,75 @@ static Object *filter_and_key(const char *id, const char *key, uint8_t **k,
     }
     *k = parse_hex("key", key, klen, errp);
     return *k ? obj : NULL;
+}
+
+static bool lookup_entry(void *opaque, const uint8_t *key, size_t key_len,
+                         const uint8_t *value, size_t value_len,
+                         const char *fkey, const char *fvalue)
+{
+    UbpfMapEntry **e = opaque;
+
+    *e = map_entry(key, key_len, value, value_len, fkey, fvalue);
+    return false;
+}
+
+UbpfMapEntry *qmp_x_filter_ubpf_lookup_map(const char *id, const char *map,
+                                           const char *key, Error **errp)
+{
+    g_autofree uint8_t *k = NULL;
+    size_t klen;
+    Object *obj = filter_and_key(id, key, &k, &klen, errp);
+    UbpfMapEntry *e = NULL;
+    char *errmsg = NULL;
+    bool ok;
+
+    if (!obj) {
+        return NULL;
+    }
+    ok = filter_ubpf_map_lookup(obj, map, k, klen, lookup_entry, &e, &errmsg);
+    if (!filter_error(ok, errmsg, id, errp)) {
+        qapi_free_UbpfMapEntry(e);
+        return NULL;
+    }
+    return e;
+}
+
+static bool next_key(void *opaque, const uint8_t *key, size_t key_len,
+                     const uint8_t *value, size_t value_len,
+                     const char *fkey, const char *fvalue)
+{
+    UbpfMapKey *next = opaque;
+
+    next->key = to_hex(key, key_len);
+    next->formatted_key = typed(fkey);
+    return false;
+}
+
+UbpfMapKey *qmp_x_filter_ubpf_map_get_next(const char *id, const char *map,
+                                           const char *key, Error **errp)
+{
+    Object *obj = find_filter(id, errp);
+    g_autoptr(UbpfMapKey) next = g_new0(UbpfMapKey, 1);
+    g_autofree uint8_t *k = NULL;
+    size_t klen = 0;
+    char *errmsg = NULL;
+    bool ok;
+
+    if (!obj) {
+        return NULL;
+    }
+    if (key) {
+        k = parse_hex("key", key, &klen, errp);
+        if (!k) {
+            return NULL;
+        }
+    }
+    ok = filter_ubpf_map_get_next(obj, map, k, klen, next_key, next,
+                                  &errmsg);
+    if (!filter_error(ok, errmsg, id, errp)) {
+        return NULL;
+    }
+    return g_steal_pointer(&next);
 }
 
 void qmp_x_filter_ubpf_update_map(const char *id, const char *map,
@@ -441,9 +543,14 @@ typedef struct HmpMapState {
     bool more;
 } HmpMapState;
 
-/* Print one entry; stop after HMP_MAX_ENTRIES, noting there are more */
+/*
+ * Print one entry, typed if the program's BTF tells how (with the bytes
+ * in hexadecimal, as the QMP commands take them); stop after
+ * HMP_MAX_ENTRIES, noting there are more.
+ */
 static bool hmp_print_entry(void *opaque, const uint8_t *key, size_t key_len,
-                            const uint8_t *value, size_t value_len)
+                            const uint8_t *value, size_t value_len,
+                            const char *fkey, const char *fvalue)
 {
     HmpMapState *s = opaque;
     g_autofree char *k = NULL;
@@ -455,7 +562,12 @@ static bool hmp_print_entry(void *opaque, const uint8_t *key, size_t key_len,
     }
     k = to_hex(key, key_len);
     v = to_hex(value, value_len);
-    monitor_printf(s->mon, "    %s: %s\n", k, v);
+    if (fkey || fvalue) {
+        monitor_printf(s->mon, "    %s: %s (%s: %s)\n", fkey ? fkey : k,
+                       fvalue ? fvalue : v, k, v);
+    } else {
+        monitor_printf(s->mon, "    %s: %s\n", k, v);
+    }
     s->shown++;
     return true;
 }

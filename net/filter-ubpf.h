@@ -25,10 +25,16 @@ typedef struct FilterUbpfMapDesc {
     uint64_t entries;
 } FilterUbpfMapDesc;
 
-/* One map entry; return false to stop the walk */
+/*
+ * One map entry; return false to stop the walk.  @fkey and @fvalue are the
+ * key and value typed by the program's BTF, as JSON text (as "bpftool
+ * --json map dump" shows them), or NULL when the object does not give
+ * their types.  Get-next passes a key only: @value is NULL.
+ */
 typedef bool FilterUbpfEntryFn(void *opaque, const uint8_t *key,
                                size_t key_len, const uint8_t *value,
-                               size_t value_len);
+                               size_t value_len, const char *fkey,
+                               const char *fvalue);
 
 bool filter_ubpf_map_count(Object *filter, size_t *count, char **errmsg);
 bool filter_ubpf_map_desc(Object *filter, size_t index,
@@ -42,6 +48,20 @@ bool filter_ubpf_map_walk(Object *filter, const char *map,
                           const uint8_t *start, size_t start_len,
                           FilterUbpfEntryFn *fn, void *opaque,
                           char **errmsg);
+/* Call @fn once with the entry of @key; an error if there is none */
+bool filter_ubpf_map_lookup(Object *filter, const char *map,
+                            const uint8_t *key, size_t key_len,
+                            FilterUbpfEntryFn *fn, void *opaque,
+                            char **errmsg);
+/*
+ * BPF_MAP_GET_NEXT_KEY: call @fn with the key that follows @key (the
+ * first key if @key is NULL or not in the map); @fn is not called after
+ * the last key.
+ */
+bool filter_ubpf_map_get_next(Object *filter, const char *map,
+                              const uint8_t *key, size_t key_len,
+                              FilterUbpfEntryFn *fn, void *opaque,
+                              char **errmsg);
 bool filter_ubpf_map_update(Object *filter, const char *map,
                             const uint8_t *key, size_t key_len,
                             const uint8_t *value, size_t value_len,

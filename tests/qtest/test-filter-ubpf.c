@@ -19,6 +19,7 @@
 #include "libqtest.h"
 #include "qobject/qdict.h"
 #include "qobject/qlist.h"
+#include "qobject/qnum.h"
 #include "qobject/qstring.h"
 #include "qemu/iov.h"
 #include "qemu/sockets.h"
@@ -30,6 +31,7 @@
 #define COUNTER "tests/data/ubpf/maps_counter.bpf.o"
 #define MAPS2 "tests/data/ubpf/qtest-maps2.bpf.o"
 #define VERDICTS "tests/data/ubpf/qtest-verdicts.bpf.o"
+#define BTF_TYPES "tests/data/ubpf/btf_types.bpf.o"
 
 typedef struct Rig {
     QTestState *qts;
@@ -1016,14 +1018,15 @@ static void test_dump_pages(void)
                    !strstr(lines[i], "...");
     }
     g_assert_cmpint(entries, ==, 32);
-    g_assert(strstr(hmp, "    1f000000: 0000000000000000"));
+    /* typed by the object's BTF (__u32 keys, __u64 values), then hex */
+    g_assert(strstr(hmp, "    31: 0 (1f000000: 0000000000000000)"));
     g_assert(strstr(hmp, "... (more entries: x-filter-ubpf-dump-map lists "
                     "them, in pages)"));
 
     /* HMP errors take the usual "Error:" path */
     bad = qtest_hmp(qts, "info ubpf-maps nosuch");
-    g_assert(g_str_has_prefix(bad, "Error: 'nosuch' is not a filter-ubpf "
-                              "object"));
+    g_assert(g_str_has_prefix(bad, "Error: no object 'nosuch': give the id "
+                              "or the QOM path of a filter-ubpf object"));
     qtest_quit(qts);
 }
 
@@ -1424,6 +1427,231 @@ static void test_ringbuf_event(void)
     rig_stop(&r);
 }
 
+/* The error of @rsp (which it frees), for asserting on its content */
+static char *error_desc(QDict *rsp)
+{
+    QDict *err = qdict_get_qdict(rsp, "error");
+    char *desc;
+
+    g_assert(err);
+    desc = g_strdup(qdict_get_str(err, "desc"));
+    qobject_unref(rsp);
+    return desc;
+}
+
+/* The error of @cmd on the object @id, with arguments that suit @cmd */
+static char *bad_id_desc(QTestState *qts, const char *cmd, const char *id)
+{
+    if (g_str_equal(cmd, "x-filter-ubpf-list-maps")) {
+        return error_desc(qtest_qmp(qts, "{ 'execute': %s, 'arguments': "
+                                    "{ 'id': %s } }", cmd, id));
+    }
+    if (g_str_equal(cmd, "x-filter-ubpf-load")) {
+        return error_desc(qtest_qmp(qts, "{ 'execute': %s, 'arguments': "
+                                    "{ 'id': %s, 'jit': false } }", cmd, id));
+    }
+    if (g_str_equal(cmd, "x-filter-ubpf-dump-map") ||
+        g_str_equal(cmd, "x-filter-ubpf-map-get-next")) {
+        return error_desc(qtest_qmp(qts, "{ 'execute': %s, 'arguments': "
+                                    "{ 'id': %s, 'map': 'flows' } }",
+                                    cmd, id));
+    }
+    if (g_str_equal(cmd, "x-filter-ubpf-update-map")) {
+        return error_desc(qtest_qmp(qts, "{ 'execute': %s, 'arguments': "
+                                    "{ 'id': %s, 'map': 'flows', 'key': "
+                                    "'00', 'value': '00' } }", cmd, id));
+    }
+    return error_desc(qtest_qmp(qts, "{ 'execute': %s, 'arguments': "
+                                "{ 'id': %s, 'map': 'flows', 'key': '00' } }",
+                                cmd, id));
+}
+
+/* flows key: addr 10.0.0.1 (LE u32), port 53, proto 17, ifname "eth0" */
+#define FLOW_KEY "0a000001" "3500" "11" "6574683000000000" "00"
+/*
+ * struct stats: packets 10, delta -3, color GREEN (5), hist {1, 2, 3},
+ * seen, tag 'A', flags 5 and level 17 (bitfields), raw 0x01020304
+ */
+#define STATS "0a00000000000000" "fdffffff" "05000000" "010002000300" \
+              "01" "41" "8d000000" "04030201"
+
+/*
+ * Map keys and values typed by the object's BTF (struct, array, enum,
+ * string, bitfield, global data), as bpftool shows them, beside the hex;
+ * lookup and get-next; ids or QOM paths, and the errors for an id that
+ * names nothing and for one that names another kind of object.
+ */
+static void test_map_typed(void)
+{
+    QTestState *qts = qtest_init("-nic user,id=n0 "
+                                 "-object filter-ubpf,id=f0,netdev=n0,"
+                                 "ubpf-handler=" BTF_TYPES " "
+                                 "-object filter-buffer,id=fb,netdev=n0,"
+                                 "interval=1000000");
+    static const char *const cmds[] = {
+        "x-filter-ubpf-list-maps", "x-filter-ubpf-dump-map",
+        "x-filter-ubpf-lookup-map", "x-filter-ubpf-map-get-next",
+        "x-filter-ubpf-update-map", "x-filter-ubpf-delete-map-entry",
+        "x-filter-ubpf-load",
+    };
+    g_autofree char *hmp = NULL;
+    QDict *rsp, *ret, *fkey, *fval;
+    QList *list;
+    char *desc;
+    size_t i;
+
+    qtest_qmp_assert_success(qts, "{ 'execute': 'x-filter-ubpf-update-map',"
+                             " 'arguments': { 'id': 'f0', 'map': 'flows',"
+                             " 'key': %s, 'value': %s } }", FLOW_KEY, STATS);
+
+    /* dump: the hex, and the typed forms */
+    rsp = qtest_qmp(qts, "{ 'execute': 'x-filter-ubpf-dump-map', "
+                    "'arguments': { 'id': 'f0', 'map': 'flows' } }");
+    list = qdict_get_qlist(qdict_get_qdict(rsp, "return"), "entries");
+    g_assert_cmpint(qlist_size(list), ==, 1);
+    ret = qobject_to(QDict, qlist_peek(list));
+    g_assert_cmpstr(qdict_get_str(ret, "key"), ==, FLOW_KEY);
+    g_assert_cmpstr(qdict_get_str(ret, "value"), ==, STATS);
+    fkey = qdict_get_qdict(ret, "formatted-key");
+    g_assert_cmpint(qdict_get_int(fkey, "addr"), ==, 0x0100000a);
+    g_assert_cmpint(qdict_get_int(fkey, "port"), ==, 53);
+    g_assert_cmpint(qdict_get_int(fkey, "proto"), ==, 17);
+    g_assert_cmpstr(qdict_get_str(fkey, "ifname"), ==, "eth0");
+    fval = qdict_get_qdict(ret, "formatted-value");
+    g_assert_cmpint(qdict_get_int(fval, "packets"), ==, 10);
+    g_assert_cmpint(qdict_get_int(fval, "delta"), ==, -3);
+    g_assert_cmpstr(qdict_get_str(fval, "color"), ==, "GREEN");
+    list = qdict_get_qlist(fval, "hist");
+    g_assert_cmpint(qlist_size(list), ==, 3);
+    g_assert(qdict_get_bool(fval, "seen"));
+    g_assert_cmpstr(qdict_get_str(fval, "flags"), ==, "0x5");
+    g_assert_cmpstr(qdict_get_str(fval, "level"), ==, "0x11");
+    g_assert_cmpint(qdict_get_int(fval, "raw"), ==, 0x01020304);
+    qobject_unref(rsp);
+
+    /* lookup of one key, by id or by QOM path */
+    rsp = qtest_qmp(qts, "{ 'execute': 'x-filter-ubpf-lookup-map', "
+                    "'arguments': { 'id': '/objects/f0', 'map': 'flows', "
+                    "'key': %s } }", FLOW_KEY);
+    ret = qdict_get_qdict(rsp, "return");
+    g_assert(ret);
+    g_assert_cmpstr(qdict_get_str(ret, "value"), ==, STATS);
+    fval = qdict_get_qdict(ret, "formatted-value");
+    g_assert_cmpstr(qdict_get_str(fval, "color"), ==, "GREEN");
+    qobject_unref(rsp);
+    desc = error_desc(qtest_qmp(qts, "{ 'execute': "
+                                "'x-filter-ubpf-lookup-map', 'arguments': "
+                                "{ 'id': 'f0', 'map': 'flows', 'key': "
+                                "'0a0000023500116574683000000000000000' } }"));
+    g_assert_cmpstr(desc, ==, "filter-ubpf 'f0': map \"flows\": key is 18 "
+                    "bytes, the map's keys are 16 bytes");
+    g_free(desc);
+    desc = error_desc(qtest_qmp(qts, "{ 'execute': "
+                                "'x-filter-ubpf-lookup-map', 'arguments': "
+                                "{ 'id': 'f0', 'map': 'flows', 'key': "
+                                "'0a000002350011657468300000000000' } }"));
+    g_assert_cmpstr(desc, ==, "filter-ubpf 'f0': map \"flows\": key "
+                    "0a000002350011657468300000000000 not found");
+    g_free(desc);
+
+    /* a per-CPU array of __u32[4]: the one CPU's value */
+    qtest_qmp_assert_success(qts, "{ 'execute': 'x-filter-ubpf-update-map',"
+                             " 'arguments': { 'id': 'f0', 'map': 'quads',"
+                             " 'key': '02000000', 'value': "
+                             "'01000000020000000300000004000000' } }");
+    rsp = qtest_qmp(qts, "{ 'execute': 'x-filter-ubpf-lookup-map', "
+                    "'arguments': { 'id': 'f0', 'map': 'quads', "
+                    "'key': '02000000' } }");
+    ret = qdict_get_qdict(rsp, "return");
+    g_assert_cmpint(qdict_get_int(ret, "formatted-key"), ==, 2);
+    list = qobject_to(QList, qdict_get(ret, "formatted-value"));
+    g_assert_cmpint(qlist_size(list), ==, 4);
+    g_assert_cmpint(qnum_get_int(qobject_to(QNum, qlist_peek(list))), ==, 1);
+    qobject_unref(rsp);
+
+    /* get-next: the first key, the next one, none after the last */
+    rsp = qtest_qmp(qts, "{ 'execute': 'x-filter-ubpf-map-get-next', "
+                    "'arguments': { 'id': 'f0', 'map': 'quads' } }");
+    ret = qdict_get_qdict(rsp, "return");
+    g_assert_cmpstr(qdict_get_str(ret, "key"), ==, "00000000");
+    g_assert_cmpint(qdict_get_int(ret, "formatted-key"), ==, 0);
+    qobject_unref(rsp);
+    rsp = qtest_qmp(qts, "{ 'execute': 'x-filter-ubpf-map-get-next', "
+                    "'arguments': { 'id': 'f0', 'map': 'quads', "
+                    "'key': '02000000' } }");
+    g_assert_cmpstr(qdict_get_str(qdict_get_qdict(rsp, "return"), "key"), ==,
+                    "03000000");
+    qobject_unref(rsp);
+    rsp = qtest_qmp(qts, "{ 'execute': 'x-filter-ubpf-map-get-next', "
+                    "'arguments': { 'id': 'f0', 'map': 'quads', "
+                    "'key': '03000000' } }");
+    ret = qdict_get_qdict(rsp, "return");
+    g_assert(ret);
+    g_assert(!qdict_haskey(ret, "key"));
+    g_assert(!qdict_haskey(ret, "formatted-key"));
+    qobject_unref(rsp);
+    desc = error_desc(qtest_qmp(qts, "{ 'execute': "
+                                "'x-filter-ubpf-map-get-next', 'arguments': "
+                                "{ 'id': 'f0', 'map': 'quads', "
+                                "'key': '02' } }"));
+    g_assert_cmpstr(desc, ==, "filter-ubpf 'f0': map \"quads\": key is 1 "
+                    "byte, the map's keys are 4 bytes");
+    g_free(desc);
+
+    /* no types: hex only; global data: a typed value, no typed key */
+    rsp = qtest_qmp(qts, "{ 'execute': 'x-filter-ubpf-lookup-map', "
+                    "'arguments': { 'id': 'f0', 'map': 'sized', "
+                    "'key': '00000000' } }");
+    ret = qdict_get_qdict(rsp, "return");
+    g_assert_cmpstr(qdict_get_str(ret, "value"), ==, "0000000000000000");
+    g_assert(!qdict_haskey(ret, "formatted-key"));
+    g_assert(!qdict_haskey(ret, "formatted-value"));
+    qobject_unref(rsp);
+    rsp = qtest_qmp(qts, "{ 'execute': 'x-filter-ubpf-lookup-map', "
+                    "'arguments': { 'id': 'f0', 'map': '.data', "
+                    "'key': '00000000' } }");
+    ret = qdict_get_qdict(rsp, "return");
+    g_assert(!qdict_haskey(ret, "formatted-key"));
+    list = qdict_get_qlist(qdict_get_qdict(ret, "formatted-value"), ".data");
+    g_assert_cmpint(qdict_get_int(qobject_to(QDict, qlist_peek(list)),
+                                  "counter"), ==, 7);
+    qobject_unref(rsp);
+
+    /* HMP: typed, then the hex (lines end in CR LF) */
+    hmp = qtest_hmp(qts, "info ubpf-maps /objects/f0");
+    g_assert(strstr(hmp, "    {\"addr\": 16777226, \"port\": 53, "
+                    "\"proto\": 17, \"ifname\": \"eth0\"}: "
+                    "{\"packets\": 10, \"delta\": -3, \"color\": "
+                    "\"GREEN\", "));
+    g_assert(strstr(hmp, "(" FLOW_KEY ": " STATS ")\r\n"));
+    g_assert(strstr(hmp, "    2: [1, 2, 3, 4] (02000000: "
+                    "01000000020000000300000004000000)\r\n"));
+    g_assert(strstr(hmp, "    00000000: 0000000000000000\r\n"));
+
+    /*
+     * Every command: no such object, and an object that is no filter-ubpf
+     * (named by id or by QOM path)
+     */
+    for (i = 0; i < G_N_ELEMENTS(cmds); i++) {
+        const char *id = i % 2 ? "nosuch" : "/objects/nosuch";
+        const char *other = i % 2 ? "/objects/fb" : "fb";
+        g_autofree char *none = g_strdup_printf("no object '%s': give the id "
+                                                "or the QOM path of a "
+                                                "filter-ubpf object", id);
+        g_autofree char *wrong = g_strdup_printf("'%s' is a filter-buffer "
+                                                 "object, not a filter-ubpf",
+                                                 other);
+
+        desc = bad_id_desc(qts, cmds[i], id);
+        g_assert_cmpstr(desc, ==, none);
+        g_free(desc);
+        desc = bad_id_desc(qts, cmds[i], other);
+        g_assert_cmpstr(desc, ==, wrong);
+        g_free(desc);
+    }
+    qtest_quit(qts);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1459,5 +1687,6 @@ int main(int argc, char **argv)
                    test_prog_type_forced);
     qtest_add_func("/netfilter/ubpf/pinned_shared", test_pinned_shared);
     qtest_add_func("/netfilter/ubpf/ringbuf_event", test_ringbuf_event);
+    qtest_add_func("/netfilter/ubpf/map_typed", test_map_typed);
     return g_test_run();
 }

@@ -51,6 +51,9 @@ pub struct Extracted {
     /// `prog_array` values refer to them.
     pub programs: Vec<String>,
     pub globals: Vec<Global>,
+    /// The object's BTF, if it has a readable one: the types of the
+    /// maps' keys and values ([`MapExtra::btf_key_type`]).
+    pub btf: Option<Btf>,
 }
 
 /// Failure with the section it concerns, if known.
@@ -482,6 +485,7 @@ impl Linker<'_, '_> {
         )?;
         extra.pinning = Pinning::from_attr(get("pinning", "pinning").unwrap_or(0))
             .map_err(|e| format!("map \"{name}\": {e}"))?;
+        (extra.btf_key_type, extra.btf_value_type) = btf.map_key_value_types(var.type_id);
         if let Some(values_offset) = fields.get("values") {
             extra.initial_programs = self.initial_programs(&def, *values_offset)?;
         }
@@ -804,7 +808,31 @@ pub fn extract(data: &[u8], section: Option<&str>) -> Result<Extracted, Failure>
         linker.relocate(k)?;
         k += 1;
     }
+    // the types of keys and values are for showing them: an object whose
+    // BTF cannot be read (and has no map that needs it) still loads
+    let globals = globals(&file);
+    let mut btf = linker.btf.take().or_else(|| {
+        file.section_by_name(".BTF")
+            .and_then(|s| s.data().ok())
+            .and_then(|d| Btf::parse(d).ok())
+    });
+    if let Some(btf) = &mut btf {
+        // global data: libbpf gives the section's DATASEC as value type,
+        // completed with the section's size and the variables' offsets
+        for (def, extra) in linker.maps.iter().zip(linker.extras.iter_mut()) {
+            if extra.btf_value_type == 0 && def.name.starts_with('.') {
+                btf.fixup_datasec(&def.name, def.value_size, |var| {
+                    globals
+                        .iter()
+                        .find(|g| g.section == def.name && g.name == var)
+                        .map(|g| g.offset)
+                });
+                extra.btf_value_type = btf.datasec_id(&def.name).unwrap_or(0);
+            }
+        }
+    }
     Ok(Extracted {
+        btf,
         section: chosen.1,
         function: function.map(|f| f.name),
         code: linker.code,
@@ -812,6 +840,6 @@ pub fn extract(data: &[u8], section: Option<&str>) -> Result<Extracted, Failure>
         extras: linker.extras,
         map_refs: linker.map_refs,
         programs: linker.funcs.iter().map(Func::full_name).collect(),
-        globals: globals(&file),
+        globals,
     })
 }

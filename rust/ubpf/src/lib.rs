@@ -162,6 +162,39 @@ pub struct Program {
     object_programs: Vec<String>,
     globals: Vec<Global>,
     prog_type: ProgType,
+    /// The object's BTF (the types of map keys and values), shared by
+    /// the copies of the program.
+    btf: Option<Arc<btf::Btf>>,
+}
+
+/// How to show the keys and values of one map typed by the object's BTF
+/// ([`Program::map_format`]).
+#[derive(Clone, Copy)]
+pub struct MapFormat<'a> {
+    btf: &'a btf::Btf,
+    key: u32,
+    value: u32,
+}
+
+impl MapFormat<'_> {
+    /// `key` as JSON text, typed as `bpftool --json map dump` shows it
+    /// (see the [`btf`] module); None if the object does not give the
+    /// key's type (global data, `__uint(key_size, n)`), or if the key
+    /// cannot be shown so (wrong size, longer than
+    /// [`btf::MAX_FORMATTED`] bytes of text).
+    pub fn key(&self, key: &[u8]) -> Option<String> {
+        (self.key != 0)
+            .then(|| self.btf.format(self.key, key).ok())
+            .flatten()
+    }
+
+    /// `value` as JSON text, as [`MapFormat::key`]; for per-CPU maps,
+    /// the value of one CPU.
+    pub fn value(&self, value: &[u8]) -> Option<String> {
+        (self.value != 0)
+            .then(|| self.btf.format(self.value, value).ok())
+            .flatten()
+    }
 }
 
 impl Program {
@@ -190,6 +223,7 @@ impl Program {
             object_programs: Vec::new(),
             globals: Vec::new(),
             prog_type: ProgType::from_section(section),
+            btf: None,
         })
     }
 
@@ -215,6 +249,7 @@ impl Program {
         prog.function = ex.function;
         prog.object_programs = ex.programs;
         prog.globals = ex.globals;
+        prog.btf = ex.btf.map(Arc::new);
         Ok(prog)
     }
 
@@ -233,6 +268,21 @@ impl Program {
     /// [`Program::maps`].
     pub fn map_extras(&self) -> &[MapExtra] {
         &self.map_extras
+    }
+
+    /// How to show the keys and values of map `name` typed by the
+    /// object's BTF, as `bpftool map dump` does; None if the object has no
+    /// BTF for it (legacy `SEC("maps")` definitions, bytecode, an object
+    /// built without `-g`): show them in hexadecimal then.
+    pub fn map_format(&self, name: &str) -> Option<MapFormat<'_>> {
+        let btf = self.btf.as_deref()?;
+        let i = self.maps.iter().position(|m| m.name == name)?;
+        let extra = self.map_extras.get(i)?;
+        (extra.btf_key_type != 0 || extra.btf_value_type != 0).then_some(MapFormat {
+            btf,
+            key: extra.btf_key_type,
+            value: extra.btf_value_type,
+        })
     }
 
     /// The function the program is, when it was chosen among several of

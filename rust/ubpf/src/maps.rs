@@ -119,6 +119,13 @@ pub struct MapExtra {
     /// `prog_array` slots filled at load, as libbpf does from the map's
     /// `values`: (slot, program index in [`crate::Program::object_programs`]).
     pub initial_programs: Vec<(u32, u32)>,
+    /// BTF type of the keys (`__type(key, T)`), 0 if the object does not
+    /// tell, as the kernel's `btf_key_type_id`: how
+    /// [`crate::Program::map_format`] shows them.
+    pub btf_key_type: u32,
+    /// BTF type of the values (`__type(value, T)`; for global data, the
+    /// section's DATASEC), 0 if the object does not tell.
+    pub btf_value_type: u32,
 }
 
 /// An `lddw` of the program that refers to a map: it loads the map's

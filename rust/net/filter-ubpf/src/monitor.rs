@@ -4,10 +4,12 @@
 //! `net/filter-ubpf-qmp.c` turns into QMP and HMP commands.  They run under
 //! the BQL, like packet processing, so they never race with a program.
 
-use std::ffi::{c_char, c_void, CStr};
+use std::ffi::{c_char, c_void, CStr, CString};
+use std::ptr;
 
 use qemu_api::bindings;
-use ubpf::{Map, Vm};
+use ubpf::maps::MapError;
+use ubpf::{Map, MapFormat, Vm};
 
 use crate::filter::{strdup, FilterUbpf};
 
@@ -22,14 +24,63 @@ pub struct MapDesc {
     entries: u64,
 }
 
-/// Called for each entry; returns false to stop the walk.
+/// Called for each entry; returns false to stop the walk.  `fkey` and
+/// `fvalue` are the typed forms (JSON text), or NULL.
 type EntryFn = unsafe extern "C" fn(
     opaque: *mut c_void,
     key: *const u8,
     klen: usize,
     value: *const u8,
     vlen: usize,
+    fkey: *const c_char,
+    fvalue: *const c_char,
 ) -> bool;
+
+/// The typed form of `bytes`, as a C string for the call of an
+/// [`EntryFn`] (JSON text has no NUL: the formatter escapes it).
+fn typed(format: Option<&MapFormat<'_>>, bytes: Option<&[u8]>, value: bool) -> Option<CString> {
+    let (f, b) = (format?, bytes?);
+    let text = if value { f.value(b) } else { f.key(b) }?;
+    CString::new(text).ok()
+}
+
+fn c_ptr(s: Option<&CString>) -> *const c_char {
+    s.map_or(ptr::null(), |c| c.as_ptr())
+}
+
+/// Call `f` with one entry (or one key, `value` None) and its typed forms.
+///
+/// # Safety
+///
+/// `f` must be safe to call with `opaque` (caller contract of the
+/// exported functions).
+unsafe fn call_entry(
+    f: EntryFn,
+    opaque: *mut c_void,
+    format: Option<&MapFormat<'_>>,
+    key: &[u8],
+    value: Option<&[u8]>,
+) -> bool {
+    let fkey = typed(format, Some(key), false);
+    let fvalue = typed(format, value, true);
+    let (vptr, vlen) = value.map_or((ptr::null(), 0), |v| (v.as_ptr(), v.len()));
+    // SAFETY: the slices and strings live until f returns; caller contract.
+    unsafe {
+        f(
+            opaque,
+            key.as_ptr(),
+            key.len(),
+            vptr,
+            vlen,
+            c_ptr(fkey.as_ref()),
+            c_ptr(fvalue.as_ref()),
+        )
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
 
 /// Run `f` on the filter's program, reporting its error through `errmsg`.
 ///
@@ -147,12 +198,77 @@ pub unsafe extern "C" fn filter_ubpf_map_walk(
     unsafe {
         with_vm(filter, errmsg, |vm| {
             let m = map(vm, name)?;
+            let format = vm.program().map_format(&m.def().name);
             let start = (!start.is_null()).then(|| bytes(start, start_len));
             // the slices are valid for the call of f
             m.walk(start, |k, v| {
-                f(opaque, k.as_ptr(), k.len(), v.as_ptr(), v.len())
+                call_entry(f, opaque, format.as_ref(), k, Some(v))
             })
             .map_err(|e| format!("map \"{}\": start key: {e}", m.def().name))
+        })
+    }
+}
+
+/// # Safety
+///
+/// See `net/filter-ubpf.h`.
+#[no_mangle]
+pub unsafe extern "C" fn filter_ubpf_map_lookup(
+    filter: *mut bindings::Object,
+    name: *const c_char,
+    key: *const u8,
+    key_len: usize,
+    f: EntryFn,
+    opaque: *mut c_void,
+    errmsg: *mut *mut c_char,
+) -> bool {
+    // SAFETY: caller contract.
+    unsafe {
+        with_vm(filter, errmsg, |vm| {
+            let m = map(vm, name)?;
+            let mname = &m.def().name;
+            let k = bytes(key, key_len);
+            // per-CPU maps: the value of the engine's one CPU, as dumped
+            let value = m.lookup(k).map_err(|e| match e {
+                MapError::NoSuchKey => format!("map \"{mname}\": key {} not found", hex(k)),
+                e => format!("map \"{mname}\": {e}"),
+            })?;
+            let format = vm.program().map_format(mname);
+            call_entry(f, opaque, format.as_ref(), k, Some(&value));
+            Ok(())
+        })
+    }
+}
+
+/// # Safety
+///
+/// See `net/filter-ubpf.h`.
+#[no_mangle]
+pub unsafe extern "C" fn filter_ubpf_map_get_next(
+    filter: *mut bindings::Object,
+    name: *const c_char,
+    key: *const u8,
+    key_len: usize,
+    f: EntryFn,
+    opaque: *mut c_void,
+    errmsg: *mut *mut c_char,
+) -> bool {
+    // SAFETY: caller contract.
+    unsafe {
+        with_vm(filter, errmsg, |vm| {
+            let m = map(vm, name)?;
+            let mname = &m.def().name;
+            let k = (!key.is_null()).then(|| bytes(key, key_len));
+            match m.next_key(k) {
+                Ok(next) => {
+                    let format = vm.program().map_format(mname);
+                    call_entry(f, opaque, format.as_ref(), &next, None);
+                    Ok(())
+                }
+                // after the last key: f is not called
+                Err(MapError::NoSuchKey) => Ok(()),
+                Err(e) => Err(format!("map \"{mname}\": {e}")),
+            }
         })
     }
 }
