@@ -191,7 +191,7 @@ pub const MAX_PROCESSED: usize = 1_000_000;
 /// Most work (instructions simulated plus state comparisons, weighted by
 /// the stack slots compared) before the verifier gives up: bounds the
 /// time a refusal takes whatever the program's shape.
-const MAX_WORK: u64 = 2_000_000;
+const MAX_WORK: u64 = 8_000_000;
 /// Most time spent verifying one program, a backstop for slow machines:
 /// QEMU verifies with its main loop held.  Builds with debug assertions
 /// (tests) run about ten times slower and get ten times longer.
@@ -327,7 +327,6 @@ impl Driver<'_> {
             // it relied on need to be within its own
             let mask = (k.complete && self.track).then_some(k.precise);
             if !p.st.within(&k.st, mask) {
-                if std::env::var("VDBG").is_ok() && k.complete { eprintln!("@{} mask {:?} fail\n  new {}\n  old {}", p.insn, mask.map(|m| format!("{m:x}")), p.st.describe(), k.st.describe()); }
                 continue;
             }
             if k.complete {

@@ -21,7 +21,8 @@
 //! marked precise) when its range decides something the proof relies on:
 //!
 //! * pointer arithmetic (the offset range, or a constant offset);
-//! * a helper argument (sizes, flags, indices, a `callx` helper ID);
+//! * a helper argument the helper's checks look at (sizes, flags, a
+//!   `callx` helper ID);
 //! * a conditional jump that only one way is possible (the branch not
 //!   explored is only safe because of the range);
 //! * an atomic operation on the stack;
@@ -39,6 +40,7 @@
 use super::exec::size_of;
 use super::state::{slot_of, Reg, Slot, State, Sym, LEN, NONE, STACK_SIZE, ZERO};
 use crate::check::{Insn, CALL, EXIT, LDDW};
+use crate::helpers::{Arg, Ret};
 
 /// A set of locations: bit `r` for register `r` (0-9), bit `10 + k` for
 /// stack slot `k` of the program's frame, and [`FACTS`].
@@ -220,8 +222,24 @@ impl Deps {
                 }
             }
             _ if x.code == CALL || x.code == crate::check::CALLX => {
-                // helpers may read the packet
-                e.uses |= (1..=5).fold(self.facts, |m, r| m | self.reg(r));
+                // helpers may read the packet; the numbers the checks of
+                // a helper's arguments look at are used: sizes, a NULL
+                // memory argument, a ring buffer record's size (others
+                // are only required to be numbers, and pointers are
+                // compared exactly)
+                let sig = (x.code == CALL && x.src == 0)
+                    .then(|| crate::helpers::signature(x.imm))
+                    .flatten();
+                e.uses |= self.facts;
+                for r in 1..=5u8 {
+                    let looked_at = sig.is_none_or(|s| {
+                        matches!(s.args[usize::from(r - 1)], Arg::Size | Arg::ReadMemOrNull { .. })
+                            || r == 2 && s.ret == Ret::RecordOrNull
+                    });
+                    if looked_at {
+                        e.uses |= self.reg(r);
+                    }
+                }
                 if x.code == crate::check::CALLX {
                     e.uses |= crate::check::callx_reg(x).map_or(0, |r| self.reg(r));
                 }
