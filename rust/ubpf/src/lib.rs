@@ -166,6 +166,9 @@ pub struct Program {
     /// Per instruction of `code`, the instruction of the program as loaded
     /// it comes from (empty when the load-time rewrite changed nothing).
     source_insns: Vec<usize>,
+    /// The code as loaded, before the rewrite (empty when it changed
+    /// nothing).
+    source_code: Vec<u8>,
     /// The programs of the object that `bpf_tail_call` may run, by
     /// program index ([`Program::object_programs`]); None for programs of
     /// another type.  Empty when the program does not call it.
@@ -188,10 +191,10 @@ impl Program {
             .map_err(|e| Error::new(origin, sect, ErrorKind::Rejected(e.to_string())))?;
         // tail calls and ld_abs/ld_ind become ordinary instructions
         let rw = rewrite::rewrite(&code).map_err(|k| Error::new(origin, sect, k))?;
-        let (code, source_insns) = if rw.changed() {
-            (rw.code, rw.old_index)
+        let (code, source_insns, source_code) = if rw.changed() {
+            (rw.code, rw.old_index, code)
         } else {
-            (code, Vec::new())
+            (code, Vec::new(), Vec::new())
         };
         Ok(Self {
             code,
@@ -206,6 +209,7 @@ impl Program {
             globals: Vec::new(),
             prog_type: ProgType::from_section(section),
             source_insns,
+            source_code,
             tail_targets: Vec::new(),
         })
     }
@@ -215,6 +219,17 @@ impl Program {
     /// tail calls and `ld_abs`/`ld_ind`).
     pub fn source_insn(&self, i: usize) -> usize {
         self.source_insns.get(i).copied().unwrap_or(i)
+    }
+
+    /// The linked bytecode as loaded, before the rewrite of tail calls
+    /// and `ld_abs`/`ld_ind` (what the kernel would be given); its map
+    /// references are at [`Program::source_insn`] of [`Program::map_refs`].
+    pub fn source_bytecode(&self) -> &[u8] {
+        if self.source_code.is_empty() {
+            &self.code
+        } else {
+            &self.source_code
+        }
     }
 
     pub(crate) fn original_insn(&self, i: usize) -> usize {

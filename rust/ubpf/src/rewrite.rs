@@ -21,8 +21,10 @@
 //!   source register plus the immediate), the context (r6) in r1, a call
 //!   to an internal load helper ([`crate::helpers::LD_ABS_B`], `_H`, `_W`)
 //!   that returns the value in host order or a negative errno, and
-//!   `if r0 s< 0 { r0 = 0; exit }`.  Like the kernel's, that exit leaves a
-//!   bpf-to-bpf function only (it returns 0 to its caller).
+//!   `if r0 s< 0 { r0 = 0; exit }`, which ends the program with 0.  As
+//!   for tail calls, the kernel refuses them in bpf-to-bpf functions of
+//!   programs without BTF function information, and so does this pass
+//!   (there that exit would only leave the function).
 //!
 //! The internal helpers cannot be called by programs directly (their IDs
 //! are refused by the load-time checks); only this pass inserts them.
@@ -144,6 +146,14 @@ pub fn rewrite(bytes: &[u8]) -> Result<Rewritten, ErrorKind> {
             continue;
         }
         if is_ld_abs(&x) {
+            let subs = sub.get_or_insert_with(|| in_subprogram(&code));
+            if subs[i] {
+                return Err(ErrorKind::UnsupportedInstruction {
+                    insn: i,
+                    what: "ld_abs/ld_ind in a bpf-to-bpf function (the kernel refuses them \
+                           there for programs without BTF function information)",
+                });
+            }
             patches.push((i, ld_abs(i, &x)?));
         } else if x.code == CALL && x.src == 0 && x.imm == helpers::TAIL_CALL {
             let subs = sub.get_or_insert_with(|| in_subprogram(&code));
@@ -301,7 +311,7 @@ mod tests {
 
     #[test]
     fn bpf_to_bpf_calls_are_relocated() {
-        let code = asm("ldabsb 0\ncall 12\ncall 1\nexit\nldabsb 1\nexit");
+        let code = asm("ldabsb 0\ncall 12\ncall 1\nexit\nmov r0, 1\nexit");
         // the assembler has no local calls: make insn 2 one (src 1)
         let mut code = code;
         code[2 * INSN_SIZE + 1] = 0x10;
