@@ -156,6 +156,18 @@ fn successors(code: &[Insn], i: usize) -> Vec<usize> {
     vec![i + 1]
 }
 
+/// Why a program of type `ty` may not call helper `id`.
+fn not_available(id: i32, ty: ProgType) -> String {
+    if crate::helpers::is_internal(id) {
+        return format!("ld_abs/ld_ind is not available to {} programs", ty.name());
+    }
+    format!(
+        "{} is not available to {} programs",
+        crate::helpers::describe_helper(id),
+        ty.name()
+    )
+}
+
 /// Analyse `bytes` for program type `ty`.
 pub fn analyse(bytes: &[u8], ty: ProgType) -> Result<Analysis, Refusal> {
     let n = bytes.len() / INSN_SIZE;
@@ -168,23 +180,7 @@ pub fn analyse(bytes: &[u8], ty: ProgType) -> Result<Analysis, Refusal> {
             let x = &code[i];
             i += if x.code == LDDW { 2 } else { 1 };
             if x.code == CALL && x.src == 0 && !ty.allows_helper(x.imm) {
-                return fail(
-                    i - 1,
-                    None,
-                    format!(
-                        "{} is not available to {} programs",
-                        crate::helpers::describe_helper(x.imm),
-                        ty.name()
-                    ),
-                );
-            }
-            if x.code & 0x07 == 0x00 && x.code != LDDW && !ty.info().ld_abs && ty != ProgType::Ubpf
-            {
-                return fail(
-                    i - 1,
-                    None,
-                    format!("ld_abs/ld_ind is not available to {} programs", ty.name()),
-                );
+                return fail(i - 1, None, not_available(x.imm, ty));
             }
         }
         return Ok(Analysis {
@@ -225,7 +221,7 @@ pub fn analyse(bytes: &[u8], ty: ProgType) -> Result<Analysis, Refusal> {
         match class {
             0x00 if x.code == LDDW => s.regs[d] = V::Other,
             0x00 => {
-                // ld_abs / ld_ind
+                // ld_abs / ld_ind (rewritten into calls before this pass)
                 for r in 0..=5 {
                     s.regs[r] = V::Other;
                 }
@@ -303,21 +299,19 @@ pub fn analyse(bytes: &[u8], ty: ProgType) -> Result<Analysis, Refusal> {
         let x = code[i];
         let class = x.code & 0x07;
         if x.code == CALL && x.src == 0 && !ty.allows_helper(x.imm) {
-            return fail(
-                i,
-                None,
-                format!(
-                    "{} is not available to {} programs",
-                    crate::helpers::describe_helper(x.imm),
-                    ty.name()
-                ),
-            );
+            return fail(i, None, not_available(x.imm, ty));
         }
-        if class == 0x00 && x.code != LDDW && !ty.info().ld_abs && ty != ProgType::Ubpf {
+        if x.code == CALL
+            && x.src == 0
+            && crate::helpers::is_internal(x.imm)
+            && s.regs[1] != V::Ctx(0)
+        {
+            // the rewritten ld_abs/ld_ind copies r6 into r1 (crate::rewrite)
             return fail(
                 i,
-                None,
-                format!("ld_abs/ld_ind is not available to {} programs", ty.name()),
+                Some(6),
+                "ld_abs/ld_ind needs the context in r6 (the pointer the program received in \
+                 r1), as in the kernel",
             );
         }
         let (base, write) = match class {

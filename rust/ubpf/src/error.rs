@@ -206,6 +206,24 @@ impl ErrorKind {
         }
     }
 
+    /// The same error with its instruction indices passed through `f`
+    /// (from the rewritten program to the original's: the engine rewrites
+    /// tail calls and `ld_abs`/`ld_ind` at load, `crate::rewrite`).
+    pub(crate) fn map_insns(mut self, f: impl Fn(usize) -> usize) -> Self {
+        match &mut self {
+            Self::UnsupportedInstruction { insn, .. }
+            | Self::Verifier { insn, .. }
+            | Self::TooComplex { insn, .. }
+            | Self::Context { insn, .. } => *insn = f(*insn),
+            Self::UnboundedLoop { insn, target, .. } => {
+                *insn = f(*insn);
+                *target = f(*target);
+            }
+            _ => {}
+        }
+        self
+    }
+
     /// The register a verifier refusal concerns, if any.
     pub const fn reg(&self) -> Option<u8> {
         match self {

@@ -74,8 +74,26 @@ pub const RINGBUF_QUERY: i32 = 134;
 /// `void *bpf_map_lookup_percpu_elem(struct bpf_map *map, const void *key, u32 cpu)`
 pub const MAP_LOOKUP_PERCPU_ELEM: i32 = 195;
 
+/// Internal helper of `ld_abs`/`ld_ind` of one byte (`ctx`, `int offset`):
+/// the byte, or a negative errno when the offset is out of range.  Only
+/// the load-time rewrite inserts calls to it ([`is_known`] is false:
+/// programs cannot call it).  The kernel's `bpf_skb_load_helper_8`.
+pub const LD_ABS_B: i32 = 0x7fff_0001;
+/// As [`LD_ABS_B`], two bytes in network order, returned in host order.
+pub const LD_ABS_H: i32 = 0x7fff_0002;
+/// As [`LD_ABS_B`], four bytes in network order, returned in host order.
+pub const LD_ABS_W: i32 = 0x7fff_0003;
+
+/// Whether `id` is an internal helper (see [`LD_ABS_B`]).
+pub const fn is_internal(id: i32) -> bool {
+    matches!(id, LD_ABS_B | LD_ABS_H | LD_ABS_W)
+}
+
 /// The kernel's name of helper `id` (`44` is `"bpf_xdp_adjust_head"`).
 pub fn helper_name(id: i32) -> Option<String> {
+    if is_internal(id) {
+        return signature(id).map(|s| s.name.to_owned());
+    }
     let name = HELPER_NAMES.get(usize::try_from(id).ok()?)?;
     (id != 0).then(|| format!("bpf_{name}"))
 }
@@ -180,6 +198,8 @@ pub enum Ret {
     Scalar,
     /// A number below 2^32.
     U32,
+    /// A value of this many bytes (zero-extended), or a negative errno.
+    LoadOrError(u8),
     /// A pointer to a value of the map argument, or NULL.
     MapValueOrNull,
     /// A ring buffer record of the size in r2 (a constant), or NULL: a
@@ -486,6 +506,28 @@ pub const fn signature(id: i32) -> Option<Signature> {
             ret: Ret::Scalar,
             changes_packet: true,
         },
+        LD_ABS_B | LD_ABS_H | LD_ABS_W => Signature {
+            name: match id {
+                LD_ABS_B => "ld_abs/ld_ind (1 byte)",
+                LD_ABS_H => "ld_abs/ld_ind (2 bytes)",
+                _ => "ld_abs/ld_ind (4 bytes)",
+            },
+            // r1 is the context (r6): checked where the context is
+            // followed (crate::context), as the kernel's rule is about r6
+            args: [
+                Arg::Unused,
+                Arg::Scalar,
+                Arg::Unused,
+                Arg::Unused,
+                Arg::Unused,
+            ],
+            ret: Ret::LoadOrError(match id {
+                LD_ABS_B => 1,
+                LD_ABS_H => 2,
+                _ => 4,
+            }),
+            changes_packet: false,
+        },
         XDP_GET_BUFF_LEN => Signature {
             name: "xdp_get_buff_len",
             args: [Arg::Ctx, Arg::Unused, Arg::Unused, Arg::Unused, Arg::Unused],
@@ -497,7 +539,10 @@ pub const fn signature(id: i32) -> Option<Signature> {
 }
 
 /// The helpers, as registered into rbpf.
-pub(crate) const ALL: [(i32, rbpf::Helper); 29] = [
+pub(crate) const ALL: [(i32, rbpf::Helper); 32] = [
+    (LD_ABS_B, crate::packet::ld_abs_b),
+    (LD_ABS_H, crate::packet::ld_abs_h),
+    (LD_ABS_W, crate::packet::ld_abs_w),
     (GET_SMP_PROCESSOR_ID, get_smp_processor_id),
     (KTIME_GET_BOOT_NS, ktime_get_boot_ns),
     (REDIRECT, crate::packet::redirect),

@@ -33,6 +33,7 @@ pub mod maps;
 pub mod net;
 pub mod packet;
 pub mod progtype;
+mod rewrite;
 mod verifier;
 
 pub mod capi;
@@ -165,6 +166,16 @@ pub struct Program {
     /// The object's BTF (the types of map keys and values), shared by
     /// the copies of the program.
     btf: Option<Arc<btf::Btf>>,
+    /// Per instruction of `code`, the instruction of the program as loaded
+    /// it comes from (empty when the load-time rewrite changed nothing).
+    source_insns: Vec<usize>,
+    /// The code as loaded, before the rewrite (empty when it changed
+    /// nothing).
+    source_code: Vec<u8>,
+    /// The programs of the object that `bpf_tail_call` may run, by
+    /// program index ([`Program::object_programs`]); None for programs of
+    /// another type.  Empty when the program does not call it.
+    tail_targets: Vec<Option<Program>>,
 }
 
 /// How to show the keys and values of one map typed by the object's BTF
@@ -211,6 +222,13 @@ impl Program {
         }
         rbpf::EbpfVmMbuff::new(Some(&plain))
             .map_err(|e| Error::new(origin, sect, ErrorKind::Rejected(e.to_string())))?;
+        // tail calls and ld_abs/ld_ind become ordinary instructions
+        let rw = rewrite::rewrite(&code).map_err(|k| Error::new(origin, sect, k))?;
+        let (code, source_insns, source_code) = if rw.changed() {
+            (rw.code, rw.old_index, code)
+        } else {
+            (code, Vec::new(), Vec::new())
+        };
         Ok(Self {
             code,
             section: section.to_owned(),
@@ -224,7 +242,41 @@ impl Program {
             globals: Vec::new(),
             prog_type: ProgType::from_section(section),
             btf: None,
+            source_insns,
+            source_code,
+            tail_targets: Vec::new(),
         })
+    }
+
+    /// The instruction of the program as loaded that instruction `i` of
+    /// [`Program::bytecode`] comes from (they differ after the rewrite of
+    /// tail calls and `ld_abs`/`ld_ind`).
+    pub fn source_insn(&self, i: usize) -> usize {
+        self.source_insns.get(i).copied().unwrap_or(i)
+    }
+
+    /// The linked bytecode as loaded, before the rewrite of tail calls
+    /// and `ld_abs`/`ld_ind` (what the kernel would be given); its map
+    /// references are at [`Program::source_insn`] of [`Program::map_refs`].
+    pub fn source_bytecode(&self) -> &[u8] {
+        if self.source_code.is_empty() {
+            &self.code
+        } else {
+            &self.source_code
+        }
+    }
+
+    pub(crate) fn original_insn(&self, i: usize) -> usize {
+        self.source_insn(i)
+    }
+
+    /// The programs of its object a `bpf_tail_call` of this program may
+    /// run, by program index ([`Program::object_programs`]): those of
+    /// the same type (by section, as the kernel only lets a program array
+    /// hold programs of one type), loaded with it.  Empty when the
+    /// program makes no tail calls.
+    pub fn tail_targets(&self) -> &[Option<Program>] {
+        &self.tail_targets
     }
 
     /// Load the program of `section` (or the only program) of the ELF
@@ -239,13 +291,48 @@ impl Program {
 
     /// Load the program of `section` (or the only program) from the ELF
     /// object in `bytes`; `origin` names it in errors.
+    ///
+    /// When the program calls `bpf_tail_call`, the object's other programs
+    /// of its type are loaded too ([`Program::tail_targets`]): as libbpf
+    /// loads a whole object, an error in one of them is an error.
     pub fn load_elf(bytes: &[u8], origin: &str, section: Option<&str>) -> Result<Self, Error> {
+        let mut prog = Self::load_one(bytes, origin, section)?;
+        let tail_calls = prog.code.chunks_exact(check::INSN_SIZE).any(|x| {
+            x[0] == check::CALL
+                && x[1] >> 4 == 0
+                && i32::from_le_bytes([x[4], x[5], x[6], x[7]]) == helpers::TAIL_CALL
+        });
+        if tail_calls {
+            let ty = ProgType::from_section(&prog.section);
+            let mut targets = Vec::with_capacity(prog.object_programs.len());
+            for name in &prog.object_programs {
+                let t = Self::load_one(bytes, origin, Some(name))?;
+                targets.push((ProgType::from_section(&t.section) == ty).then_some(t));
+            }
+            prog.tail_targets = targets;
+        }
+        Ok(prog)
+    }
+
+    fn load_one(bytes: &[u8], origin: &str, section: Option<&str>) -> Result<Self, Error> {
         let ex = elf::extract(bytes, section)
             .map_err(|(sect, kind)| Error::new(origin, sect.as_deref(), kind))?;
         let mut prog = Self::checked(ex.code, origin, &ex.section)?;
+        prog.map_refs = ex.map_refs;
+        if !prog.source_insns.is_empty() {
+            // the lddw of a map moved with the rewrite
+            let mut new_index = vec![usize::MAX; prog.source_insns.len()];
+            for (new, &old) in prog.source_insns.iter().enumerate().rev() {
+                if let Some(slot) = new_index.get_mut(old) {
+                    *slot = new;
+                }
+            }
+            for r in &mut prog.map_refs {
+                r.insn = new_index.get(r.insn).copied().unwrap_or(r.insn);
+            }
+        }
         prog.maps = ex.maps;
         prog.map_extras = ex.extras;
-        prog.map_refs = ex.map_refs;
         prog.function = ex.function;
         prog.object_programs = ex.programs;
         prog.globals = ex.globals;
@@ -350,6 +437,9 @@ impl Program {
     /// is made or it is verified.
     pub fn set_prog_type(&mut self, ty: ProgType) {
         self.prog_type = ty;
+        for t in self.tail_targets.iter_mut().flatten() {
+            t.prog_type = ty;
+        }
     }
 
     /// The section the program came from (empty for bytecode).
@@ -367,7 +457,9 @@ impl Program {
         self.code.len() / check::INSN_SIZE
     }
 
-    /// The linked bytecode.
+    /// The linked bytecode, with tail calls and `ld_abs`/`ld_ind`
+    /// rewritten into ordinary instructions (see
+    /// [`Program::source_insn`]).
     pub fn bytecode(&self) -> &[u8] {
         &self.code
     }
@@ -492,12 +584,109 @@ impl Drop for OwnedCode {
     }
 }
 
-/// A program ready to run: owns the program, the rbpf VM, and the JIT
-/// code if any.  Runs do not allocate.
-pub struct Vm {
+/// One program of a [`Vm`]: the program or one of its tail-call targets,
+/// with its rbpf VM and code.
+struct Stage {
     // Field order matters: `inner` borrows `code` and must drop first.
     inner: Inner,
     _code: OwnedCode,
+    /// Whether the program calls helpers: only then does a run set up
+    /// what they need ([`maps::RunContext`]).
+    helpers: bool,
+    /// Addresses of the interpreter's stack, for the helpers' checks.
+    stack: (u64, u64),
+}
+
+impl Stage {
+    /// The rbpf VM of `prog` (with its `proof`, if any), whose map `i` is
+    /// `addrs[map_index[i]]`.
+    fn build(
+        prog: &Program,
+        proof: Option<&Verified>,
+        map_index: &[usize],
+        addrs: &[*const Map],
+        convention: Convention,
+        jit: bool,
+    ) -> Result<Self, Error> {
+        let err = |k: ErrorKind| prog.error(k.map_insns(|i| prog.original_insn(i)));
+        let ty = ProgType::of_convention(convention);
+        let analysed;
+        let body = match proof {
+            Some(p) => p.exec_code(),
+            None => {
+                analysed = context::analyse(&prog.code, ty)
+                    .map_err(|(insn, _, detail)| err(ErrorKind::Context { insn, detail }))?;
+                &analysed.code[..]
+            }
+        };
+        if proof.is_none() {
+            if let Some(insn) = (0..body.len() / check::INSN_SIZE)
+                .find(|&i| body[i * check::INSN_SIZE] == check::CALLX)
+            {
+                return Err(err(ErrorKind::UnsupportedInstruction {
+                    insn,
+                    what: "call by register (callx) runs only in a verified program (the \
+                           verifier proves which helper it calls); build with clang -O2 for \
+                           direct calls",
+                }));
+            }
+        }
+        let mut code = body.to_vec();
+        for r in &prog.map_refs {
+            let addr = addrs[map_index[r.map]];
+            // SAFETY: the map outlives the code (both owned by the Vm).
+            let map = unsafe { &*addr };
+            let value = match r.value_offset {
+                None => addr as u64,
+                Some(off) => map.value_region().start + u64::from(off),
+            };
+            let at = r.insn * check::INSN_SIZE;
+            code[at + 4..at + 8].copy_from_slice(&(value as u32).to_le_bytes());
+            code[at + 12..at + 16].copy_from_slice(&((value >> 32) as u32).to_le_bytes());
+        }
+        let code = OwnedCode::new(code);
+        let helpers = code
+            .get()
+            .chunks_exact(check::INSN_SIZE)
+            .any(|insn| insn[0] == check::CALLX || (insn[0] == check::CALL && insn[1] >> 4 == 0));
+        let rejected = |e: std::io::Error| err(ErrorKind::Rejected(e.to_string()));
+        let mut inner = match convention {
+            Convention::Raw => {
+                Inner::Raw(rbpf::EbpfVmRaw::new(Some(code.get())).map_err(rejected)?)
+            }
+            _ => Inner::Context(rbpf::EbpfVmMbuff::new(Some(code.get())).map_err(rejected)?),
+        };
+        for (id, f) in helpers::ALL {
+            inner
+                .register_helper(id.unsigned_abs(), f)
+                .map_err(|e| err(ErrorKind::Rejected(e.to_string())))?;
+        }
+        for &addr in addrs {
+            // SAFETY: see above.
+            inner.register_allowed_memory(unsafe { &*addr }.value_region());
+        }
+        if jit {
+            compile(&mut inner).map_err(|m| err(ErrorKind::Jit(m)))?;
+        }
+        let stack = inner.stack_range();
+        Ok(Self {
+            inner,
+            _code: code,
+            helpers,
+            stack,
+        })
+    }
+}
+
+/// A program ready to run: owns the program, the rbpf VM, and the JIT
+/// code if any.  Runs do not allocate.
+pub struct Vm {
+    /// The program.
+    main: Stage,
+    /// Its tail-call targets, by program index of the object
+    /// ([`Program::object_programs`]); None: not a target (another
+    /// program type).
+    tail: Vec<Option<Stage>>,
     /// The context block: `data` and `data_end` of the current packet,
     /// read by the prologue (raw convention) or by the program, and the
     /// kernel structure's fields.
@@ -505,18 +694,14 @@ pub struct Vm {
     /// The type the program runs as.
     prog_type: ProgType,
     jit: bool,
-    /// Whether the program calls helpers: only then does a run set up
-    /// what they need ([`maps::RunContext`]).
-    helpers: bool,
     /// Whether a map has a queue, whose reservations a run must end.
     queues: bool,
-    /// Addresses of the interpreter's stack, for the helpers' checks.
-    stack: (u64, u64),
     /// Shortest packet the program runs on (verified programs).
     min_len: usize,
     verified: bool,
     program: Program,
-    /// The program's maps, in the order of `program.maps()`; empty once
+    /// The program's maps, in the order of `program.maps()`, then those
+    /// only its tail-call targets use; empty once
     /// retired.  On the heap: the code holds their addresses, which must
     /// not change when the maps move to a replacement Vm; shared with
     /// other programs when pinned.
@@ -595,14 +780,49 @@ impl Vm {
         let err = |k| prog.error(k);
         let convention = opts.convention;
         let proof = proof_for(&prog, &engine, opts)?;
+        // The maps of the program and of its tail-call targets (the same
+        // object: a map is known by its name), the program's first.
+        let mut defs: Vec<(MapDef, MapExtra)> = prog
+            .maps
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                (
+                    d.clone(),
+                    prog.map_extras.get(i).cloned().unwrap_or_default(),
+                )
+            })
+            .collect();
+        let mut target_maps: Vec<Vec<usize>> = Vec::new();
+        for t in prog.tail_targets.iter().flatten() {
+            let mut index = Vec::new();
+            for (i, d) in t.maps.iter().enumerate() {
+                let at = match defs.iter().position(|(u, _)| u.name == d.name) {
+                    Some(at) if same_shape(&defs[at].0, d) => at,
+                    Some(_) => {
+                        return Err(t.error(ErrorKind::Map(format!(
+                            "map \"{}\" differs from the map of that name of program {}",
+                            d.name,
+                            prog.function().unwrap_or_else(|| prog.section())
+                        ))))
+                    }
+                    None => {
+                        defs.push((d.clone(), t.map_extras.get(i).cloned().unwrap_or_default()));
+                        defs.len() - 1
+                    }
+                };
+                index.push(at);
+            }
+            target_maps.push(index);
+        }
         // Maps first: the code refers to them by address.  Kept maps stay
         // in `old` until nothing can fail any more.
         let mut fresh: Vec<Option<Arc<Map>>> = Vec::new();
         let mut kept: Vec<Option<usize>> = Vec::new();
         let mut addrs = Vec::new();
         maps::check_defs(&prog.maps, &prog.map_extras).map_err(|m| err(ErrorKind::Map(m)))?;
-        for (i, def) in prog.maps.iter().enumerate() {
-            let extra = prog.map_extras.get(i).cloned().unwrap_or_default();
+        for (def, extra) in &defs {
+            let extra = extra.clone();
             if let (Some(pins), maps::Pinning::ByName) = (pins, extra.pinning) {
                 let map = pins
                     .get_or_create(def, &extra)
@@ -630,65 +850,36 @@ impl Vm {
             kept.push(reuse);
         }
         let ty = ProgType::of_convention(convention);
-        let analysed;
-        let body = match proof.as_ref() {
-            Some(p) => p.exec_code(),
-            None => {
-                analysed = context::analyse(&prog.code, ty)
-                    .map_err(|(insn, _, detail)| err(ErrorKind::Context { insn, detail }))?;
-                &analysed.code[..]
-            }
-        };
-        if proof.is_none() {
-            if let Some(insn) = (0..body.len() / check::INSN_SIZE)
-                .find(|&i| body[i * check::INSN_SIZE] == check::CALLX)
-            {
-                return Err(err(ErrorKind::UnsupportedInstruction {
-                    insn,
-                    what: "call by register (callx) runs only in a verified program (the \
-                           verifier proves which helper it calls); build with clang -O2 for \
-                           direct calls",
-                }));
-            }
-        }
-        let mut code = body.to_vec();
-        for r in &prog.map_refs {
-            // SAFETY: the map outlives the code (both owned by the Vm).
-            let map = unsafe { &*addrs[r.map] };
-            let value = match r.value_offset {
-                None => addrs[r.map] as u64,
-                Some(off) => map.value_region().start + u64::from(off),
-            };
-            let at = r.insn * check::INSN_SIZE;
-            code[at + 4..at + 8].copy_from_slice(&(value as u32).to_le_bytes());
-            code[at + 12..at + 16].copy_from_slice(&((value >> 32) as u32).to_le_bytes());
-        }
-        let code = OwnedCode::new(code);
-        let helpers = code
-            .get()
-            .chunks_exact(check::INSN_SIZE)
-            .any(|insn| insn[0] == check::CALLX || (insn[0] == check::CALL && insn[1] >> 4 == 0));
-        let rejected = |e: std::io::Error| err(ErrorKind::Rejected(e.to_string()));
-        let mut inner = match convention {
-            Convention::Raw => {
-                Inner::Raw(rbpf::EbpfVmRaw::new(Some(code.get())).map_err(rejected)?)
-            }
-            _ => Inner::Context(rbpf::EbpfVmMbuff::new(Some(code.get())).map_err(rejected)?),
-        };
-        for (id, f) in helpers::ALL {
-            inner
-                .register_helper(id.unsigned_abs(), f)
-                .map_err(|e| err(ErrorKind::Rejected(e.to_string())))?;
-        }
-        for &addr in &addrs {
-            // SAFETY: see above.
-            inner.register_allowed_memory(unsafe { &*addr }.value_region());
-        }
         let jit = matches!(engine, Engine::Jit(_)) && JIT_AVAILABLE;
-        if jit {
-            compile(&mut inner).map_err(|m| err(ErrorKind::Jit(m)))?;
+        let own: Vec<usize> = (0..prog.maps.len()).collect();
+        let main = Stage::build(&prog, proof.as_ref(), &own, &addrs, convention, jit)?;
+        // Tail-call targets: verified with the program's proof (which
+        // holds theirs), or under the same rules as the program.
+        let mut tail = Vec::with_capacity(prog.tail_targets.len());
+        let mut target_maps = target_maps.iter();
+        for (i, t) in prog.tail_targets.iter().enumerate() {
+            let Some(t) = t else {
+                tail.push(None);
+                continue;
+            };
+            let tproof = match &proof {
+                Some(p) => Some(p.target(i).ok_or_else(|| {
+                    t.error(ErrorKind::ProofMismatch(
+                        "the proof does not cover this tail-call target".to_owned(),
+                    ))
+                })?),
+                None => {
+                    if let Some((insn, target)) = t.back_edge {
+                        return Err(t.error(ErrorKind::BackwardJump { insn, target }));
+                    }
+                    None
+                }
+            };
+            let index = target_maps.next().map_or(&[][..], Vec::as_slice);
+            tail.push(Some(Stage::build(
+                t, tproof, index, &addrs, convention, jit,
+            )?));
         }
-        let stack = inner.stack_range();
         // Nothing fails from here on: take over the kept maps.
         let mut taken = match old {
             Some(o) => {
@@ -706,22 +897,24 @@ impl Vm {
                 (None, None) => unreachable!("a map is either fresh or kept"),
             })
             .collect();
+        let tail_ok: Vec<bool> = tail.iter().map(Option::is_some).collect();
         Ok(Self {
-            inner,
-            _code: code,
+            main,
+            tail,
             mbuff: Box::new(CtxBlock([0; progtype::CTX_BLOCK])),
             prog_type: ty,
             jit,
-            helpers,
             queues: maps.iter().any(|m| m.has_queue()),
-            stack,
             min_len: proof.as_ref().map_or(0, Verified::min_len),
             verified: proof.is_some(),
             program: prog,
             maps,
             state: {
-                let st = maps::RunState::default();
-                st.printk.borrow_mut().reserve(packet::MAX_TRACE_LINES);
+                let mut st = maps::RunState {
+                    tail_targets: tail_ok.into_boxed_slice(),
+                    ..maps::RunState::default()
+                };
+                st.printk.get_mut().reserve(packet::MAX_TRACE_LINES);
                 st.xdp.set(ty == ProgType::Xdp);
                 st
             },
@@ -743,16 +936,6 @@ impl Vm {
     /// (its verdict was then `XDP_REDIRECT`, 4).
     pub fn last_redirect(&self) -> Option<Redirect> {
         self.state.redirect.get()
-    }
-
-    /// The program index (in [`Program::object_programs`]) that the last
-    /// run asked to tail-call with a successful `bpf_tail_call`; taking
-    /// it clears it.  The engine cannot stop a program inside a helper:
-    /// a runner that supports tail calls must ignore the rest of the run
-    /// (its r0) and run that program on the same context, up to
-    /// [`maps::MAX_TAIL_CALLS`] in a chain.
-    pub fn take_tail_call(&self) -> Option<u32> {
-        self.state.tail_call.take()
     }
 
     /// The map called `name`.
@@ -834,76 +1017,71 @@ impl Vm {
                 "the program was replaced and its maps handed over".to_owned(),
             ));
         }
-        let start = view.data;
-        let end = view.data_end;
-        self.state.pkt.set(view);
-        // what the helpers need: this run's maps and memory
-        let ctx = self.helpers.then(|| {
+        if self.main.helpers {
+            // what the helpers leave, for the whole chain of tail calls
             self.state.reset();
-            self.state.pkt.set(view);
-            let checked = !self.jit && !self.verified;
-            maps::RunContext::enter(
-                &self.maps,
-                view.buf.0..view.buf.1,
-                self.stack,
-                checked,
-                &self.state,
-            )
-        });
-        let res = match &self.inner {
-            Inner::Raw(vm) => {
-                // r1 = data, r2 = its length: the packet's bytes within the
-                // buffer (which has head- and tailroom)
-                let off = usize::try_from(start - view.buf.0).unwrap_or(0);
-                let packet = mem.get_mut(off..off + len).unwrap_or(&mut []);
-                if self.jit {
-                    // SAFETY: see `jit_safety` below.
-                    unsafe { vm.execute_program_jit(packet) }
-                } else if self.verified {
-                    // SAFETY: the same guarantees (a proof) make the
-                    // interpreter's checks redundant.
-                    unsafe { vm.execute_program_unchecked(packet) }
-                } else {
-                    vm.execute_program(packet)
-                }
+        }
+        self.state.pkt.set(view);
+        let block = &mut self.mbuff.0;
+        if let Inner::Context(_) = self.main.inner {
+            block[progtype::CTX_DATA..progtype::CTX_DATA + 8]
+                .copy_from_slice(&view.data.to_ne_bytes());
+            block[progtype::CTX_DATA_END..progtype::CTX_DATA_END + 8]
+                .copy_from_slice(&view.data_end.to_ne_bytes());
+            block[progtype::CTX_DATA_META..progtype::CTX_DATA_META + 8]
+                .copy_from_slice(&view.data.to_ne_bytes());
+            if self.prog_type != ProgType::Ubpf {
+                let mac_off = usize::try_from(view.mac - view.buf.0).unwrap_or(0);
+                let end_off = usize::try_from(view.data_end - view.buf.0).unwrap_or(0);
+                let frame = mem.get(mac_off..end_off).unwrap_or(&[]);
+                progtype::fill_fields(self.prog_type, block, len, frame, meta);
             }
-            Inner::Context(vm) => {
-                let block = &mut self.mbuff.0;
-                block[progtype::CTX_DATA..progtype::CTX_DATA + 8]
-                    .copy_from_slice(&start.to_ne_bytes());
-                block[progtype::CTX_DATA_END..progtype::CTX_DATA_END + 8]
-                    .copy_from_slice(&end.to_ne_bytes());
-                block[progtype::CTX_DATA_META..progtype::CTX_DATA_META + 8]
-                    .copy_from_slice(&start.to_ne_bytes());
-                if self.prog_type != ProgType::Ubpf {
-                    let mac_off = usize::try_from(view.mac - view.buf.0).unwrap_or(0);
-                    let end_off = usize::try_from(end - view.buf.0).unwrap_or(0);
-                    let frame = mem.get(mac_off..end_off).unwrap_or(&[]);
-                    progtype::fill_fields(self.prog_type, block, len, frame, meta);
-                }
-                if self.jit {
-                    // SAFETY: see `jit_safety` below.
-                    unsafe { vm.execute_program_jit(mem, block) }
-                } else if self.verified {
-                    // SAFETY: as for the JIT.
-                    unsafe { vm.execute_program_unchecked(mem, block) }
-                } else {
-                    vm.execute_program(mem, block)
-                }
-            }
+        }
+        let run = Run {
+            maps: &self.maps,
+            state: &self.state,
+            checked: !self.jit && !self.verified,
+            jit: self.jit,
+            verified: self.verified,
         };
-        // jit_safety: the JIT does not check memory accesses.  A `Vm` only
-        // uses it for programs that passed the checks (valid code, known
-        // helpers, bounded calls) and that the verifier proved to stay
-        // within the packet (at least `min_len` bytes, checked above), their
-        // stack frames and the context block, and to terminate -- or that
-        // the caller declared trusted (`Trust`), which also requires forward
-        // jumps only.  `packet` and `mbuff` are valid for the call.
-        drop(ctx);
+        let mut res = run.exec(&self.main, block, mem, view);
+        // bpf_tail_call: the program ended (the rewrite's exit after a
+        // successful call, crate::rewrite); its target runs on the same
+        // context and packet, until a program ends without one.  The
+        // helper counts the calls (at most maps::MAX_TAIL_CALLS) and only
+        // succeeds for targets the Vm has.
+        let mut short = None;
+        while let Some(next) = self.state.tail_call.take() {
+            let Some(stage) = self.tail.get(next as usize).and_then(Option::as_ref) else {
+                break;
+            };
+            if res.is_err() {
+                break;
+            }
+            let now = self.state.pkt.get();
+            let now_len = usize::try_from(now.data_end - now.data).unwrap_or(usize::MAX);
+            if self.verified && now_len < self.min_len {
+                // the target was proven for packets of at least min_len
+                short = Some(RunError::PacketLength {
+                    len: now_len,
+                    min: self.min_len,
+                });
+                break;
+            }
+            res = run.exec(stage, block, mem, now);
+        }
         if self.queues {
             maps::end_of_run(&self.maps);
         }
+        if let Some(e) = short {
+            return Err(e);
+        }
         res.map_err(|e| run_error(&e.to_string()))
+    }
+
+    /// The number of tail calls the last run made.
+    pub fn last_tail_calls(&self) -> u32 {
+        self.state.tail_calls.get()
     }
 
     /// Whether runs use JIT code.
@@ -920,6 +1098,91 @@ impl Vm {
     pub const fn program(&self) -> &Program {
         &self.program
     }
+}
+
+/// What the runs of a [`Vm`]'s programs share.
+struct Run<'a> {
+    maps: &'a [Arc<Map>],
+    state: &'a maps::RunState,
+    /// Helpers check the pointers they are given (unverified programs on
+    /// the interpreter).
+    checked: bool,
+    jit: bool,
+    verified: bool,
+}
+
+impl Run<'_> {
+    /// Run `stage` on the packet of `view` (within `mem`) and the context
+    /// `block`.
+    fn exec(
+        &self,
+        stage: &Stage,
+        block: &mut [u8],
+        mem: &mut [u8],
+        view: packet::PktView,
+    ) -> Result<u64, std::io::Error> {
+        // what the helpers need: this run's maps and memory
+        let ctx = stage.helpers.then(|| {
+            maps::RunContext::enter(
+                self.maps,
+                view.buf.0..view.buf.1,
+                stage.stack,
+                self.checked,
+                self.state,
+            )
+        });
+        let res = match &stage.inner {
+            Inner::Raw(vm) => {
+                // r1 = data, r2 = its length: the packet's bytes within the
+                // buffer (which has head- and tailroom)
+                let off = usize::try_from(view.data - view.buf.0).unwrap_or(0);
+                let len = usize::try_from(view.data_end - view.data).unwrap_or(0);
+                let packet = mem.get_mut(off..off + len).unwrap_or(&mut []);
+                if self.jit {
+                    // SAFETY: see `jit_safety` below.
+                    unsafe { vm.execute_program_jit(packet) }
+                } else if self.verified {
+                    // SAFETY: the same guarantees (a proof) make the
+                    // interpreter's checks redundant.
+                    unsafe { vm.execute_program_unchecked(packet) }
+                } else {
+                    vm.execute_program(packet)
+                }
+            }
+            Inner::Context(vm) => {
+                if self.jit {
+                    // SAFETY: see `jit_safety` below.
+                    unsafe { vm.execute_program_jit(mem, block) }
+                } else if self.verified {
+                    // SAFETY: as for the JIT.
+                    unsafe { vm.execute_program_unchecked(mem, block) }
+                } else {
+                    vm.execute_program(mem, block)
+                }
+            }
+        };
+        // jit_safety: the JIT does not check memory accesses.  A `Vm` only
+        // uses it for programs that passed the checks (valid code, known
+        // helpers, bounded calls) and that the verifier proved to stay
+        // within the packet (at least `min_len` bytes, checked by the
+        // caller before each program of a chain of tail calls), their
+        // stack frames and the context block, and to terminate -- or that
+        // the caller declared trusted (`Trust`), which also requires forward
+        // jumps only (tail-call targets included).  `packet` and `mbuff`
+        // are valid for the call.
+        drop(ctx);
+        res
+    }
+}
+
+/// Whether two programs of an object declare map `a` and `b` alike
+/// (initial contents aside: the program's own win).
+fn same_shape(a: &MapDef, b: &MapDef) -> bool {
+    a.name == b.name
+        && a.kind == b.kind
+        && a.key_size == b.key_size
+        && a.value_size == b.value_size
+        && a.max_entries == b.max_entries
 }
 
 /// The options [`Vm::new`] uses for `prog` and `engine`.

@@ -1194,6 +1194,9 @@ pub(crate) struct RunState {
     pub(crate) tail_call: Cell<Option<u32>>,
     /// Tail calls so far in this chain.
     pub(crate) tail_calls: Cell<u32>,
+    /// Per program index of the object: whether the Vm can run it as a
+    /// tail-call target.
+    pub(crate) tail_targets: Box<[bool]>,
     /// Whether the program is an XDP program (helpers whose return value
     /// depends on the type).
     pub(crate) xdp: Cell<bool>,
@@ -1404,11 +1407,11 @@ pub(crate) fn delete_elem(map: u64, key: u64, _: u64, _: u64, _: u64) -> u64 {
 /// `long bpf_tail_call(ctx, prog_array, u32 index)`.
 ///
 /// rbpf cannot leave the program from a helper: on success this records
-/// the target program for the runner (see [`crate::Vm::take_tail_call`])
-/// and returns 0; the runner must then discard the rest of the current
-/// program's run.  On failure (no such entry, or [`MAX_TAIL_CALLS`]
-/// reached) it returns a negative errno and the program continues, as in
-/// the kernel.
+/// the target program and returns 0, and the instructions the load-time
+/// rewrite put behind the call end the program (`crate::rewrite`); the
+/// Vm's run loop then runs the target.  On failure (no such entry, a
+/// program the Vm cannot run, or [`MAX_TAIL_CALLS`] reached) it returns a
+/// negative errno and the program continues, as in the kernel.
 pub(crate) fn tail_call(_ctx: u64, map: u64, index: u64, _: u64, _: u64) -> u64 {
     with_run(|run| {
         let (_, m) = run.map_of(map, MapKind::ProgArray)?;
@@ -1420,6 +1423,9 @@ pub(crate) fn tail_call(_ctx: u64, map: u64, index: u64, _: u64, _: u64) -> u64 
         let _g = m.lock().ok()?;
         let slot = m.slot_of(&key).ok()??;
         let prog = le_u32(m.value(slot));
+        if st.tail_targets.get(prog as usize) != Some(&true) {
+            return Some(neg(libc::ENOENT));
+        }
         st.tail_call.set(Some(prog));
         st.tail_calls.set(st.tail_calls.get() + 1);
         Some(0)

@@ -250,6 +250,77 @@ pub(crate) fn skb_load_bytes_relative(_ctx: u64, off: u64, to: u64, len: u64, hd
     })
 }
 
+/// `SKF_NET_OFF`: negative `ld_abs` offsets from here on address the
+/// network header.
+pub const SKF_NET_OFF: i32 = -0x10_0000;
+/// `SKF_LL_OFF`: negative `ld_abs` offsets from here on (up to
+/// [`SKF_NET_OFF`]) address the link-layer header.
+pub const SKF_LL_OFF: i32 = -0x20_0000;
+
+/// The legacy packet load of `size` bytes at `offset` (the kernel's
+/// `bpf_skb_load_helper_*`): the offset is a 32-bit signed number; from
+/// 0 up it counts from the packet's start (`data`), and the bytes must lie
+/// before its end; [`SKF_NET_OFF`] + n is byte n of the network header,
+/// [`SKF_LL_OFF`] + n byte n of the link-layer header, which may not lie
+/// before the buffer's start or past the packet's end.  The value is read
+/// in network byte order and returned in host order, or `-EFAULT`.
+fn ld_abs(offset: u64, size: u64) -> u64 {
+    with_pkt(|_, v| {
+        let k = offset as u32 as i32;
+        let from = if k >= 0 {
+            span(
+                v.data,
+                u64::from(k.unsigned_abs()),
+                size,
+                v.data,
+                v.data_end,
+            )
+        } else if k >= SKF_NET_OFF {
+            span(
+                v.net,
+                u64::from((k - SKF_NET_OFF).unsigned_abs()),
+                size,
+                v.buf.0,
+                v.data_end,
+            )
+        } else if k >= SKF_LL_OFF {
+            span(
+                v.mac,
+                u64::from((k - SKF_LL_OFF).unsigned_abs()),
+                size,
+                v.buf.0,
+                v.data_end,
+            )
+        } else {
+            None
+        };
+        let Some(from) = from else {
+            return EFAULT;
+        };
+        let mut value = 0u64;
+        for i in 0..size {
+            // SAFETY: `from..from + size` lies within the packet's buffer
+            // (checked by `span` against its start and the packet's end),
+            // which is valid for the run.
+            let byte = unsafe { (from as *const u8).add(i as usize).read() };
+            value = (value << 8) | u64::from(byte);
+        }
+        value
+    })
+}
+
+pub(crate) fn ld_abs_b(_ctx: u64, off: u64, _: u64, _: u64, _: u64) -> u64 {
+    ld_abs(off, 1)
+}
+
+pub(crate) fn ld_abs_h(_ctx: u64, off: u64, _: u64, _: u64, _: u64) -> u64 {
+    ld_abs(off, 2)
+}
+
+pub(crate) fn ld_abs_w(_ctx: u64, off: u64, _: u64, _: u64, _: u64) -> u64 {
+    ld_abs(off, 4)
+}
+
 fn store_from(run: &Run, dst: Option<u64>, from: u64, len: u64) -> u64 {
     let (Some(dst), Ok(n)) = (dst, usize::try_from(len)) else {
         return EFAULT;

@@ -316,10 +316,9 @@ const TC_INFO: TypeInfo = TypeInfo {
     ctx: &SKB_TC,
     ctx_size: 192,
     helpers: TC_HELPERS,
-    // the kernel allows ld_abs/ld_ind here; the engine does not run them
-    // with the kernel's meaning yet (big-endian, SKF_*_OFF, return 0 when
-    // out of range), so they are refused at load time
-    ld_abs: false,
+    // as in the kernel (crate::rewrite: big-endian, SKF_*_OFF, return 0
+    // when out of range)
+    ld_abs: true,
 };
 
 const SOCKET_INFO: TypeInfo = TypeInfo {
@@ -330,7 +329,7 @@ const SOCKET_INFO: TypeInfo = TypeInfo {
     ctx: &SKB_SOCKET,
     ctx_size: 192,
     helpers: SOCKET_HELPERS,
-    ld_abs: false,
+    ld_abs: true,
 };
 
 const UBPF_INFO: TypeInfo = TypeInfo {
@@ -341,7 +340,10 @@ const UBPF_INFO: TypeInfo = TypeInfo {
     ctx: &[],
     ctx_size: 0,
     helpers: &[helpers::REDIRECT_MAP],
-    ld_abs: false,
+    // the seed's type ran them before they had the kernel's meaning; they
+    // now read the packet as the kernel's do (there is no context: r6 is
+    // not checked)
+    ld_abs: true,
 };
 
 impl ProgType {
@@ -405,6 +407,10 @@ impl ProgType {
 
     /// Whether a program of this type may call helper `id`.
     pub fn allows_helper(self, id: i32) -> bool {
+        if helpers::is_internal(id) {
+            // the loads ld_abs/ld_ind are rewritten into
+            return self.info().ld_abs;
+        }
         if self == Self::Ubpf {
             // the seed's convention: every helper the engine has, as before
             return helpers::is_known(id);

@@ -60,6 +60,12 @@ const ALLOWED_KERNEL_REFUSES: &[(&str, &str)] = &[
          iteration and needs about 50k; the memory-checked runs of the \
          verifier corpus test exercise the proof",
     ),
+    (
+        "ld_abs.bpf.c:tc/tc_table",
+        "the kernel's verifier knows nothing of the value ld_abs loads (a \
+         64-bit unknown); ours knows it is below 2^(8*size) and lets it index \
+         a 256-byte map value (tc_table_masked is the comparable variant)",
+    ),
 ];
 
 /// Programs both accept whose results differ, with the issue that
@@ -704,6 +710,57 @@ fn own_programs_against_the_kernel() {
         return;
     }
     run_set("own", &own_subjects());
+}
+
+/// Socket filters and tc programs with legacy packet loads
+/// (`ld_abs`/`ld_ind`, `tests/data/ubpf/ld_abs.bpf.c`): the kernel and the
+/// engine must accept them all and agree on every frame.
+#[test]
+fn ld_abs_programs_against_the_kernel() {
+    if !kernel::available() {
+        println!("skipped: bpf() is not available");
+        return;
+    }
+    let rel = "ld_abs.bpf.c";
+    let obj = compile(&common::data_dir().join(rel), "ld_abs");
+    let bytes = std::fs::read(&obj).expect("read object");
+    let names = Program::load_elf(&bytes, rel, Some("sock_port"))
+        .expect("load")
+        .object_programs()
+        .to_vec();
+    let subjects: Vec<Subject> = names
+        .iter()
+        .map(|name| Subject {
+            name: format!("{rel}:{name}"),
+            source: Source::Elf {
+                path: obj.clone(),
+                section: name.clone(),
+            },
+            prog_type: ProgType::from_section(name).expect("a packet program"),
+        })
+        .collect();
+    assert_eq!(subjects.len(), 7);
+    let frames = frames();
+    let mut rows = Vec::new();
+    for s in &subjects {
+        rows.push(classify(s, &frames).expect("bpf() works"));
+    }
+    report("ld_abs", &rows);
+    for r in &rows {
+        let allowed = ALLOWED_KERNEL_REFUSES.iter().any(|(n, _)| *n == r.name);
+        let want = if allowed {
+            Class::WeAcceptKernelRefuses
+        } else if r.name.ends_with("tc_subprog") {
+            // our loader refuses ld_abs in a bpf-to-bpf function, as the
+            // kernel does without BTF ("LD_ABS is not allowed in subprogs
+            // without BTF"): no bytecode reaches the kernel
+            Class::WeRefuseKernelNotTried
+        } else {
+            assert!(r.frames > 20, "{}: {} frames", r.name, r.frames);
+            Class::BothAcceptMatch
+        };
+        assert_eq!(r.class, want, "{}: {}", r.name, r.detail);
+    }
 }
 
 #[test]

@@ -440,7 +440,7 @@ fn tail_calls_through_an_initialised_program_array() {
         prog.object_programs(),
         ["ubpf/leaf_a", "ubpf/leaf_b", "ubpf/events"]
     );
-    let jumps = int.map("jumps").unwrap();
+    let jumps = int.map_handle("jumps").unwrap();
     assert_eq!(jumps.def().kind, MapKind::ProgArray);
     assert_eq!(
         jumps.entries(),
@@ -451,15 +451,30 @@ fn tail_calls_through_an_initialised_program_array() {
     );
     // a missing entry: execution goes on after the call
     assert_eq!(verdict(&mut int, &mut jit, &pkt(5, 1)), 7);
-    assert_eq!(int.take_tail_call(), None);
-    // a present one: the runner is told which program to run instead
-    verdict(&mut int, &mut jit, &pkt(5, 2));
+    assert_eq!(int.last_tail_calls(), 0);
+    // a present one: the program ends there and its target runs instead
+    assert_eq!(verdict(&mut int, &mut jit, &pkt(5, 2)), 200, "leaf_b");
+    assert_eq!(verdict(&mut int, &mut jit, &pkt(5, 0)), 100, "leaf_a");
     for vm in [&int, &jit] {
-        let target = vm.take_tail_call().unwrap();
-        assert_eq!(prog.object_programs()[target as usize], "ubpf/leaf_b");
-        assert_eq!(vm.take_tail_call(), None, "taken");
+        assert_eq!(vm.last_tail_calls(), 1);
     }
-    let leaf = Program::load_file(&compile("maps_events"), Some("ubpf/leaf_b")).unwrap();
-    let mut leaf_vm = Vm::new(leaf, Engine::Interpreter).unwrap();
-    assert_eq!(leaf_vm.run(&mut pkt(5, 2)).unwrap(), 200);
+    // the host empties a slot: the call fails and the program goes on
+    jumps.delete(&k(2)).unwrap();
+    assert_eq!(int.run(&mut pkt(5, 2)).unwrap(), 7);
+    assert_eq!(
+        jit.run(&mut pkt(5, 2)).unwrap(),
+        200,
+        "the JIT's Vm has its own map"
+    );
+    // the host fills one with a program index (of the object's programs)
+    jumps.update(&k(1), &2u32.to_le_bytes(), 0).unwrap();
+    // events again, which tail-calls slot byte 1 of the same packet: the
+    // chain ends after 33 tail calls (the kernel's MAX_TAIL_CALL_CNT) with
+    // the failed call's fallback
+    assert_eq!(int.run(&mut pkt(5, 1)).unwrap(), 7);
+    assert_eq!(int.last_tail_calls(), 33);
+    // a program index the object does not have: the call fails
+    jumps.update(&k(1), &9u32.to_le_bytes(), 0).unwrap();
+    assert_eq!(int.run(&mut pkt(5, 1)).unwrap(), 7);
+    assert_eq!(int.last_tail_calls(), 0);
 }

@@ -854,6 +854,14 @@ fn call_helper(p: &Prog, st: &mut State, i: usize, id: i32) -> VResult<()> {
     }
     let ret = match sig.ret {
         Ret::U32 => Range::urange(0, u64::from(u32::MAX)),
+        Ret::LoadOrError(bytes) => {
+            // the value, or a negative errno (the rewrite of ld_abs tests
+            // the sign; the value's range follows on the other path)
+            let mut r = Range::UNKNOWN;
+            r.smin = -4095;
+            r.smax = (1i64 << (8 * u32::from(bytes).min(4))) - 1;
+            r.norm().unwrap_or(Range::UNKNOWN)
+        }
         Ret::MapValueOrNull => {
             let Some(m) = map else {
                 return reject(None, format!("{name}: no map argument"));

@@ -131,6 +131,9 @@ pub struct Verified {
     exec: Arc<[u8]>,
     opts: VerifyOptions,
     stats: VerifyStats,
+    /// Proofs of the program's tail-call targets
+    /// ([`Program::tail_targets`]), under the same options.
+    targets: Arc<[Option<Verified>]>,
 }
 
 impl Verified {
@@ -149,9 +152,25 @@ impl Verified {
         &self.stats
     }
 
-    /// Whether the proof is about `prog` (its code and its maps).
+    /// The proof of tail-call target `i` (a program index of the object).
+    pub(crate) fn target(&self, i: usize) -> Option<&Self> {
+        self.targets.get(i)?.as_ref()
+    }
+
+    /// Whether the proof is about `prog` (its code and its maps, and its
+    /// tail-call targets).
     pub fn proves(&self, prog: &Program) -> bool {
-        *self.code == *prog.bytecode()
+        self.targets.len() == prog.tail_targets().len()
+            && self
+                .targets
+                .iter()
+                .zip(prog.tail_targets())
+                .all(|(v, t)| match (v, t) {
+                    (Some(v), Some(t)) => v.proves(t),
+                    (None, None) => true,
+                    _ => false,
+                })
+            && *self.code == *prog.bytecode()
             && *self.map_refs == *prog.map_refs()
             && self.map_access.len() == prog.maps().len()
             && prog
@@ -212,9 +231,21 @@ const STORE_EVERY: u32 = 8;
 const JOIN_EVERY: u32 = 1;
 const MAX_PENDING: usize = 65_536;
 
-/// Verify `program` under `opts`.
+/// Verify `program` under `opts`, and its tail-call targets
+/// ([`Program::tail_targets`]).
 pub fn verify(program: &Program, opts: &VerifyOptions) -> Result<Verified, Error> {
-    run(program, opts, None)
+    let mut v = run(program, opts, None)?;
+    v.targets = targets(program, opts)?;
+    Ok(v)
+}
+
+/// Proofs of the tail-call targets of `program`.
+fn targets(program: &Program, opts: &VerifyOptions) -> Result<Arc<[Option<Verified>]>, Error> {
+    program
+        .tail_targets()
+        .iter()
+        .map(|t| t.as_ref().map(|t| run(t, opts, None)).transpose())
+        .collect()
 }
 
 /// [`verify`], appending a log of every simulated instruction with the
@@ -224,7 +255,9 @@ pub fn verify_with_log(
     opts: &VerifyOptions,
     log: &mut String,
 ) -> Result<Verified, Error> {
-    run(program, opts, Some(log))
+    let mut v = run(program, opts, Some(log))?;
+    v.targets = targets(program, opts)?;
+    Ok(v)
 }
 
 struct Checkpoint {
@@ -642,7 +675,14 @@ fn run(
     log: Option<&mut String>,
 ) -> Result<Verified, Error> {
     let sect = (!program.section().is_empty()).then_some(program.section());
-    let err = |k| Error::new(program.origin(), sect, k);
+    // instructions as the program was loaded (before crate::rewrite)
+    let err = |k: ErrorKind| {
+        Error::new(
+            program.origin(),
+            sect,
+            k.map_insns(|i| program.source_insn(i)),
+        )
+    };
     // the program only runs if its maps can be created
     for def in program.maps() {
         crate::maps::check_def(def).map_err(|m| err(ErrorKind::Map(m)))?;
@@ -753,5 +793,6 @@ fn run(
         exec: Arc::from(exec),
         opts: *opts,
         stats: d.stats,
+        targets: Arc::from([]),
     })
 }

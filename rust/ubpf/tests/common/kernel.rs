@@ -549,9 +549,11 @@ pub fn load(prog: &Program, prog_type: ProgType) -> Option<Result<KernelProg, Re
             }
         }
     }
-    let mut code = prog.bytecode().to_vec();
+    // the code as loaded: the engine's rewrite of tail calls and
+    // ld_abs/ld_ind calls internal helpers the kernel does not have
+    let mut code = prog.source_bytecode().to_vec();
     for r in prog.map_refs() {
-        let at = r.insn * 8;
+        let at = prog.source_insn(r.insn) * 8;
         let Some(map) = maps.get(r.map) else {
             return Some(Err(Refusal {
                 stage: "relocation",
