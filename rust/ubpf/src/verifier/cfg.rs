@@ -114,9 +114,7 @@ pub fn analyse(code: &[Insn]) -> Cfg {
             }
         }
     }
-    let eff: Vec<_> = (0..n)
-        .map(|i| start[i].then(|| effects(code, i)))
-        .collect();
+    let eff: Vec<_> = (0..n).map(|i| start[i].then(|| effects(code, i))).collect();
     let mut preds = vec![0u8; n];
     let mut backward = false;
     for (i, e) in eff.iter().enumerate() {

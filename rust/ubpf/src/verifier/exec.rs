@@ -69,7 +69,9 @@ pub struct Prog<'a> {
     /// Per instruction: the `lddw` loads map `.0`'s handle (`.1` None) or
     /// a pointer to its value plus `.1` (global data).
     pub map_lddw: Vec<Option<(u16, Option<u32>)>>,
-    /// States no longer needed, whose memory copies of states reuse.
+    /// States no longer needed, whose memory copies of states reuse
+    /// (boxed: paths and stored states hold them so).
+    #[allow(clippy::vec_box)]
     pub spare: Vec<Box<State>>,
 }
 

@@ -491,7 +491,14 @@ impl Driver<'_> {
                 };
                 let step = exec::step(&mut self.prog, &mut p.st, i).map_err(|e| Fail::At(i, e))?;
                 if let Some((locs, union)) = effect.branch {
-                    let both = matches!(step, Step::Branch { taken: Some(_), fall: true, .. });
+                    let both = matches!(
+                        step,
+                        Step::Branch {
+                            taken: Some(_),
+                            fall: true,
+                            ..
+                        }
+                    );
                     if both {
                         p.deps.relate(locs, union);
                     } else {

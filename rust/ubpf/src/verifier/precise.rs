@@ -53,12 +53,25 @@ const SLOT0: u32 = 10;
 /// from comparisons of packet pointers and of numbers tied to the length.
 pub const FACTS: Mask = 1 << (SLOT0 + 64);
 
+/// Every location.
+const ALL: Mask = ((1 << (SLOT0 + 64)) - 1) | FACTS;
+
+/// Register `r`'s location (r10, the frame pointer, has none).
 const fn reg_bit(r: usize) -> Mask {
-    1 << r
+    if r < SLOT0 as usize {
+        1 << r
+    } else {
+        0
+    }
 }
 
+/// Stack slot `k`'s location (slots are below 64).
 const fn slot_bit(k: usize) -> Mask {
-    1 << (SLOT0 as usize + k)
+    if k < 64 {
+        1 << (SLOT0 as usize + k)
+    } else {
+        0
+    }
 }
 
 /// Dependencies of the numbers of a path's state on the locations of its
@@ -156,7 +169,6 @@ impl Deps {
     pub fn step(&mut self, x: &Insn, st: &State) -> Effect {
         let mut e = Effect::default();
         let class = x.code & 0x07;
-        let by_reg = x.code & 0x08 != 0;
         let base = match class {
             0x01 => Some(x.src),
             0x02 | 0x03 => Some(x.dst),
@@ -167,123 +179,107 @@ impl Deps {
         }
         match class {
             0x00 if x.code == LDDW => self.set_reg(x.dst, 0),
+            0x00 => e.uses |= self.of(ALL),
             0x01 => {
                 // a fill from the stack carries the slots' dependencies;
                 // anything else read from memory depends on no location
                 let d = self.stack_bytes(st, x.src, x.off, size_of(x.code));
                 self.set_reg(x.dst, d.map_or(0, |(m, _)| m));
             }
-            0x02 | 0x03 => {
-                let size = size_of(x.code);
-                let src = if class == 0x03 { self.reg(x.src) } else { 0 };
-                if class == 0x03 && x.code & 0xe0 == 0xc0 {
-                    // atomics: everything involved is used; what they
-                    // fetch then depends on nothing left imprecise
-                    let slots = self.stack_bytes(st, x.dst, x.off, size);
-                    e.uses |= src | self.reg(0) | slots.map_or(0, |(m, _)| m);
-                    if x.imm == 0xf1 {
-                        self.set_reg(0, 0);
-                    } else if x.imm & 1 != 0 {
-                        self.set_reg(x.src, 0);
-                    }
-                    if let Some((_, ks)) = slots {
-                        for k in ks.into_iter().flatten() {
-                            self.set_slot(k, 0);
-                        }
-                    }
-                } else if let Some(a) = stack_addr(st, x.dst, x.off) {
-                    let (k, byte) = slot_of(a);
-                    if size == 8 && byte == 0 {
-                        self.set_slot(k, src);
-                    } else {
-                        for k in touched(a, size).into_iter().flatten() {
-                            let m = self.slot(k) | src;
-                            self.set_slot(k, m);
-                        }
-                    }
-                }
-            }
-            0x04 | 0x07 => {
-                let op = x.code & 0xf0;
-                let dst_ptr = st.regs.get(usize::from(x.dst)).is_some_and(Reg::is_pointer);
-                let src_ptr = by_reg && st.regs.get(usize::from(x.src)).is_some_and(Reg::is_pointer);
-                match op {
-                    0xd0 | 0x80 => {}
-                    0xb0 if by_reg => self.set_reg(x.dst, self.reg(x.src)),
-                    0xb0 => self.set_reg(x.dst, 0),
-                    _ if dst_ptr || src_ptr => {
-                        // pointer arithmetic: the offset's range is used;
-                        // pointers are compared exactly
-                        e.uses |= self.reg(x.src) * Mask::from(by_reg) | self.reg(x.dst);
-                        self.set_reg(x.dst, 0);
-                    }
-                    _ if by_reg => self.set_reg(x.dst, self.reg(x.dst) | self.reg(x.src)),
-                    _ => {}
-                }
-            }
-            _ if x.code == CALL || x.code == crate::check::CALLX => {
-                // helpers may read the packet; the numbers the checks of
-                // a helper's arguments look at are used: sizes, a NULL
-                // memory argument, a ring buffer record's size (others
-                // are only required to be numbers, and pointers are
-                // compared exactly)
-                let sig = (x.code == CALL && x.src == 0)
-                    .then(|| crate::helpers::signature(x.imm))
-                    .flatten();
-                e.uses |= self.facts;
-                for r in 1..=5u8 {
-                    let looked_at = sig.is_none_or(|s| {
-                        matches!(s.args[usize::from(r - 1)], Arg::Size | Arg::ReadMemOrNull { .. })
-                            || r == 2 && s.ret == Ret::RecordOrNull
-                    });
-                    if looked_at {
-                        e.uses |= self.reg(r);
-                    }
-                }
-                if x.code == crate::check::CALLX {
-                    e.uses |= crate::check::callx_reg(x).map_or(0, |r| self.reg(r));
-                }
-                for r in 0..=5 {
-                    self.set_reg(r, 0);
-                }
-            }
+            0x02 | 0x03 => e.uses |= self.store(x, st),
+            0x04 | 0x07 => e.uses |= self.alu(x, st),
+            _ if x.code == CALL || x.code == crate::check::CALLX => e.uses |= self.call(x),
             _ if x.code == EXIT || x.code & 0xf0 == 0x00 => {}
             _ => {
-                // a conditional jump: the compared numbers and every
-                // location sharing a symbol with them form one group
-                let mut locs = reg_bit(usize::from(x.dst) & 15);
-                let dst = st.regs.get(usize::from(x.dst)).copied().unwrap_or(Reg::Uninit);
-                let src = if by_reg {
-                    locs |= reg_bit(usize::from(x.src) & 15);
-                    st.regs.get(usize::from(x.src)).copied().unwrap_or(Reg::Uninit)
-                } else {
-                    Reg::Uninit
-                };
-                let syms = [dst.sym(), src.sym()];
-                // what is learnt about the packet's length
-                if matches!(dst, Reg::Pkt(_)) || matches!(src, Reg::Pkt(_)) || syms.contains(&LEN) {
-                    locs |= FACTS;
-                }
-                let shared = |s: Sym| s != NONE && s != ZERO && syms.contains(&s);
-                for (r, v) in st.regs.iter().enumerate().take(10) {
-                    if matches!(v, Reg::Scalar(_)) && shared(v.sym()) {
-                        locs |= reg_bit(r);
-                    }
-                }
-                if let Some(fr) = st.frames.first() {
-                    for &(k, s) in &fr.slots {
-                        if let Slot::Spill(r @ Reg::Scalar(_)) = s {
-                            if shared(r.sym()) && k < 64 {
-                                locs |= slot_bit(usize::from(k));
-                            }
-                        }
-                    }
-                }
-                locs &= (1 << (SLOT0 + 64)) - 1 | FACTS;
+                let locs = related(x, st);
                 e.branch = Some((locs, self.of(locs)));
             }
         }
         e
+    }
+
+    /// A store or an atomic operation; the locations it uses.
+    fn store(&mut self, x: &Insn, st: &State) -> Mask {
+        let size = size_of(x.code);
+        let class = x.code & 0x07;
+        let src = if class == 0x03 { self.reg(x.src) } else { 0 };
+        if class == 0x03 && x.code & 0xe0 == 0xc0 {
+            // atomics: everything involved is used; what they fetch then
+            // depends on nothing left imprecise
+            let slots = self.stack_bytes(st, x.dst, x.off, size);
+            let uses = src | self.reg(0) | slots.map_or(0, |(m, _)| m);
+            if x.imm == 0xf1 {
+                self.set_reg(0, 0);
+            } else if x.imm & 1 != 0 {
+                self.set_reg(x.src, 0);
+            }
+            for k in slots.into_iter().flat_map(|(_, ks)| ks).flatten() {
+                self.set_slot(k, 0);
+            }
+            return uses;
+        }
+        if let Some(a) = stack_addr(st, x.dst, x.off) {
+            match slot_of(a) {
+                (k, 0) if size == 8 => self.set_slot(k, src),
+                _ => {
+                    for t in touched(a, size).into_iter().flatten() {
+                        let m = self.slot(t) | src;
+                        self.set_slot(t, m);
+                    }
+                }
+            }
+        }
+        0
+    }
+
+    /// An ALU instruction; the locations it uses.
+    fn alu(&mut self, x: &Insn, st: &State) -> Mask {
+        let by_reg = x.code & 0x08 != 0;
+        let pointer = |r: u8| st.regs.get(usize::from(r)).is_some_and(Reg::is_pointer);
+        let src = if by_reg { self.reg(x.src) } else { 0 };
+        match x.code & 0xf0 {
+            0xd0 | 0x80 => {}
+            0xb0 => self.set_reg(x.dst, src),
+            _ if pointer(x.dst) || by_reg && pointer(x.src) => {
+                // pointer arithmetic: the offset's range is used; pointers
+                // are compared exactly
+                let uses = src | self.reg(x.dst);
+                self.set_reg(x.dst, 0);
+                return uses;
+            }
+            _ => self.set_reg(x.dst, self.reg(x.dst) | src),
+        }
+        0
+    }
+
+    /// A helper call; the locations it uses.  Helpers may read the
+    /// packet; the numbers the checks of a helper's arguments look at are
+    /// used: sizes, a NULL memory argument, a ring buffer record's size
+    /// (others are only required to be numbers, and pointers are
+    /// compared exactly).
+    fn call(&mut self, x: &Insn) -> Mask {
+        let sig = (x.code == CALL && x.src == 0)
+            .then(|| crate::helpers::signature(x.imm))
+            .flatten();
+        let mut uses = self.facts;
+        for r in 1..=5u8 {
+            let looked_at = sig.is_none_or(|s| {
+                matches!(
+                    s.args[usize::from(r - 1)],
+                    Arg::Size | Arg::ReadMemOrNull { .. }
+                ) || (r == 2 && s.ret == Ret::RecordOrNull)
+            });
+            if looked_at {
+                uses |= self.reg(r);
+            }
+        }
+        if x.code == crate::check::CALLX {
+            uses |= crate::check::callx_reg(x).map_or(0, |r| self.reg(r));
+        }
+        for r in 0..=5 {
+            self.set_reg(r, 0);
+        }
+        uses
     }
 
     /// After a conditional jump both ways of which are possible: the
@@ -306,7 +302,13 @@ impl Deps {
     /// The dependencies of the stack slots an access of `size` bytes at
     /// `r + off` covers (spilled numbers only), and those slots; `None`
     /// if `r` does not point into the program's frame.
-    fn stack_bytes(&self, st: &State, r: u8, off: i16, size: u32) -> Option<(Mask, [Option<usize>; 2])> {
+    fn stack_bytes(
+        &self,
+        st: &State,
+        r: u8,
+        off: i16,
+        size: u32,
+    ) -> Option<(Mask, [Option<usize>; 2])> {
         let a = stack_addr(st, r, off)?;
         let fr = st.frames.first()?;
         let ks = touched(a, size);
@@ -317,6 +319,41 @@ impl Deps {
             .fold(0, |m, k| m | self.slot(k));
         Some((m, ks))
     }
+}
+
+/// The locations a conditional jump relates: the compared numbers, every
+/// location sharing a symbol with them, and the length facts when it may
+/// teach something about the packet's length.
+fn related(x: &Insn, st: &State) -> Mask {
+    let reg = |r: u8| st.regs.get(usize::from(r)).copied().unwrap_or(Reg::Uninit);
+    let dst = reg(x.dst);
+    let src = if x.code & 0x08 != 0 {
+        reg(x.src)
+    } else {
+        Reg::Uninit
+    };
+    let mut locs = reg_bit(usize::from(x.dst));
+    if x.code & 0x08 != 0 {
+        locs |= reg_bit(usize::from(x.src));
+    }
+    let syms = [dst.sym(), src.sym()];
+    if matches!(dst, Reg::Pkt(_)) || matches!(src, Reg::Pkt(_)) || syms.contains(&LEN) {
+        locs |= FACTS;
+    }
+    let shared = |s: Sym| s != NONE && s != ZERO && syms.contains(&s);
+    for (r, v) in st.regs.iter().enumerate() {
+        if matches!(v, Reg::Scalar(_)) && shared(v.sym()) {
+            locs |= reg_bit(r);
+        }
+    }
+    if let Some(fr) = st.frames.first() {
+        for &(k, s) in &fr.slots {
+            if matches!(s, Slot::Spill(r @ Reg::Scalar(_)) if shared(r.sym())) {
+                locs |= slot_bit(usize::from(k));
+            }
+        }
+    }
+    locs
 }
 
 /// The frame offset `r + off` addresses, if `r` points into the

@@ -664,12 +664,16 @@ impl State {
         }
         let loose = |bit: usize| precise.is_some_and(|m| bit < 128 && m & (1 << bit) == 0);
         let mut m = SymMap::default();
-        if !self.regs.iter().zip(&o.regs).enumerate().all(|(r, (a, b))| {
-            match (a, b) {
+        if !self
+            .regs
+            .iter()
+            .zip(&o.regs)
+            .enumerate()
+            .all(|(r, (a, b))| match (a, b) {
                 (Reg::Scalar(_), Reg::Scalar(_)) if r < 10 && loose(r) => true,
                 _ => a.within(b, &mut m),
-            }
-        }) {
+            })
+        {
             return false;
         }
         for (depth, (a, b)) in self.frames.iter().zip(o.frames.iter()).enumerate() {
@@ -688,11 +692,10 @@ impl State {
                 while mine.next_if(|&&(j, _)| j < k).is_some() {}
                 let here = mine.next_if(|&&(j, _)| j == k).map(|&(_, t)| t);
                 let ok = match (here, s) {
-                    (Some(Slot::Spill(Reg::Scalar(_)) | Slot::Bytes(0xff)), Slot::Spill(Reg::Scalar(_)))
-                        if depth == 0 && loose(10 + usize::from(k)) =>
-                    {
-                        true
-                    }
+                    (
+                        Some(Slot::Spill(Reg::Scalar(_)) | Slot::Bytes(0xff)),
+                        Slot::Spill(Reg::Scalar(_)),
+                    ) if depth == 0 && loose(10 + usize::from(k)) => true,
                     (None, Slot::Bytes(0)) => true,
                     (None, _) => false,
                     (Some(Slot::Spill(x)), Slot::Spill(y)) => x.within(&y, &mut m),
