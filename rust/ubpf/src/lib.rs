@@ -212,8 +212,21 @@ impl Program {
     fn checked(code: Vec<u8>, origin: &str, section: &str) -> Result<Self, Error> {
         let sect = (!section.is_empty()).then_some(section);
         let checked = check::check(&code).map_err(|k| Error::new(origin, sect, k))?;
-        // rbpf's own structural verifier, on top of ours; it does not
-        // know callx, which never reaches it (see Vm::build)
+        // tail calls and ld_abs/ld_ind become ordinary instructions
+        let rw = if rewrite::needed(&code) {
+            Some(rewrite::rewrite(&code).map_err(|k| Error::new(origin, sect, k))?)
+        } else {
+            None
+        };
+        let (code, source_insns, source_code) =
+            if let Some(rw) = rw.filter(rewrite::Rewritten::changed) {
+                (rw.code, rw.old_index, code)
+            } else {
+                (code, Vec::new(), Vec::new())
+            };
+        // rbpf's own structural verifier, on top of ours, on the code that
+        // runs (Vm::build relies on it); it does not know callx, which
+        // never reaches it (see Vm::build)
         let mut plain = code.clone();
         for insn in plain.chunks_exact_mut(check::INSN_SIZE) {
             if insn[0] == check::CALLX {
@@ -222,13 +235,6 @@ impl Program {
         }
         rbpf::EbpfVmMbuff::new(Some(&plain))
             .map_err(|e| Error::new(origin, sect, ErrorKind::Rejected(e.to_string())))?;
-        // tail calls and ld_abs/ld_ind become ordinary instructions
-        let rw = rewrite::rewrite(&code).map_err(|k| Error::new(origin, sect, k))?;
-        let (code, source_insns, source_code) = if rw.changed() {
-            (rw.code, rw.old_index, code)
-        } else {
-            (code, Vec::new(), Vec::new())
-        };
         Ok(Self {
             code,
             section: section.to_owned(),
@@ -650,11 +656,23 @@ impl Stage {
             .chunks_exact(check::INSN_SIZE)
             .any(|insn| insn[0] == check::CALLX || (insn[0] == check::CALL && insn[1] >> 4 == 0));
         let rejected = |e: std::io::Error| err(ErrorKind::Rejected(e.to_string()));
+        // rbpf's structural verifier passed on this code when it was
+        // loaded (Program::checked); the relocations of lddw immediates
+        // since do not change its structure, so it is not run again
+        let trusted: rbpf::Verifier = |_| Ok(());
         let mut inner = match convention {
             Convention::Raw => {
-                Inner::Raw(rbpf::EbpfVmRaw::new(Some(code.get())).map_err(rejected)?)
+                let mut vm = rbpf::EbpfVmRaw::new(None).map_err(rejected)?;
+                vm.set_verifier(trusted).map_err(rejected)?;
+                vm.set_program(code.get()).map_err(rejected)?;
+                Inner::Raw(vm)
             }
-            _ => Inner::Context(rbpf::EbpfVmMbuff::new(Some(code.get())).map_err(rejected)?),
+            _ => {
+                let mut vm = rbpf::EbpfVmMbuff::new(None).map_err(rejected)?;
+                vm.set_verifier(trusted).map_err(rejected)?;
+                vm.set_program(code.get()).map_err(rejected)?;
+                Inner::Context(vm)
+            }
         };
         for (id, f) in helpers::ALL {
             inner

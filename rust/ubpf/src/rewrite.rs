@@ -130,6 +130,17 @@ fn in_subprogram(code: &[Insn]) -> Vec<bool> {
         .collect()
 }
 
+/// Whether `bytes` may have something to rewrite (a quick scan of the
+/// opcodes: the second half of an `lddw` may look like a candidate, never
+/// the reverse).
+pub fn needed(bytes: &[u8]) -> bool {
+    bytes.chunks_exact(INSN_SIZE).any(|b| {
+        let imm = i32::from_le_bytes([b[4], b[5], b[6], b[7]]);
+        (b[0] & 0x07 == 0x00 && b[0] != LDDW && b[0] != 0)
+            || (b[0] == CALL && b[1] >> 4 == 0 && imm == helpers::TAIL_CALL)
+    })
+}
+
 /// Rewrite `bytes` (a program that passed the load-time checks): tail
 /// calls and legacy packet loads as described in the module's
 /// documentation.
