@@ -529,7 +529,7 @@ fn footprint(def: &MapDef) -> Option<usize> {
         Storage::Array => n.checked_mul(stride),
         Storage::SparseArray => {
             let queue = if def.kind == MapKind::PerfEventArray {
-                PERF_QUEUE_BYTES
+                2 * PERF_QUEUE_BYTES
             } else {
                 0
             };
@@ -542,7 +542,8 @@ fn footprint(def: &MapDef) -> Option<usize> {
         Storage::Lpm => n
             .checked_mul(stride + 2 * ks + Table::OVERHEAD)?
             .checked_add(4 * 8 * ks),
-        Storage::Ring => Some(n),
+        // the ring twice (see maps/queue.rs)
+        Storage::Ring => n.checked_mul(2),
     }
 }
 

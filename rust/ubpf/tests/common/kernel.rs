@@ -341,6 +341,12 @@ impl KernelMap {
         u32::try_from(self.fd.as_raw_fd()).expect("fds are not negative")
     }
 
+    /// The map's file descriptor (to map a ring buffer's memory).
+    pub fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        self.fd.as_fd()
+    }
+
     /// Bytes of one value as the syscalls transfer it (per-CPU maps: one
     /// 8-byte aligned slot per possible CPU).
     fn value_len(&self) -> usize {
