@@ -1495,7 +1495,10 @@ pub(crate) fn perf_event_output(_ctx: u64, map: u64, flags: u64, data: u64, size
         };
         let data = run.bytes(data, usize::try_from(size).ok()?)?;
         let ctx_len = usize::try_from((flags & BPF_F_CTXLEN_MASK) >> 32).ok()?;
-        let (start, end) = run.packet;
+        // the packet as the program sees it now (not the buffer, whose
+        // headroom comes first)
+        let view = run.state().pkt.get();
+        let (start, end) = (view.data, view.data_end);
         if ctx_len as u64 > end - start {
             return Some(EFAULT);
         }

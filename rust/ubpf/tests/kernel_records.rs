@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
-//! Ring buffer records against the kernel's: one program
+//! Ring buffer and perf event records against the kernel's: one program
 //! (`tests/data/ubpf/kernel_ringbuf.bpf.c`) runs on the same frames in the
 //! kernel (`BPF_PROG_TEST_RUN`) and in the engine; the helpers' return
 //! values (`bpf_ringbuf_output`, `_reserve`, `_submit`, `_discard`,
@@ -10,6 +10,13 @@
 //! record headers walked from the consumer position, and the consumer
 //! position written back.  The engine's records come from
 //! [`ubpf::Map::pop_record`], what filter-ubpf reports to QMP.
+//!
+//! `bpf_perf_event_output` (`tests/data/ubpf/kernel_perf.bpf.c`) the
+//! same way: the kernel's records come from a `PERF_COUNT_SW_BPF_OUTPUT`
+//! event opened for the CPU the test runs are pinned to, its buffer
+//! mapped and its samples' raw data read (which the kernel pads to 8
+//! bytes with the size before it); the engine has one CPU, so this
+//! needs the runs on CPU 0.
 //!
 //! Skipped, with a message, where `bpf()` does not work (not root, or no
 //! BPF in the kernel).
@@ -154,44 +161,63 @@ fn frame(op: u8, arg: u8, seed: u8) -> Vec<u8> {
     f
 }
 
+/// `name`.bpf.c loaded into the kernel and into one of the engine's VMs
+/// as an XDP program; `None` when `bpf()` is not available.
+fn load_both(name: &str, engine: &str) -> Option<(Vm, KernelProg)> {
+    let obj = common::compile(name);
+    let mut prog = Program::load_file(&obj, None).unwrap_or_else(|e| panic!("{e}"));
+    prog.set_prog_type(ubpf::ProgType::Xdp);
+    let kern = match kernel::load(&prog, ProgType::Xdp)? {
+        Ok(k) => k,
+        Err(r) => panic!("the kernel refuses the program: {}\n{}", r.reason(), r.log),
+    };
+    let convention = prog.prog_type().convention();
+    let proof = ubpf::verify(
+        &prog,
+        &VerifyOptions {
+            convention,
+            min_len: 0,
+        },
+    )
+    .unwrap_or_else(|e| panic!("our verifier refuses the program: {e}"));
+    let run = if engine == "jit" {
+        Engine::Jit(Trust::Verified(proof.clone()))
+    } else {
+        Engine::Interpreter
+    };
+    let opts = VmOptions {
+        convention,
+        proof: Some(proof),
+    };
+    let ours = Vm::with_options(prog, run, opts).unwrap_or_else(|e| panic!("{e}"));
+    Some((ours, kern))
+}
+
+/// Run `f` in both; the return values must be the same.
+fn run_both(ours: &mut Vm, kern: &KernelProg, f: &[u8], what: &str) -> u32 {
+    let k = kern
+        .test_run(f)
+        .unwrap_or_else(|e| panic!("BPF_PROG_TEST_RUN: {e}"));
+    let mut pkt = Packet::new(f);
+    let meta = PacketMeta {
+        ingress_ifindex: 1,
+        ..PacketMeta::default()
+    };
+    let r = ours
+        .run_packet(&mut pkt, &meta)
+        .unwrap_or_else(|e| panic!("engine: {e}"))
+        .r0;
+    assert_eq!(
+        r as u32, k.retval,
+        "{what}: engine {:#x}, kernel {:#x}",
+        r as u32, k.retval
+    );
+    k.retval
+}
+
 impl Both {
-    /// `None` when `bpf()` is not available.
     fn new(engine: &str) -> Option<Self> {
-        let obj = common::compile("kernel_ringbuf");
-        let mut prog = Program::load_file(&obj, None).unwrap_or_else(|e| panic!("{e}"));
-        prog.set_prog_type(ubpf::ProgType::Xdp);
-        let kern = match kernel::load(&prog, ProgType::Xdp)? {
-            Ok(k) => k,
-            Err(r) => panic!("the kernel refuses the program: {}\n{}", r.reason(), r.log),
-        };
-        let convention = prog.prog_type().convention();
-        let proof = ubpf::verify(
-            &prog,
-            &VerifyOptions {
-                convention,
-                min_len: 0,
-            },
-        )
-        .unwrap_or_else(|e| panic!("our verifier refuses the program: {e}"));
-        let ours = match engine {
-            "jit" => Vm::with_options(
-                prog,
-                Engine::Jit(Trust::Verified(proof.clone())),
-                VmOptions {
-                    convention,
-                    proof: Some(proof),
-                },
-            ),
-            _ => Vm::with_options(
-                prog,
-                Engine::Interpreter,
-                VmOptions {
-                    convention,
-                    proof: Some(proof),
-                },
-            ),
-        }
-        .unwrap_or_else(|e| panic!("{e}"));
+        let (ours, kern) = load_both("kernel_ringbuf", engine)?;
         let ring = KernelRing::new(&kern.maps[0]);
         Some(Self {
             ours,
@@ -203,28 +229,9 @@ impl Both {
 
     /// Run one frame in both; the return values must be the same.
     fn step(&mut self, op: u8, arg: u8, seed: u8) -> u32 {
-        let f = frame(op, arg, seed);
-        let k = self
-            .kern
-            .test_run(&f)
-            .unwrap_or_else(|e| panic!("BPF_PROG_TEST_RUN: {e}"));
-        let mut pkt = Packet::new(&f);
-        let meta = PacketMeta {
-            ingress_ifindex: 1,
-            ..PacketMeta::default()
-        };
-        let r = self
-            .ours
-            .run_packet(&mut pkt, &meta)
-            .unwrap_or_else(|e| panic!("engine: {e}"))
-            .r0;
         self.steps += 1;
-        assert_eq!(
-            r as u32, k.retval,
-            "step {} (op {op}, arg {arg}): engine {:#x}, kernel {:#x}",
-            self.steps, r as u32, k.retval
-        );
-        k.retval
+        let what = format!("step {} (op {op}, arg {arg})", self.steps);
+        run_both(&mut self.ours, &self.kern, &frame(op, arg, seed), &what)
     }
 
     /// `bpf_ringbuf_query` of every kind: the same in both.
@@ -330,5 +337,198 @@ fn ringbuf_full_and_wrapping_like_the_kernel() {
         }
         b.same_records("mix, end");
         b.same_query("mix, end");
+    }
+}
+
+// ---------------------------------------------------------- perf events
+
+const PERF_TYPE_SOFTWARE: u32 = 1;
+const PERF_COUNT_SW_BPF_OUTPUT: u64 = 10;
+const PERF_SAMPLE_RAW: u64 = 1 << 10;
+const PERF_RECORD_SAMPLE: u32 = 9;
+const PERF_FLAG_FD_CLOEXEC: libc::c_ulong = 8;
+/// Data pages of the perf buffer (a power of two).
+const PERF_PAGES: usize = 8;
+
+/// A `PERF_COUNT_SW_BPF_OUTPUT` event of one CPU and its buffer, mapped
+/// as libbpf's perf buffer does.
+struct KernelPerf {
+    fd: std::os::fd::OwnedFd,
+    base: *mut u8,
+    page: usize,
+}
+
+impl KernelPerf {
+    fn open(cpu: usize) -> Result<Self, String> {
+        use std::os::fd::FromRawFd;
+        // struct perf_event_attr: type, size, config, sample_period,
+        // sample_type, read_format, flags, wakeup_events (the rest zero)
+        let mut attr = [0u8; 128];
+        attr[0..4].copy_from_slice(&PERF_TYPE_SOFTWARE.to_ne_bytes());
+        attr[4..8].copy_from_slice(&128u32.to_ne_bytes());
+        attr[8..16].copy_from_slice(&PERF_COUNT_SW_BPF_OUTPUT.to_ne_bytes());
+        attr[16..24].copy_from_slice(&1u64.to_ne_bytes());
+        attr[24..32].copy_from_slice(&PERF_SAMPLE_RAW.to_ne_bytes());
+        attr[48..52].copy_from_slice(&1u32.to_ne_bytes());
+        // SAFETY: FFI edge: `attr` is a perf_event_attr of the size it
+        // gives; pid -1 with a cpu: every task on that CPU.
+        let fd = unsafe {
+            libc::syscall(
+                libc::SYS_perf_event_open,
+                attr.as_ptr(),
+                -1,
+                i32::try_from(cpu).unwrap_or(0),
+                -1,
+                PERF_FLAG_FD_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            return Err(format!(
+                "perf_event_open: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        // SAFETY: sysconf has no preconditions.
+        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap();
+        // SAFETY: the new fd is ours alone.
+        let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(i32::try_from(fd).unwrap()) };
+        // SAFETY: FFI edge: the control page and the data pages, shared.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                page * (1 + PERF_PAGES),
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                std::os::fd::AsRawFd::as_raw_fd(&fd),
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(format!("mmap: {}", std::io::Error::last_os_error()));
+        }
+        Ok(Self {
+            fd,
+            base: base.cast(),
+            page,
+        })
+    }
+
+    /// A u64 of the control page (`struct perf_event_mmap_page`).
+    fn control(&self, off: usize) -> *mut u64 {
+        // SAFETY: within the control page.
+        unsafe { self.base.add(off) }.cast()
+    }
+
+    /// Byte `pos` of the data pages (a ring).
+    fn byte(&self, pos: u64) -> u8 {
+        let size = self.page * PERF_PAGES;
+        let off = usize::try_from(pos).unwrap() % size;
+        // SAFETY: within the data pages, which follow the control page.
+        unsafe { *self.base.add(self.page + off) }
+    }
+
+    fn bytes(&self, pos: u64, len: usize) -> Vec<u8> {
+        (0..len as u64).map(|i| self.byte(pos + i)).collect()
+    }
+
+    /// The raw data of every sample since the last call (`data_head` at
+    /// 1024, `data_tail` at 1032 of the control page).
+    fn drain(&self) -> Vec<Vec<u8>> {
+        // SAFETY: data_head and data_tail of the control page.
+        let head = unsafe { std::ptr::read_volatile(self.control(1024)) };
+        // SAFETY: as above.
+        let mut tail = unsafe { std::ptr::read_volatile(self.control(1032)) };
+        let mut out = Vec::new();
+        while tail < head {
+            let h = self.bytes(tail, 8);
+            let kind = u32::from_ne_bytes([h[0], h[1], h[2], h[3]]);
+            let size = u16::from_ne_bytes([h[6], h[7]]);
+            assert_eq!(kind, PERF_RECORD_SAMPLE, "only samples (no lost records)");
+            let raw = self.bytes(tail + 8, 4);
+            let raw = u32::from_ne_bytes([raw[0], raw[1], raw[2], raw[3]]);
+            out.push(self.bytes(tail + 12, raw as usize));
+            tail += u64::from(size);
+        }
+        // SAFETY: data_tail, which the consumer writes.
+        unsafe {
+            std::ptr::write_volatile(self.control(1032), tail);
+        }
+        out
+    }
+}
+
+impl Drop for KernelPerf {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in open(), with its size.
+        unsafe {
+            libc::munmap(self.base.cast(), self.page * (1 + PERF_PAGES));
+        }
+    }
+}
+
+#[test]
+fn perf_event_output_like_the_kernel() {
+    for engine in ENGINES {
+        let Some((mut ours, kern)) = load_both("kernel_perf", engine) else {
+            eprintln!("skipped: bpf() is not available (not root, or no BPF)");
+            return;
+        };
+        if kern.cpu() != 0 {
+            // the engine has one CPU, 0: the kernel's current CPU must be it
+            eprintln!("skipped: the test runs are not on CPU 0");
+            return;
+        }
+        let map = ours.map_handle("perf").expect("the perf event array");
+        let mut run = |op: u8, arg: u8, seed: u8| {
+            run_both(
+                &mut ours,
+                &kern,
+                &frame(op, arg, seed),
+                &format!("op {op} arg {arg}"),
+            )
+        };
+        // no perf event in the map yet: -ENOENT
+        assert_eq!(run(0, 8, 0), (-2i32) as u32);
+        let perf = match KernelPerf::open(0) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("skipped: {e}");
+                return;
+            }
+        };
+        use std::os::fd::AsFd;
+        kern.set_fd(0, 0, perf.fd.as_fd())
+            .unwrap_or_else(|e| panic!("{e}"));
+        map.update(&0u32.to_ne_bytes(), &0u32.to_ne_bytes(), 0)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut want_sizes = Vec::new();
+        for n in 0..32 {
+            assert_eq!(run(0, n, n), 0);
+            want_sizes.push(usize::from(n));
+        }
+        for n in [0, 1, 6, 14, 31] {
+            assert_eq!(run(1, n, 0x40 + n), 0);
+            want_sizes.push(8 + usize::from(n));
+        }
+        assert_eq!(run(2, 0, 0x70), 0, "index 0");
+        want_sizes.push(8);
+        assert_eq!(run(2, 1, 0x71), (-7i32) as u32, "index 1: -E2BIG");
+        assert_eq!(run(3, 0, 0), (-14i32) as u32, "ctx longer than the packet");
+        assert_eq!(run(4, 0, 0), (-22i32) as u32, "unknown flags");
+        let k = perf.drain();
+        let e = map.drain_records();
+        assert_eq!(e.len(), want_sizes.len(), "engine records");
+        assert_eq!(k.len(), want_sizes.len(), "kernel records");
+        for (i, ((e, k), n)) in e.iter().zip(&k).zip(&want_sizes).enumerate() {
+            // the kernel pads raw data so that its u32 size and the data
+            // end on 8 bytes
+            assert_eq!(e.len(), *n, "record {i}: engine size");
+            assert_eq!(
+                k.len(),
+                (n + 4).next_multiple_of(8) - 4,
+                "record {i}: kernel size"
+            );
+            assert_eq!(e[..], k[..*n], "record {i}");
+        }
     }
 }

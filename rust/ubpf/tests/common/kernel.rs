@@ -689,6 +689,23 @@ impl KernelProg {
         })
     }
 
+    /// The CPU the test runs are pinned to.
+    pub const fn cpu(&self) -> usize {
+        self.cpu
+    }
+
+    /// Set entry `key` of the program array or perf event array map `i`
+    /// to the file descriptor `fd` (`BPF_ANY`).
+    pub fn set_fd(
+        &self,
+        i: usize,
+        key: u32,
+        fd: std::os::fd::BorrowedFd<'_>,
+    ) -> Result<(), String> {
+        let fd = u32::try_from(fd.as_raw_fd()).expect("fds are not negative");
+        self.maps[i].update(&key.to_ne_bytes(), &fd.to_ne_bytes())
+    }
+
     /// Contents of map `i` after the runs, sorted by key (per-CPU maps:
     /// the slot of the CPU the runs used).
     pub fn map_entries(&self, i: usize) -> Vec<(Vec<u8>, Vec<u8>)> {
