@@ -32,6 +32,7 @@
 #define MAPS2 "tests/data/ubpf/qtest-maps2.bpf.o"
 #define VERDICTS "tests/data/ubpf/qtest-verdicts.bpf.o"
 #define BTF_TYPES "tests/data/ubpf/btf_types.bpf.o"
+#define MAPS3 "tests/data/ubpf/qtest-maps3.bpf.o"
 
 typedef struct Rig {
     QTestState *qts;
@@ -1427,6 +1428,243 @@ static void test_ringbuf_event(void)
     rig_stop(&r);
 }
 
+/* The number of entries of map @map of filter @id (x-filter-ubpf-dump-map) */
+static size_t map_size(Rig *r, const char *id, const char *map)
+{
+    QDict *rsp = qtest_qmp(r->qts, "{ 'execute': 'x-filter-ubpf-dump-map', "
+                           "'arguments': { 'id': %s, 'map': %s } }", id, map);
+    QList *entries = qdict_get_qlist(qdict_get_qdict(rsp, "return"),
+                                     "entries");
+    size_t n;
+
+    g_assert(entries);
+    n = qlist_size(entries);
+    qobject_unref(rsp);
+    return n;
+}
+
+static void update_map(Rig *r, const char *map, const char *key,
+                       const char *value)
+{
+    qtest_qmp_assert_success(r->qts, "{ 'execute': "
+                             "'x-filter-ubpf-update-map', 'arguments': "
+                             "{ 'id': 'f0', 'map': %s, 'key': %s, "
+                             "'value': %s } }", map, key, value);
+}
+
+/* @map's value of @key is @want (NULL: no such key) */
+static void assert_value(Rig *r, const char *map, const char *key,
+                         const char *want)
+{
+    g_autofree char *v = map_value(r, "f0", map, key);
+
+    g_assert_cmpstr(v, ==, want);
+}
+
+/*
+ * A per-CPU hash counts packets per UDP port (the engine has one CPU: its
+ * values are the counts); the host reads, sets and deletes counts.
+ */
+static void test_map_percpu_hash(void)
+{
+    Rig r = rig_start(false,
+                      "-object filter-ubpf,id=f0,netdev=n0,queue=tx,"
+                      "ubpf-handler=" MAPS3 ",section=xdp/count_ports");
+    Pkt dns = udp_frame(2, 53, false, 1);
+    Pkt web = udp_frame(2, 80, false, 2);
+    Pkt arp = arp_frame(3);
+    g_autofree char *hmp = NULL;
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        send_pkt(r.feed, &dns);
+        expect_pkt(r.tap, &dns);
+    }
+    send_pkt(r.feed, &web);
+    expect_pkt(r.tap, &web);
+    send_pkt(r.feed, &arp);             /* not UDP: not counted */
+    expect_pkt(r.tap, &arp);
+    assert_value(&r, "port_count", "35000000", "0300000000000000");
+    assert_value(&r, "port_count", "50000000", "0100000000000000");
+    g_assert_cmpuint(map_size(&r, "f0", "port_count"), ==, 2);
+    hmp = qtest_hmp(r.qts, "info ubpf-maps f0");
+    g_assert(strstr(hmp, "map \"port_count\": percpu-hash, key 4 bytes, "
+                    "value 8 bytes, 2/16 entries"));
+
+    /* the host sets one count and deletes the other: the program goes on */
+    update_map(&r, "port_count", "35000000", "0a00000000000000");
+    qtest_qmp_assert_success(r.qts, "{ 'execute': "
+                             "'x-filter-ubpf-delete-map-entry', 'arguments':"
+                             " { 'id': 'f0', 'map': 'port_count',"
+                             " 'key': '50000000' } }");
+    send_pkt(r.feed, &dns);
+    expect_pkt(r.tap, &dns);
+    send_pkt(r.feed, &web);
+    expect_pkt(r.tap, &web);
+    assert_value(&r, "port_count", "35000000", "0b00000000000000");
+    assert_value(&r, "port_count", "50000000", "0100000000000000");
+    g_assert_cmpuint(counter(&r, "f0", "passed"), ==, 7);
+    rig_stop(&r);
+}
+
+/*
+ * LRU hashes of 4 entries (plain and per-CPU) count packets per
+ * destination: when full, a new destination evicts the least recently
+ * used one, whether the program or the host adds it.
+ */
+static void test_map_lru_hash(void)
+{
+    Rig r = rig_start(false,
+                      "-object filter-ubpf,id=f0,netdev=n0,queue=tx,"
+                      "ubpf-handler=" MAPS3 ",section=xdp/lru_flows");
+    static const char *const maps[] = { "flows", "flows_pc" };
+    g_autofree char *hmp = NULL;
+    uint8_t dst;
+    size_t i;
+
+    /* 10.0.0.1 to .4, then .1 again: .2 is the least recently used */
+    for (dst = 1; dst <= 5; dst++) {
+        Pkt p = udp_frame(dst == 5 ? 1 : dst, 53, false, dst);
+
+        send_pkt(r.feed, &p);
+        expect_pkt(r.tap, &p);
+    }
+    for (i = 0; i < G_N_ELEMENTS(maps); i++) {
+        assert_value(&r, maps[i], "01000000", "0200000000000000");
+        assert_value(&r, maps[i], "02000000", "0100000000000000");
+        g_assert_cmpuint(map_size(&r, "f0", maps[i]), ==, 4);
+    }
+
+    /* full: 10.0.0.5 takes the place of .2 */
+    {
+        Pkt p = udp_frame(5, 53, false, 6);
+
+        send_pkt(r.feed, &p);
+        expect_pkt(r.tap, &p);
+    }
+    for (i = 0; i < G_N_ELEMENTS(maps); i++) {
+        assert_value(&r, maps[i], "02000000", NULL);
+        assert_value(&r, maps[i], "05000000", "0100000000000000");
+        assert_value(&r, maps[i], "01000000", "0200000000000000");
+        assert_value(&r, maps[i], "03000000", "0100000000000000");
+        assert_value(&r, maps[i], "04000000", "0100000000000000");
+        g_assert_cmpuint(map_size(&r, "f0", maps[i]), ==, 4);
+    }
+    hmp = qtest_hmp(r.qts, "info ubpf-maps f0");
+    g_assert(strstr(hmp, "map \"flows\": lru-hash, key 4 bytes, "
+                    "value 8 bytes, 4/4 entries"));
+    g_assert(strstr(hmp, "map \"flows_pc\": lru-percpu-hash, key 4 bytes, "
+                    "value 8 bytes, 4/4 entries"));
+
+    /* the host adds a key to the full map: .3 is now the oldest */
+    for (i = 0; i < G_N_ELEMENTS(maps); i++) {
+        update_map(&r, maps[i], "09000000", "0900000000000000");
+        assert_value(&r, maps[i], "03000000", NULL);
+        assert_value(&r, maps[i], "09000000", "0900000000000000");
+        g_assert_cmpuint(map_size(&r, "f0", maps[i]), ==, 4);
+    }
+    rig_stop(&r);
+}
+
+/* LPM trie keys: prefix length (little-endian u32), IPv4 address */
+#define NET_24 "18000000" "0a000000"    /* 10.0.0.0/24 */
+#define HOST_7 "20000000" "0a000007"    /* 10.0.0.7/32 */
+#define NET_30 "1e000000" "0a000008"    /* 10.0.0.8/30 */
+
+/*
+ * A subnet blocklist in an LPM trie, filled over QMP: the longest prefix
+ * matching the destination decides (1 drops, 0 passes); host lookups
+ * match the longest prefix too, as BPF_MAP_LOOKUP_ELEM does.
+ */
+static void test_map_lpm_trie(void)
+{
+    Rig r = rig_start(false,
+                      "-object filter-ubpf,id=f0,netdev=n0,queue=tx,"
+                      "ubpf-handler=" MAPS3 ",section=xdp/subnet_block");
+    Pkt p5 = udp_frame(5, 53, false, 1);
+    Pkt p7 = udp_frame(7, 53, false, 2);
+    Pkt p9 = udp_frame(9, 53, false, 3);
+    Pkt p12 = udp_frame(12, 53, false, 4);
+
+    send_pkt(r.feed, &p5);              /* empty trie: no match, passes */
+    expect_pkt(r.tap, &p5);
+
+    update_map(&r, "subnets", NET_24, "01000000");
+    update_map(&r, "subnets", HOST_7, "00000000");
+    update_map(&r, "subnets", NET_30, "00000000");
+    send_pkt(r.feed, &p5);              /* /24: dropped */
+    send_pkt(r.feed, &p12);             /* /24 (the /30 is .8 to .11) */
+    send_pkt(r.feed, &p9);              /* /30: passes */
+    expect_pkt(r.tap, &p9);
+    send_pkt(r.feed, &p7);              /* /32: passes */
+    expect_pkt(r.tap, &p7);
+    g_assert_cmpuint(counter(&r, "f0", "dropped"), ==, 2);
+    g_assert_cmpuint(counter(&r, "f0", "passed"), ==, 3);
+    g_assert_cmpuint(map_size(&r, "f0", "subnets"), ==, 3);
+
+    /* the host's lookups take the longest prefix */
+    {
+        QDict *rsp = qtest_qmp(r.qts, "{ 'execute': "
+                               "'x-filter-ubpf-lookup-map', 'arguments': "
+                               "{ 'id': 'f0', 'map': 'subnets', "
+                               "'key': '200000000a00000a' } }");
+
+        g_assert_cmpstr(qdict_get_str(qdict_get_qdict(rsp, "return"),
+                                      "value"), ==, "00000000");
+        qobject_unref(rsp);
+        rsp = qtest_qmp(r.qts, "{ 'execute': "
+                        "'x-filter-ubpf-lookup-map', 'arguments': "
+                        "{ 'id': 'f0', 'map': 'subnets', "
+                        "'key': '200000000a0000fe' } }");
+        g_assert_cmpstr(qdict_get_str(qdict_get_qdict(rsp, "return"),
+                                      "value"), ==, "01000000");
+        qobject_unref(rsp);
+    }
+
+    /* the /24 unblocked: .5 passes, the /30 and /32 stay */
+    qtest_qmp_assert_success(r.qts, "{ 'execute': "
+                             "'x-filter-ubpf-delete-map-entry', 'arguments':"
+                             " { 'id': 'f0', 'map': 'subnets',"
+                             " 'key': %s } }", NET_24);
+    send_pkt(r.feed, &p5);
+    expect_pkt(r.tap, &p5);
+    g_assert_cmpuint(map_size(&r, "f0", "subnets"), ==, 2);
+    g_assert_cmpuint(counter(&r, "f0", "dropped"), ==, 2);
+    rig_stop(&r);
+}
+
+/*
+ * A perf event array record reaches QMP as a FILTER_UBPF_RECORD event,
+ * once the host has set the CPU's entry (as libbpf's perf buffer does);
+ * before, bpf_perf_event_output returns -ENOENT.
+ */
+static void test_perf_event(void)
+{
+    Rig r = rig_start(false,
+                      "-object filter-ubpf,id=f0,netdev=n0,queue=tx,"
+                      "ubpf-handler=" MAPS3 ",section=xdp/perf_payload");
+    Pkt a = udp_frame(2, 9, false, 0x41);
+    Pkt b = udp_frame(2, 9, false, 0x42);
+    QDict *ev, *data;
+
+    send_pkt(r.feed, &a);
+    expect_pkt(r.tap, &a);
+    assert_value(&r, "perf_ret", "00000000", "feffffffffffffff");
+
+    update_map(&r, "perf", "00000000", "00000000");
+    send_pkt(r.feed, &b);
+    expect_pkt(r.tap, &b);
+    ev = qtest_qmp_eventwait_ref(r.qts, "FILTER_UBPF_RECORD");
+    data = qdict_get_qdict(ev, "data");
+    g_assert_cmpstr(qdict_get_str(data, "id"), ==, "f0");
+    g_assert_cmpstr(qdict_get_str(data, "map"), ==, "perf");
+    /* the payload's 4 bytes, then the frame's first 6 (BPF_F_CTXLEN) */
+    g_assert_cmpstr(qdict_get_str(data, "data"), ==, "75627042525400123456");
+    qobject_unref(ev);
+    assert_value(&r, "perf_ret", "00000000", "0000000000000000");
+    rig_stop(&r);
+}
+
 /* The error of @rsp (which it frees), for asserting on its content */
 static char *error_desc(QDict *rsp)
 {
@@ -1687,6 +1925,10 @@ int main(int argc, char **argv)
                    test_prog_type_forced);
     qtest_add_func("/netfilter/ubpf/pinned_shared", test_pinned_shared);
     qtest_add_func("/netfilter/ubpf/ringbuf_event", test_ringbuf_event);
+    qtest_add_func("/netfilter/ubpf/map_percpu_hash", test_map_percpu_hash);
+    qtest_add_func("/netfilter/ubpf/map_lru_hash", test_map_lru_hash);
+    qtest_add_func("/netfilter/ubpf/map_lpm_trie", test_map_lpm_trie);
+    qtest_add_func("/netfilter/ubpf/perf_event", test_perf_event);
     qtest_add_func("/netfilter/ubpf/map_typed", test_map_typed);
     return g_test_run();
 }

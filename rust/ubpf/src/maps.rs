@@ -529,7 +529,7 @@ fn footprint(def: &MapDef) -> Option<usize> {
         Storage::Array => n.checked_mul(stride),
         Storage::SparseArray => {
             let queue = if def.kind == MapKind::PerfEventArray {
-                PERF_QUEUE_BYTES
+                2 * PERF_QUEUE_BYTES
             } else {
                 0
             };
@@ -542,7 +542,8 @@ fn footprint(def: &MapDef) -> Option<usize> {
         Storage::Lpm => n
             .checked_mul(stride + 2 * ks + Table::OVERHEAD)?
             .checked_add(4 * 8 * ks),
-        Storage::Ring => Some(n),
+        // the ring twice (see maps/queue.rs)
+        Storage::Ring => n.checked_mul(2),
     }
 }
 
@@ -1500,7 +1501,10 @@ pub(crate) fn perf_event_output(_ctx: u64, map: u64, flags: u64, data: u64, size
         };
         let data = run.bytes(data, usize::try_from(size).ok()?)?;
         let ctx_len = usize::try_from((flags & BPF_F_CTXLEN_MASK) >> 32).ok()?;
-        let (start, end) = run.packet;
+        // the packet as the program sees it now (not the buffer, whose
+        // headroom comes first)
+        let view = run.state().pkt.get();
+        let (start, end) = (view.data, view.data_end);
         if ctx_len as u64 > end - start {
             return Some(EFAULT);
         }

@@ -5,11 +5,14 @@
 //! `bpf_perf_event_output`) and the host drains.
 //!
 //! Each record is an 8-byte header (length and flags) and its data,
-//! padded to 8 bytes, as in the kernel's ring buffer.  A record never
-//! wraps around the end of the memory: when it does not fit there, a
-//! skip marker fills the end and the record starts at the beginning (the
-//! kernel maps its ring twice instead), so a ring of `n` bytes holds
-//! slightly less than `n` bytes of records in the worst case.
+//! padded to 8 bytes, at a position counted as in the kernel's ring
+//! buffer: the producer stays less than the ring's size ahead of the
+//! consumer, and a record may run past the end of the ring.  The kernel
+//! maps its ring twice in a row for that; here the memory is twice the
+//! ring's size, a record is written and read in one piece from its start
+//! (at its position modulo the size), and only headers live in the first
+//! half, so the positions, the room left and `bpf_ringbuf_query` are the
+//! kernel's.
 
 use std::cell::Cell;
 
@@ -20,11 +23,10 @@ const HDR: usize = 8;
 const BUSY: u32 = 1 << 31;
 /// Discarded: the consumer skips it.
 const DISCARD: u32 = 1 << 30;
-/// Padding up to the end of the memory.
-const SKIP: u32 = 1 << 29;
-const LEN: u32 = SKIP - 1;
+const LEN: u32 = DISCARD - 1;
 
 pub(super) struct Queue {
+    /// `2 * cap` bytes: a record starting near the end goes on past it.
     data: Bytes,
     cap: usize,
     /// Consumer and producer positions (bytes ever consumed/produced).
@@ -40,7 +42,7 @@ pub(super) struct Queue {
 impl Queue {
     pub(super) fn new(cap: usize) -> Self {
         Self {
-            data: Bytes::new(cap),
+            data: Bytes::new(2 * cap),
             cap,
             cons: Cell::new(0),
             prod: Cell::new(0),
@@ -70,25 +72,12 @@ impl Queue {
     /// Room for a record of `len` bytes; its header's offset (marked busy).
     fn reserve_at(&self, len: usize) -> Option<usize> {
         let total = HDR + len.next_multiple_of(8);
-        if len > LEN as usize || total > self.cap {
-            return None;
-        }
-        let mut off = self.offset(self.prod.get());
-        let tail_room = self.cap - off;
-        let need = if total > tail_room {
-            tail_room + total
-        } else {
-            total
-        };
         let used = (self.prod.get() - self.cons.get()) as usize;
-        if used + need > self.cap {
+        // as in the kernel: at most cap - 1 bytes ahead of the consumer
+        if len > LEN as usize || used + total > self.cap - 1 {
             return None;
         }
-        if total > tail_room {
-            self.set_header(off, SKIP | (tail_room - HDR) as u32);
-            self.prod.set(self.prod.get() + tail_room as u64);
-            off = 0;
-        }
+        let off = self.offset(self.prod.get());
         self.set_header(off, BUSY | len as u32);
         self.prod.set(self.prod.get() + total as u64);
         Some(off)
@@ -128,7 +117,7 @@ impl Queue {
             return;
         };
         let h = self.header(off);
-        if h & BUSY == 0 || h & SKIP != 0 {
+        if h & BUSY == 0 {
             return;
         }
         let len = h & LEN;
@@ -154,12 +143,7 @@ impl Queue {
             if h & BUSY != 0 {
                 self.set_header(off, DISCARD | len as u32);
             }
-            pos += (HDR
-                + if h & SKIP != 0 {
-                    len
-                } else {
-                    len.next_multiple_of(8)
-                }) as u64;
+            pos += (HDR + len.next_multiple_of(8)) as u64;
         }
         self.pending.set(0);
     }
@@ -173,10 +157,6 @@ impl Queue {
                 return None;
             }
             let len = (h & LEN) as usize;
-            if h & SKIP != 0 {
-                self.cons.set(self.cons.get() + (HDR + len) as u64);
-                continue;
-            }
             self.cons
                 .set(self.cons.get() + (HDR + len.next_multiple_of(8)) as u64);
             if h & DISCARD == 0 {
@@ -216,17 +196,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn wraps_with_a_skip_marker() {
+    fn wraps_past_the_end() {
         let q = Queue::new(64);
         assert!(q.push(&[&[1; 20]])); // 32 bytes
         assert!(q.push(&[&[2; 8]])); // 16 bytes: 48 used
-        assert!(!q.push(&[&[3; 20]]), "16 bytes left, 32 needed");
+        assert!(!q.push(&[&[3; 20]]), "15 bytes left, 32 needed");
+        assert!(!q.push(&[&[3; 8]]), "at most 63 bytes ahead, as the kernel");
         assert_eq!(q.pop().unwrap(), vec![1; 20]);
-        // 16 at the end + 32 at the start
+        // from offset 48 on past the end of the ring
         assert!(q.push(&[&[3; 20]]));
+        assert_eq!(q.query(3), Some(80));
         assert_eq!(q.pop().unwrap(), vec![2; 8]);
+        assert!(q.push(&[&[4; 4], &[5; 4]])); // at offset 16
         assert_eq!(q.pop().unwrap(), vec![3; 20]);
+        assert_eq!(q.pop().unwrap(), [4, 4, 4, 4, 5, 5, 5, 5]);
         assert_eq!(q.pop(), None);
+        assert_eq!(q.query(0), Some(0));
     }
 
     #[test]

@@ -341,6 +341,12 @@ impl KernelMap {
         u32::try_from(self.fd.as_raw_fd()).expect("fds are not negative")
     }
 
+    /// The map's file descriptor (to map a ring buffer's memory).
+    pub fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        self.fd.as_fd()
+    }
+
     /// Bytes of one value as the syscalls transfer it (per-CPU maps: one
     /// 8-byte aligned slot per possible CPU).
     fn value_len(&self) -> usize {
@@ -683,6 +689,23 @@ impl KernelProg {
             retval: attr.retval,
             packet: out,
         })
+    }
+
+    /// The CPU the test runs are pinned to.
+    pub const fn cpu(&self) -> usize {
+        self.cpu
+    }
+
+    /// Set entry `key` of the program array or perf event array map `i`
+    /// to the file descriptor `fd` (`BPF_ANY`).
+    pub fn set_fd(
+        &self,
+        i: usize,
+        key: u32,
+        fd: std::os::fd::BorrowedFd<'_>,
+    ) -> Result<(), String> {
+        let fd = u32::try_from(fd.as_raw_fd()).expect("fds are not negative");
+        self.maps[i].update(&key.to_ne_bytes(), &fd.to_ne_bytes())
     }
 
     /// Contents of map `i` after the runs, sorted by key (per-CPU maps:
