@@ -550,6 +550,83 @@ impl Gen<'_> {
         self.set(q, V::Uninit);
     }
 
+    /// Two ways give an offset different values (constants, a bounded or
+    /// unbounded packet byte, a copy) and meet again; the offset may go
+    /// through a stack slot, then moves a packet pointer that is read.
+    /// What one way's exploration proved must not be taken for the other
+    /// (the verifier's precision tracking).
+    fn diamond_off(&mut self) {
+        let (b, o) = self.pkt();
+        if self.safe < o + 1 {
+            self.check(o + 1);
+        }
+        let x = self.scratch();
+        self.a.i(LDX | MEM | size_bits(1), x, b, 0, 0);
+        self.set(x, V::Scalar);
+        let d = self.scratch_not(x);
+        let right = self.a.label();
+        let join = self.a.label();
+        let cls = self.jclass();
+        let op = self.rng.pick(&[0x10, 0x20, 0x30, 0x40, 0x50, 0xa0]);
+        let k = self.rng.pick(&[0, 1, 10, 100, 200, 255]);
+        self.a.j(cls | op, x, 0, k, right);
+        self.diamond_arm(d, x);
+        self.a.j(JMP, 0, 0, 0, join);
+        self.a.bind(right);
+        self.diamond_arm(d, x);
+        self.a.bind(join);
+        self.set(d, V::Scalar);
+        if self.p(2) {
+            let s = self.slot();
+            let fp_off = -8 * (s as i16 + 1);
+            self.a.i(STX | MEM | 0x18, 10, d, fp_off, 0);
+            self.slots[s] = V::Scalar;
+            if self.p(2) {
+                self.a.i(ALU64 | 0xb0, d, 0, 0, 0);
+            }
+            self.a.i(LDX | MEM | 0x18, d, 10, fp_off, 0);
+        }
+        if self.p(3) {
+            let need = self.rng.pick(&[8, 16, 64, 256]);
+            self.check(need);
+        }
+        let q = self.scratch_not(d);
+        self.a.i(ALU64 | X | 0xb0, q, P, 0, 0);
+        self.a.i(ALU64 | X, q, d, 0, 0);
+        self.set(q, V::Pkt(0));
+        let sz = self.size();
+        let r = self.scratch_not(q);
+        self.a.i(LDX | MEM | size_bits(sz), r, q, 0, 0);
+        self.set(r, V::Scalar);
+        self.set(q, V::Uninit);
+    }
+
+    /// One way of [`Self::diamond_off`]: the offset `d` from `x`.
+    fn diamond_arm(&mut self, d: u8, x: u8) {
+        match self.rng.below(5) {
+            0 => {
+                let k = self.rng.pick(&[0, 1, 8, 14, 20, 60, 200, 1500]);
+                self.a.i(ALU64 | 0xb0, d, 0, 0, k);
+            }
+            1 => {
+                let m = self.rng.pick(&[7, 15, 63, 255]);
+                self.a.i(ALU64 | X | 0xb0, d, x, 0, 0);
+                self.a.i(ALU64 | 0x50, d, 0, 0, m);
+            }
+            2 => self.a.i(ALU64 | X | 0xb0, d, x, 0, 0),
+            3 => {
+                let k = self.rng.pick(&[0, 7, 13, 64]);
+                self.a.i(ALU64 | X | 0xb0, d, x, 0, 0);
+                let cls = self.jclass();
+                self.a.j(cls | 0x20, d, 0, k, self.end);
+            }
+            _ => {
+                let k = self.edge32();
+                self.a.i(ALU64 | 0xb0, d, 0, 0, k);
+            }
+        }
+    }
+
     /// Length (or `data_end`) arithmetic with large constants, compared
     /// with a packet pointer or offset moved by another large constant,
     /// then an access past the minimum length.
@@ -1175,7 +1252,14 @@ pub fn generate(rng: &mut Rng, hints: &[u64], maps_available: bool) -> Case {
             2 => g.store_pkt(),
             3 => g.alu(),
             4 => g.swap(),
-            5 | 6 => g.var_off(),
+            5 => g.var_off(),
+            6 => {
+                if g.p(2) {
+                    g.var_off();
+                } else {
+                    g.diamond_off();
+                }
+            }
             7 => g.ptr_arith(),
             8 => {
                 if g.p(2) {
