@@ -295,8 +295,12 @@ fn ringbuf_helpers_like_the_kernel() {
         assert_eq!(q[0], q[3], "nothing consumed yet");
         let n = b.same_records("after the writes");
         assert_eq!(n, 32 + 3 + 1 + 2 + 1, "outputs, valid flags, reserves");
-        let q = b.same_query("consumed");
-        assert_eq!((q[0], q[2]), (0, q[3]), "consumed up to the producer");
+        let after = b.same_query("consumed");
+        assert_eq!(
+            (after[0], after[2]),
+            (0, after[3]),
+            "consumed up to the producer"
+        );
     }
 }
 
@@ -515,11 +519,16 @@ fn perf_event_output_like_the_kernel() {
         assert_eq!(run(2, 1, 0x71), (-7i32) as u32, "index 1: -E2BIG");
         assert_eq!(run(3, 0, 0), (-14i32) as u32, "ctx longer than the packet");
         assert_eq!(run(4, 0, 0), (-22i32) as u32, "unknown flags");
-        let k = perf.drain();
-        let e = map.drain_records();
-        assert_eq!(e.len(), want_sizes.len(), "engine records");
-        assert_eq!(k.len(), want_sizes.len(), "kernel records");
-        for (i, ((e, k), n)) in e.iter().zip(&k).zip(&want_sizes).enumerate() {
+        let kernel = perf.drain();
+        let engine_records = map.drain_records();
+        assert_eq!(engine_records.len(), want_sizes.len(), "engine records");
+        assert_eq!(kernel.len(), want_sizes.len(), "kernel records");
+        for (i, ((e, k), n)) in engine_records
+            .iter()
+            .zip(&kernel)
+            .zip(&want_sizes)
+            .enumerate()
+        {
             // the kernel pads raw data so that its u32 size and the data
             // end on 8 bytes
             assert_eq!(e.len(), *n, "record {i}: engine size");
