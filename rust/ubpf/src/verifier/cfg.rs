@@ -92,7 +92,12 @@ pub fn analyse(code: &[Insn]) -> Cfg {
     let n = code.len();
     let start = starts(code);
     let mut prune = vec![false; n];
+    let mut preds = vec![0u8; n];
     let mut has_calls = false;
+    let mut backward = false;
+    // per instruction: registers used, defined, successors (NONE: none)
+    const NONE: u32 = u32::MAX;
+    let mut eff: Vec<(u16, u16, [u32; 2])> = vec![(0, 0, [NONE; 2]); n];
     for i in (0..n).filter(|&i| start[i]) {
         let x = &code[i];
         let class = x.code & 0x07;
@@ -113,17 +118,16 @@ pub fn analyse(code: &[Insn]) -> Cfg {
                 }
             }
         }
-    }
-    let eff: Vec<_> = (0..n).map(|i| start[i].then(|| effects(code, i))).collect();
-    let mut preds = vec![0u8; n];
-    let mut backward = false;
-    for (i, e) in eff.iter().enumerate() {
-        for t in e.iter().flat_map(|e| e.2).flatten() {
-            backward |= t <= i;
-            if let Some(p) = preds.get_mut(t) {
-                *p = p.saturating_add(1);
+        let (used, defined, succ) = effects(code, i);
+        let mut out = [NONE; 2];
+        for (o, t) in out.iter_mut().zip(succ) {
+            if let Some(t) = t.filter(|&t| t < n) {
+                backward |= t <= i;
+                preds[t] = preds[t].saturating_add(1);
+                *o = u32::try_from(t).unwrap_or(NONE);
             }
         }
+        eff[i] = (used, defined, out);
     }
     let join = preds.iter().map(|&p| p == 2).collect();
     // backward liveness, to a fixpoint (one pass without backward jumps)
@@ -131,16 +135,10 @@ pub fn analyse(code: &[Insn]) -> Cfg {
     let mut changed = true;
     while changed {
         changed = false;
-        for (i, e) in eff.iter().enumerate().rev() {
-            let Some((used, defined, succ)) = e else {
-                continue;
-            };
-            let out = succ
-                .iter()
-                .flatten()
-                .filter(|&&t| t < n)
-                .fold(0, |acc, &t| acc | live[t]);
-            let l = used | (out & !defined);
+        for i in (0..n).rev() {
+            let (used, defined, [a, b]) = eff[i];
+            let at = |t: u32| if t == NONE { 0 } else { live[t as usize] };
+            let l = used | ((at(a) | at(b)) & !defined);
             if l != live[i] {
                 live[i] = l;
                 changed = backward;
