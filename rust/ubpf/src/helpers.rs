@@ -209,6 +209,17 @@ pub enum Ret {
     Void,
 }
 
+/// Whether helper `id` may take pointers into the packet as memory
+/// arguments (the kernel's `pkt_access`): the map helpers and
+/// `bpf_csum_diff`; others refuse them ("helper access to the packet is
+/// not allowed").
+pub const fn packet_access(id: i32) -> bool {
+    matches!(
+        id,
+        MAP_LOOKUP_ELEM | MAP_UPDATE_ELEM | MAP_DELETE_ELEM | MAP_LOOKUP_PERCPU_ELEM | CSUM_DIFF
+    )
+}
+
 /// The signature of a helper, for the verifier.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Signature {

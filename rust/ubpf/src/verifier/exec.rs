@@ -731,6 +731,24 @@ fn call_helper(p: &Prog, st: &mut State, i: usize, id: i32) -> VResult<()> {
     for k in order {
         let arg = &sig.args[k];
         let r = u8::try_from(k + 1).unwrap_or(1);
+        let memory = matches!(
+            arg,
+            Arg::ReadMem { .. }
+                | Arg::ReadMemOrNull { .. }
+                | Arg::WriteMem { .. }
+                | Arg::MapKey
+                | Arg::MapValue
+        );
+        if memory && matches!(st.regs[usize::from(r)], Reg::Pkt(_)) && !helpers::packet_access(id) {
+            return reject(
+                r,
+                format!(
+                    "{name}: argument r{r} points into the packet; as in the kernel, only the \
+                     map helpers and bpf_csum_diff take packet memory (copy the bytes to the \
+                     stack first)"
+                ),
+            );
+        }
         match *arg {
             Arg::Unused => {}
             Arg::Any => {
