@@ -700,7 +700,7 @@ fn clear_packet(st: &mut State) {
         Reg::Scalar(v) if v.sym == LEN => v.sym = NONE,
         _ => {}
     });
-    st.safe.clear();
+    st.safe = Rc::default();
 }
 
 fn call_helper(p: &Prog, st: &mut State, i: usize, id: i32) -> VResult<()> {
@@ -1844,7 +1844,7 @@ pub fn entry_state(p: &Prog, min_len: u64) -> State {
             [Reg::Uninit; 4],
             p.frame_limit(0),
         )]),
-        safe: Vec::new(),
+        safe: Rc::default(),
         next: super::state::FIRST,
         refs: Vec::new(),
     };

@@ -438,7 +438,7 @@ impl Driver<'_> {
     }
 
     fn explore(&mut self, first: Path) -> Result<(), Fail> {
-        let mut stack = Vec::with_capacity(self.prog.code.len() / 8 + 16);
+        let mut stack = Vec::with_capacity(self.prog.code.len() / 4 + 16);
         stack.push(first);
         while let Some(mut p) = stack.pop() {
             loop {

@@ -368,7 +368,8 @@ pub struct State {
     pub frames: Rc<Vec<Frame>>,
     /// Known lower bounds of `LEN - sym`, sorted by symbol; `ZERO`'s
     /// entry is the known minimum packet length.
-    pub safe: Vec<(Sym, i64)>,
+    /// Shared between the copies of a state until one learns something.
+    pub safe: Rc<Vec<(Sym, i64)>>,
     /// The next fresh symbol.
     pub next: Sym,
     /// Ring buffer records reserved and not yet released (their ids,
@@ -418,9 +419,9 @@ impl State {
                 if self.safe[p].1 >= k {
                     return;
                 }
-                self.safe[p].1 = k;
+                Rc::make_mut(&mut self.safe)[p].1 = k;
             }
-            Err(p) => self.safe.insert(p, (sym, k)),
+            Err(p) => Rc::make_mut(&mut self.safe).insert(p, (sym, k)),
         }
         if sym == ZERO {
             self.tighten_len();
@@ -502,9 +503,12 @@ impl State {
             return;
         }
         // facts are few: look each one up among the registers
-        let mut safe = std::mem::take(&mut self.safe);
+        if self.safe.iter().all(|&(s, _)| s == ZERO || self.holds(s)) {
+            return;
+        }
+        let mut safe = std::mem::take(Rc::make_mut(&mut self.safe));
         safe.retain(|&(s, _)| s == ZERO || self.holds(s));
-        self.safe = safe;
+        self.safe = Rc::new(safe);
     }
 
     /// The least state containing both (same call stack required).
@@ -618,7 +622,7 @@ impl State {
         let mut st = Self {
             regs,
             frames: Rc::new(frames),
-            safe,
+            safe: Rc::new(safe),
             next,
             refs: self.refs.clone(),
         };
@@ -746,7 +750,7 @@ impl State {
             }
         }
         let _ = write!(out, " | len>={}", self.min_len());
-        for &(s, k) in &self.safe {
+        for &(s, k) in self.safe.iter() {
             if s != ZERO {
                 let _ = write!(out, " len-v{}>={k}", s - FIRST);
             }
