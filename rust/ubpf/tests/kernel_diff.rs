@@ -118,6 +118,9 @@ struct Row {
     detail: String,
     /// Frames compared.
     frames: usize,
+    /// Tail calls the engine made on them (interpreter): tells that the
+    /// program arrays were filled and the targets compared too.
+    tail_calls: u32,
 }
 
 // ---------------------------------------------------------------- frames
@@ -248,6 +251,46 @@ fn frames() -> Vec<(String, Vec<u8>)> {
             &common::ipv4(17, [10, 0, 0, 9], [10, 0, 0, 1], &payload),
         )
     }));
+    // A raw packet socket's filter sees the frame from its link-layer
+    // header, a test run's socket filter from the network header (the
+    // kernel strips the Ethernet header it is given): frames inside a
+    // 14-byte outer header are what samples/bpf's sockex* programs, which
+    // read the EtherType at offset 12, are written for.  (Outer type IPv4:
+    // for XDP and tc programs these are IPv4 frames with a bad header.)
+    let v4 = |proto, l4: &[u8]| common::ipv4(proto, [10, 1, 0, 1], [10, 1, 0, 2], l4);
+    let inner_udp = l4(17, &mut rng);
+    let inner_tcp = l4(6, &mut rng);
+    let mut mpls = vec![0x00, 0x01, 0x01, 0x40]; // label 16, bottom of stack
+    mpls.extend(v4(17, &inner_udp));
+    let mut gre = vec![0x00, 0x00, 0x08, 0x00]; // no flags, IPv4
+    gre.extend(v4(6, &inner_tcp));
+    let mut fragment = v4(17, &inner_udp);
+    fragment[6] = 0x20; // more fragments
+    let inner: [(&str, Vec<u8>); 8] = [
+        ("ipv4-tcp", common::ether(0x0800, &[], &v4(6, &inner_tcp))),
+        (
+            "ipv6-udp",
+            common::ether(0x86dd, &[], &ipv6(17, &inner_udp)),
+        ),
+        (
+            "vlan-ipv4-udp",
+            common::ether(0x0800, &[0x8100], &v4(17, &inner_udp)),
+        ),
+        (
+            "qinq-ipv6-tcp",
+            common::ether(0x86dd, &[0x88a8, 0x8100], &ipv6(6, &inner_tcp)),
+        ),
+        ("mpls-ipv4-udp", common::ether(0x8847, &[], &mpls)),
+        ("gre-ipv4-tcp", common::ether(0x0800, &[], &v4(47, &gre))),
+        (
+            "ipip-udp",
+            common::ether(0x0800, &[], &v4(4, &v4(17, &inner_udp))),
+        ),
+        ("ipv4-fragment", common::ether(0x0800, &[], &fragment)),
+    ];
+    for (name, frame) in inner {
+        out.push((format!("l2-in-l2-{name}"), eth(0x0800, &frame)));
+    }
     out
 }
 
@@ -339,13 +382,14 @@ fn hex(b: &[u8]) -> String {
 }
 
 /// Run every frame through both; the first difference, or the number of
-/// frames compared.
+/// frames compared and of the tail calls the interpreter made on them.
 fn compare(
     ours: &mut Ours,
     kern: &KernelProg,
     frames: &[(String, Vec<u8>)],
-) -> Result<usize, String> {
+) -> Result<(usize, u32), String> {
     let mut compared = 0;
+    let mut tail_calls = 0;
     for (name, frame) in frames {
         let Ok(k) = kern.test_run(frame) else {
             continue; // the kernel does not run frames under 14 bytes
@@ -363,6 +407,9 @@ fn compare(
                 .map_err(|e| format!("frame {name}: {engine} failed: {e}"))?
                 .r0;
             let pkt = packet.data().to_vec();
+            if engine == "interpreter" {
+                tail_calls += vm.last_tail_calls();
+            }
             if r as u32 != k.retval {
                 return Err(format!(
                     "frame {name}: return value {engine} {r:#x}, kernel {:#x}",
@@ -398,10 +445,15 @@ fn compare(
             }
         }
     }
-    for (i, def) in ours.int.program().maps().iter().enumerate() {
-        let want = kern.map_entries(i);
+    // every map, those only tail-call targets use included (program
+    // arrays: program indices on both sides)
+    let names: Vec<String> = ours.int.maps().map(|m| m.def().name.clone()).collect();
+    for name in &names {
+        let want = kern
+            .map_entries_named(name)
+            .ok_or_else(|| format!("map {name}: not in the kernel's maps"))?;
         for (engine, vm) in [("interpreter", &ours.int), ("jit", &ours.jit)] {
-            let map = vm.maps().nth(i).expect("one Vm map per definition");
+            let map = vm.map(name).expect("a Vm map of that name");
             let mut got = map.entries();
             got.sort();
             if got != want {
@@ -417,14 +469,11 @@ fn compare(
                         )
                     },
                 );
-                return Err(format!(
-                    "map {} after the runs ({engine}): {first}",
-                    def.name
-                ));
+                return Err(format!("map {name} after the runs ({engine}): {first}"));
             }
         }
     }
-    Ok(compared)
+    Ok((compared, tail_calls))
 }
 
 fn one_line(s: &str) -> String {
@@ -438,16 +487,17 @@ fn one_line(s: &str) -> String {
 }
 
 fn classify(subject: &Subject, frames: &[(String, Vec<u8>)]) -> Option<Row> {
-    let row = |class, detail: String, n| Row {
+    let row = |class, detail: String, (compared, tail_calls)| Row {
         name: subject.name.clone(),
         prog_type: subject.prog_type,
         class,
         detail: one_line(&detail),
-        frames: n,
+        frames: compared,
+        tail_calls,
     };
     let prog = match our_load(subject) {
         Ok(p) => p,
-        Err(why) => return Some(row(Class::WeRefuseKernelNotTried, why, 0)),
+        Err(why) => return Some(row(Class::WeRefuseKernelNotTried, why, (0, 0))),
     };
     let kern = kernel::load(&prog, subject.prog_type)?;
     let ours = our_prepare(&prog, subject.prog_type);
@@ -455,17 +505,17 @@ fn classify(subject: &Subject, frames: &[(String, Vec<u8>)]) -> Option<Row> {
         (Err(why), Err(k)) => row(
             Class::BothRefuse,
             format!("ours: {why}; kernel: {}", k.reason()),
-            0,
+            (0, 0),
         ),
-        (Err(why), Ok(_)) => row(Class::KernelAcceptsWeRefuse, why, 0),
+        (Err(why), Ok(_)) => row(Class::KernelAcceptsWeRefuse, why, (0, 0)),
         (Ok(_), Err(k)) => row(
             Class::WeAcceptKernelRefuses,
             format!("kernel ({} {}): {}", k.stage, k.error, k.reason()),
-            0,
+            (0, 0),
         ),
         (Ok(mut o), Ok(k)) => match compare(&mut o, &k, frames) {
             Ok(n) => row(Class::BothAcceptMatch, String::new(), n),
-            Err(d) => row(Class::BothAcceptDiffer, d, 0),
+            Err(d) => row(Class::BothAcceptDiffer, d, (0, 0)),
         },
     })
 }
@@ -528,10 +578,10 @@ fn report(set: &str, rows: &[Row]) {
             Some("") => String::new(),
             Some(why) => format!(" [allowed: {why}]"),
         };
-        let frames = if r.frames > 0 {
-            format!(" ({} frames)", r.frames)
-        } else {
-            String::new()
+        let frames = match (r.frames, r.tail_calls) {
+            (0, _) => String::new(),
+            (n, 0) => format!(" ({n} frames)"),
+            (n, t) => format!(" ({n} frames, {t} tail calls)"),
         };
         let _ = writeln!(
             text,
@@ -760,6 +810,61 @@ fn ld_abs_programs_against_the_kernel() {
             Class::BothAcceptMatch
         };
         assert_eq!(r.class, want, "{}: {}", r.name, r.detail);
+    }
+}
+
+/// `bpf_tail_call` (`tests/data/ubpf/tail_call.bpf.c`): the kernel side
+/// loads the object's other tc programs and fills the program array the
+/// object initialises, as libbpf does (`tests/common/kernel.rs`); every
+/// program must match on every frame, the dispatcher by running its
+/// targets and `again` by hitting the limit of 33 tail calls on both.
+#[test]
+fn tail_call_programs_against_the_kernel() {
+    if !kernel::available() {
+        println!("skipped: bpf() is not available");
+        return;
+    }
+    let rel = "tail_call.bpf.c";
+    let obj = compile(&common::data_dir().join(rel), "tail_call");
+    let bytes = std::fs::read(&obj).expect("read object");
+    let names = Program::load_elf(&bytes, rel, Some("dispatch"))
+        .expect("load")
+        .object_programs()
+        .to_vec();
+    let subjects: Vec<Subject> = names
+        .iter()
+        .map(|name| Subject {
+            name: format!("{rel}:{name}"),
+            source: Source::Elf {
+                path: obj.clone(),
+                section: name.clone(),
+            },
+            prog_type: ProgType::SchedCls,
+        })
+        .collect();
+    assert_eq!(subjects.len(), 4);
+    let frames = frames();
+    let rows: Vec<Row> = subjects
+        .iter()
+        .map(|s| classify(s, &frames).expect("bpf() works"))
+        .collect();
+    report("tail_call", &rows);
+    for r in &rows {
+        assert_eq!(r.class, Class::BothAcceptMatch, "{}: {}", r.name, r.detail);
+        assert!(r.frames > 20, "{}: {} frames", r.name, r.frames);
+        let calls = match r.name.rsplit('/').next() {
+            // one tail call per frame: IPv4 and IPv6 ones reach a target
+            Some("dispatch") => r.frames / 2..r.frames,
+            Some("again") => r.frames * 33..r.frames * 33 + 1,
+            _ => 0..1,
+        };
+        assert!(
+            calls.contains(&(r.tail_calls as usize)),
+            "{}: {} tail calls on {} frames",
+            r.name,
+            r.tail_calls,
+            r.frames
+        );
     }
 }
 

@@ -4,8 +4,9 @@
 //! and the target runs on the same context and packet (its return value
 //! is the run's); a failed call (empty slot, the limit of 33 tail calls)
 //! goes on after the call.  Interpreter and JIT, verified and not.
-//! (Compared with the kernel's documented behaviour: the differential
-//! test's loader does not fill program arrays with kernel programs.)
+//! (Against the kernel: `tail_call_programs_against_the_kernel` in
+//! `tests/kernel_diff.rs`, whose loader fills the program arrays with the
+//! kernel's programs as libbpf does.)
 
 mod common;
 

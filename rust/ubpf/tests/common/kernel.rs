@@ -14,6 +14,13 @@
 //! `BPF_PROG_TEST_RUN` runs it on a packet (return value, packet after
 //! the run) and the maps can be read and written around runs.
 //!
+//! A program that calls `bpf_tail_call` comes with the object's other
+//! programs of its type ([`Program::tail_targets`]): they are loaded too,
+//! sharing the maps of the same name, and the program arrays the object
+//! initialises (`.values = { [i] = &prog }`, [`ubpf::MapExtra`]'s
+//! `initial_programs`) get their file descriptors, as `bpf_object__load`
+//! does -- the engine fills the same slots with the same programs.
+//!
 //! Everything returns `None` when `bpf()` is not available here (not
 //! root, no such system call, a sandbox): callers then print a message
 //! and skip.  [`kernel_accepts`] is the bytecode-only entry point for the
@@ -36,6 +43,7 @@ const BPF_MAP_UPDATE_ELEM: u32 = 2;
 const BPF_MAP_GET_NEXT_KEY: u32 = 4;
 const BPF_PROG_LOAD: u32 = 5;
 const BPF_PROG_TEST_RUN: u32 = 10;
+const BPF_OBJ_GET_INFO_BY_FD: u32 = 15;
 const BPF_MAP_FREEZE: u32 = 22;
 
 const BPF_PSEUDO_MAP_FD: u8 = 1;
@@ -174,6 +182,14 @@ struct ProgLoadAttr {
     prog_name: [u8; 16],
     prog_ifindex: u32,
     expected_attach_type: u32,
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct InfoAttr {
+    bpf_fd: u32,
+    info_len: u32,
+    info: u64,
 }
 
 #[repr(C)]
@@ -484,11 +500,17 @@ pub struct RunOutput {
 /// A program loaded into the kernel, with its maps.
 pub struct KernelProg {
     fd: OwnedFd,
-    /// The maps, in the order of [`Program::maps`].
+    /// The maps, in the order of [`Program::maps`], then those only its
+    /// tail-call targets use (in the order the engine's [`ubpf::Vm`] has
+    /// them).
     pub maps: Vec<KernelMap>,
     /// Its type.
     pub prog_type: ProgType,
     cpu: usize,
+    /// The tail-call targets loaded with it: (program index in
+    /// [`Program::object_programs`], fd, the kernel's program id, which
+    /// is what reading a program array gives).
+    targets: Vec<(u32, OwnedFd, u32)>,
 }
 
 /// Load `insns` (relocated) as `prog_type`: the fd, or the errno and the
@@ -536,48 +558,33 @@ fn prog_load(insns: &[u8], prog_type: ProgType, name: &str) -> Result<OwnedFd, (
     }
 }
 
-/// Load `prog` (its maps, then its code) into the kernel as `prog_type`.
-/// `None` when `bpf()` is not available.
-pub fn load(prog: &Program, prog_type: ProgType) -> Option<Result<KernelProg, Refusal>> {
-    if !available() {
-        return None;
-    }
-    let mut maps = Vec::new();
-    for (def, extra) in prog.maps().iter().zip(prog.map_extras()) {
-        match KernelMap::create(def, extra.flags) {
-            Ok(m) => maps.push(m),
-            Err(error) => {
-                return Some(Err(Refusal {
-                    stage: "map",
-                    error,
-                    log: String::new(),
-                }))
-            }
-        }
-    }
+/// `prog`'s code as loaded, its `lddw`s of maps pointing at `maps` (found
+/// by name).
+fn relocate(prog: &Program, maps: &[KernelMap]) -> Result<Vec<u8>, Refusal> {
+    let fail = |error: String| Refusal {
+        stage: "relocation",
+        error,
+        log: String::new(),
+    };
     // the code as loaded: the engine's rewrite of tail calls and
     // ld_abs/ld_ind calls internal helpers the kernel does not have
     let mut code = prog.source_bytecode().to_vec();
     for r in prog.map_refs() {
         let at = prog.source_insn(r.insn) * 8;
-        let Some(map) = maps.get(r.map) else {
-            return Some(Err(Refusal {
-                stage: "relocation",
-                error: format!(
+        let map = prog
+            .maps()
+            .get(r.map)
+            .and_then(|def| maps.iter().find(|m| m.def.name == def.name))
+            .ok_or_else(|| {
+                fail(format!(
                     "lddw at {} refers to map {} of {}",
                     r.insn,
                     r.map,
-                    maps.len()
-                ),
-                log: String::new(),
-            }));
-        };
+                    prog.maps().len()
+                ))
+            })?;
         if code.len() < at + 16 {
-            return Some(Err(Refusal {
-                stage: "relocation",
-                error: format!("lddw at {} is past the end", r.insn),
-                log: String::new(),
-            }));
+            return Err(fail(format!("lddw at {} is past the end", r.insn)));
         }
         let (kind, second) = match r.value_offset {
             None => (BPF_PSEUDO_MAP_FD, 0),
@@ -588,19 +595,112 @@ pub fn load(prog: &Program, prog_type: ProgType) -> Option<Result<KernelProg, Re
         code[at + 4..at + 8].copy_from_slice(&map.raw_fd().to_le_bytes());
         code[at + 12..at + 16].copy_from_slice(&second.to_le_bytes());
     }
-    let name = prog.section().rsplit('/').next().unwrap_or("prog");
-    Some(match prog_load(&code, prog_type, name) {
-        Ok(fd) => Ok(KernelProg {
-            fd,
-            maps,
-            prog_type,
-            cpu: run_cpu(),
-        }),
-        Err((e, log)) => Err(Refusal {
-            stage: "verifier",
-            error: errno_name(e),
-            log,
-        }),
+    Ok(code)
+}
+
+/// Relocate and load one program.
+fn load_linked(
+    prog: &Program,
+    maps: &[KernelMap],
+    prog_type: ProgType,
+) -> Result<OwnedFd, Refusal> {
+    let code = relocate(prog, maps)?;
+    let name = prog
+        .function()
+        .unwrap_or_else(|| prog.section().rsplit('/').next().unwrap_or("prog"));
+    prog_load(&code, prog_type, name).map_err(|(e, log)| Refusal {
+        stage: "verifier",
+        error: errno_name(e),
+        log,
+    })
+}
+
+/// The kernel's id of the program `fd` (`BPF_OBJ_GET_INFO_BY_FD`: `struct
+/// bpf_prog_info` starts with the type and the id, 32 bits each).
+fn prog_id(fd: &OwnedFd) -> Result<u32, String> {
+    let mut info = [0u32; 2];
+    let mut attr = InfoAttr {
+        bpf_fd: u32::try_from(fd.as_raw_fd()).expect("fds are not negative"),
+        info_len: 8,
+        info: ptr(info.as_mut_ptr()),
+    };
+    bpf(BPF_OBJ_GET_INFO_BY_FD, &mut attr)
+        .map_err(|e| format!("BPF_OBJ_GET_INFO_BY_FD: {}", errno_name(e)))?;
+    Ok(info[1])
+}
+
+/// Load `prog` (its maps, then its code) into the kernel as `prog_type`,
+/// with its tail-call targets and their program arrays (see the module
+/// documentation).  `None` when `bpf()` is not available.
+pub fn load(prog: &Program, prog_type: ProgType) -> Option<Result<KernelProg, Refusal>> {
+    if !available() {
+        return None;
+    }
+    Some(load_object(prog, prog_type))
+}
+
+fn load_object(prog: &Program, prog_type: ProgType) -> Result<KernelProg, Refusal> {
+    let map_err = |error: String| Refusal {
+        stage: "map",
+        error,
+        log: String::new(),
+    };
+    // the program's maps, then those of its targets it does not have (the
+    // same object: known by their names), as the engine's Vm has them
+    let mut defs: Vec<(&ubpf::MapDef, &ubpf::MapExtra)> =
+        prog.maps().iter().zip(prog.map_extras()).collect();
+    for t in prog.tail_targets().iter().flatten() {
+        for (def, extra) in t.maps().iter().zip(t.map_extras()) {
+            if !defs.iter().any(|(d, _)| d.name == def.name) {
+                defs.push((def, extra));
+            }
+        }
+    }
+    let mut maps = Vec::new();
+    for (def, extra) in &defs {
+        maps.push(KernelMap::create(def, extra.flags).map_err(map_err)?);
+    }
+    let fd = load_linked(prog, &maps, prog_type)?;
+    // the object's other programs of this type, as bpf_object__load
+    // loads them all: one the kernel refuses fails the whole object
+    let mut targets = Vec::new();
+    for (i, t) in prog.tail_targets().iter().enumerate() {
+        let Some(t) = t else { continue };
+        let tfd = load_linked(t, &maps, prog_type).map_err(|mut r| {
+            r.error = format!(
+                "tail-call target {}: {}",
+                t.function().unwrap_or_else(|| t.section()),
+                r.error
+            );
+            r
+        })?;
+        let id = prog_id(&tfd).map_err(map_err)?;
+        targets.push((u32::try_from(i).expect("few programs"), tfd, id));
+    }
+    // the program arrays the object initialises
+    for ((def, extra), map) in defs.iter().zip(&maps) {
+        for &(slot, index) in &extra.initial_programs {
+            let (_, tfd, _) = targets
+                .iter()
+                .find(|(i, _, _)| *i == index)
+                .ok_or_else(|| {
+                    map_err(format!(
+                        "{} slot {slot}: program {index} of the object is not a {}",
+                        def.name,
+                        prog_type.name()
+                    ))
+                })?;
+            let raw = u32::try_from(tfd.as_raw_fd()).expect("fds are not negative");
+            map.update(&slot.to_ne_bytes(), &raw.to_ne_bytes())
+                .map_err(map_err)?;
+        }
+    }
+    Ok(KernelProg {
+        fd,
+        maps,
+        prog_type,
+        cpu: run_cpu(),
+        targets,
     })
 }
 
@@ -709,8 +809,28 @@ impl KernelProg {
     }
 
     /// Contents of map `i` after the runs, sorted by key (per-CPU maps:
-    /// the slot of the CPU the runs used).
+    /// the slot of the CPU the runs used).  Program arrays give the
+    /// kernel's program ids; those of the tail-call targets loaded with
+    /// the program are turned into their program index, as the engine
+    /// has them.
     pub fn map_entries(&self, i: usize) -> Vec<(Vec<u8>, Vec<u8>)> {
-        self.maps[i].entries(self.cpu)
+        let mut entries = self.maps[i].entries(self.cpu);
+        if self.maps[i].def.kind.name() == "prog_array" {
+            for (_, v) in &mut entries {
+                let Ok(id) = <[u8; 4]>::try_from(v.as_slice()).map(u32::from_ne_bytes) else {
+                    continue;
+                };
+                if let Some((index, _, _)) = self.targets.iter().find(|t| t.2 == id) {
+                    *v = index.to_le_bytes().to_vec();
+                }
+            }
+        }
+        entries
+    }
+
+    /// [`KernelProg::map_entries`] of the map called `name`.
+    pub fn map_entries_named(&self, name: &str) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
+        let i = self.maps.iter().position(|m| m.def.name == name)?;
+        Some(self.map_entries(i))
     }
 }
