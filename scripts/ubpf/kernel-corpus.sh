@@ -29,7 +29,8 @@
 # (see rust/ubpf/tests/common/kernel.rs).  The selftests' verifier_*.c,
 # the kernel verifier's own unit tests, hold hundreds of small programs
 # per section, many invalid on purpose: manifest.txt lists only those
-# alone in their section, manifest-all.txt all of them.
+# alone in their section (and all of verifier_ld_ind.c's, LD_ABS/LD_IND),
+# manifest-all.txt all of them.
 #
 # Environment: UBPF_CACHE (cache root), QEMU_SRC, JOBS (default 2), CLANG.
 
@@ -310,7 +311,10 @@ with open(manifest, "w") as some, open(manifest_all, "w") as every:
                 continue
             path = os.path.join(root, f)
             rel = os.path.relpath(path, out)
-            unit_tests = rel.startswith("obj/selftests/verifier_")
+            # the verifier's unit tests, but for those of LD_ABS/LD_IND,
+            # which few other programs use
+            unit_tests = (rel.startswith("obj/selftests/verifier_")
+                          and rel != "obj/selftests/verifier_ld_ind.o")
             try:
                 for sec, t, fn in programs(path):
                     line = f"{rel} {sec} {t} {fn}\n"

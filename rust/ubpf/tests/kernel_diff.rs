@@ -513,11 +513,51 @@ fn classify(subject: &Subject, frames: &[(String, Vec<u8>)]) -> Option<Row> {
             format!("kernel ({} {}): {}", k.stage, k.error, k.reason()),
             (0, 0),
         ),
-        (Ok(mut o), Ok(k)) => match compare(&mut o, &k, frames) {
-            Ok(n) => row(Class::BothAcceptMatch, String::new(), n),
-            Err(d) => row(Class::BothAcceptDiffer, d, (0, 0)),
-        },
+        (Ok(mut o), Ok(k)) => {
+            match user_space_fills(&prog, &o, &k).and_then(|()| compare(&mut o, &k, frames)) {
+                Ok(n) => row(Class::BothAcceptMatch, String::new(), n),
+                Err(d) => row(Class::BothAcceptDiffer, d, (0, 0)),
+            }
+        }
     })
+}
+
+/// What the user space of the selftests' tailcall*.c does before running
+/// them (`tools/testing/selftests/bpf/prog_tests/tailcalls.c`): slot `i` of
+/// a program array the object leaves empty gets the program called
+/// `classifier_<i>`.  Done on both sides.  (Program arrays the object
+/// initialises, as samples/bpf's sockex3 does -- its user space only
+/// loads the object -- are filled at load on both sides.)
+fn user_space_fills(prog: &Program, ours: &Ours, kern: &KernelProg) -> Result<(), String> {
+    if prog.tail_targets().is_empty() {
+        return Ok(());
+    }
+    for map in ours.int.maps() {
+        let def = map.def();
+        if def.kind.name() != "prog_array" || !map.entries().is_empty() {
+            continue;
+        }
+        for slot in 0..def.max_entries {
+            let want = format!("classifier_{slot}");
+            let Some(index) = prog
+                .tail_targets()
+                .iter()
+                .position(|t| t.as_ref().and_then(Program::function) == Some(want.as_str()))
+            else {
+                continue;
+            };
+            let index = u32::try_from(index).expect("few programs");
+            for vm in [&ours.int, &ours.jit] {
+                vm.map(&def.name)
+                    .expect("the same maps")
+                    .update(&slot.to_le_bytes(), &index.to_le_bytes(), 0)
+                    .map_err(|e| format!("{}[{slot}] = {want}: {e}", def.name))?;
+            }
+            kern.set_tail_target(&def.name, slot, index)
+                .map_err(|e| format!("kernel {}[{slot}] = {want}: {e}", def.name))?;
+        }
+    }
+    Ok(())
 }
 
 /// Our refusal reason with numbers, names and registers blurred, to

@@ -828,6 +828,24 @@ impl KernelProg {
         entries
     }
 
+    /// Set slot `slot` of the program array called `map` to the tail-call
+    /// target of program index `index` ([`Program::object_programs`]),
+    /// as the object's user space would.
+    pub fn set_tail_target(&self, map: &str, slot: u32, index: u32) -> Result<(), String> {
+        let m = self
+            .maps
+            .iter()
+            .find(|m| m.def.name == map)
+            .ok_or_else(|| format!("no map {map}"))?;
+        let (_, fd, _) = self
+            .targets
+            .iter()
+            .find(|t| t.0 == index)
+            .ok_or_else(|| format!("program {index} was not loaded as a tail-call target"))?;
+        let raw = u32::try_from(fd.as_raw_fd()).expect("fds are not negative");
+        m.update(&slot.to_ne_bytes(), &raw.to_ne_bytes())
+    }
+
     /// [`KernelProg::map_entries`] of the map called `name`.
     pub fn map_entries_named(&self, name: &str) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
         let i = self.maps.iter().position(|m| m.def.name == name)?;
