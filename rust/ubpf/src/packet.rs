@@ -444,10 +444,29 @@ const fn csum_fold(s: u32) -> u16 {
     !(s as u16)
 }
 
+/// `csum_partial`: the 32-bit one's complement sum of the native-endian
+/// words of `words`, from `seed`.
+fn csum_partial(words: &[u8], seed: u32) -> u32 {
+    let s = words.chunks_exact(4).fold(u64::from(seed), |s, w| {
+        s + u64::from(u32::from_ne_bytes([w[0], w[1], w[2], w[3]]))
+    });
+    fold32(s)
+}
+
+/// The kernel's `csum_from32to16`: a 32-bit sum folded to 16 bits (not
+/// complemented).
+const fn csum_from32to16(s: u32) -> u32 {
+    s.wrapping_add(s.rotate_left(16)) >> 16
+}
+
+/// `bpf_csum_diff` as Linux has it since 6.13: the 16-bit folded sum of
+/// `to` minus `from` plus `seed` (before, the 32-bit partial sum of the
+/// complemented `from` words and the `to` words); with neither, the seed.
 pub(crate) fn csum_diff(from: u64, from_size: u64, to: u64, to_size: u64, seed: u64) -> u64 {
     if from_size % 4 != 0 || to_size % 4 != 0 || from_size + to_size > 512 {
         return EINVAL;
     }
+    let seed = seed as u32;
     with_run(|run| {
         let f = if from_size == 0 {
             &[][..]
@@ -459,14 +478,12 @@ pub(crate) fn csum_diff(from: u64, from_size: u64, to: u64, to_size: u64, seed: 
         } else {
             run.bytes(to, usize::try_from(to_size).ok()?)?
         };
-        let mut s = u64::from(seed as u32);
-        for w in f.chunks_exact(4) {
-            s += u64::from(!u32::from_ne_bytes([w[0], w[1], w[2], w[3]]));
-        }
-        for w in t.chunks_exact(4) {
-            s += u64::from(u32::from_ne_bytes([w[0], w[1], w[2], w[3]]));
-        }
-        Some(u64::from(fold32(s)))
+        Some(u64::from(match (f.is_empty(), t.is_empty()) {
+            (false, false) => csum_from32to16(csum_sub(csum_partial(t, seed), csum_partial(f, 0))),
+            (true, false) => csum_from32to16(csum_partial(t, seed)),
+            (false, true) => csum_from32to16(!csum_partial(f, !seed)),
+            (true, true) => seed,
+        }))
     })
     .unwrap_or(EFAULT)
 }

@@ -853,6 +853,43 @@ fn ld_abs_programs_against_the_kernel() {
     }
 }
 
+/// `bpf_csum_diff` in all its modes (`tests/data/ubpf/csum_diff.bpf.c`):
+/// the return value must be the kernel's on every frame (since Linux 6.13
+/// a 16-bit folded sum, no longer the 32-bit partial sum).
+#[test]
+fn csum_diff_against_the_kernel() {
+    if !kernel::available() {
+        println!("skipped: bpf() is not available");
+        return;
+    }
+    let rel = "csum_diff.bpf.c";
+    let obj = compile(&common::data_dir().join(rel), "csum_diff");
+    let bytes = std::fs::read(&obj).expect("read object");
+    let names = Program::load_elf(&bytes, rel, Some("pull"))
+        .expect("load")
+        .object_programs()
+        .to_vec();
+    assert_eq!(names.len(), 6);
+    let frames = frames();
+    let rows: Vec<Row> = names
+        .iter()
+        .map(|name| Subject {
+            name: format!("{rel}:{name}"),
+            source: Source::Elf {
+                path: obj.clone(),
+                section: name.clone(),
+            },
+            prog_type: ProgType::SchedCls,
+        })
+        .map(|s| classify(&s, &frames).expect("bpf() works"))
+        .collect();
+    report("csum_diff", &rows);
+    for r in &rows {
+        assert_eq!(r.class, Class::BothAcceptMatch, "{}: {}", r.name, r.detail);
+        assert!(r.frames > 20, "{}: {} frames", r.name, r.frames);
+    }
+}
+
 /// `bpf_tail_call` (`tests/data/ubpf/tail_call.bpf.c`): the kernel side
 /// loads the object's other tc programs and fills the program array the
 /// object initialises, as libbpf does (`tests/common/kernel.rs`); every
