@@ -108,12 +108,17 @@ int xdp_actions(struct xdp_md *ctx)
         }
         p[HDRS + 3] = 0xee;
         return XDP_PASS;
-    case 9:
+    case 9: {
+        /* helpers other than the map helpers take no packet memory */
+        __u32 word;
+
         if (data + HDRS + 4 > data_end) {
             return XDP_ABORTED;
         }
-        bpf_ringbuf_output(&events, data + HDRS, 4, 0);
+        __builtin_memcpy(&word, data + HDRS, 4);
+        bpf_ringbuf_output(&events, &word, 4, 0);
         return XDP_PASS;
+    }
     }
     return XDP_PASS;
 }

@@ -14,6 +14,10 @@ pub struct Cfg {
     pub live: Vec<u16>,
     /// Whether the program has bpf-to-bpf calls.
     pub has_calls: bool,
+    /// The first instruction no path from the entry reaches (following
+    /// jumps, fall-throughs and bpf-to-bpf calls), if any: the kernel
+    /// refuses such dead code.
+    pub unreachable: Option<usize>,
 }
 
 fn target(i: usize, rel: i64) -> Option<usize> {
@@ -130,6 +134,23 @@ pub fn analyse(code: &[Insn]) -> Cfg {
         eff[i] = (used, defined, out);
     }
     let join = preds.iter().map(|&p| p == 2).collect();
+    // reachability from the entry, bpf-to-bpf calls included
+    let mut seen = vec![false; n];
+    let mut work = vec![0usize];
+    while let Some(i) = work.pop() {
+        if i >= n || seen[i] {
+            continue;
+        }
+        seen[i] = true;
+        work.extend(eff[i].2.iter().filter(|&&t| t != NONE).map(|&t| t as usize));
+        let x = &code[i];
+        if x.code == CALL && x.src == 1 {
+            if let Some(t) = target(i, i64::from(x.imm)) {
+                work.push(t);
+            }
+        }
+    }
+    let unreachable = (0..n).find(|&i| start[i] && !seen[i]);
     // backward liveness, to a fixpoint (one pass without backward jumps)
     let mut live = vec![0u16; n];
     let mut changed = true;
@@ -150,5 +171,6 @@ pub fn analyse(code: &[Insn]) -> Cfg {
         join,
         live,
         has_calls,
+        unreachable,
     }
 }

@@ -471,25 +471,7 @@ fn access(
         Reg::Ctx { off: co } => ctx_access(p, st, i, r, co + off, value),
         Reg::MapValue { map, off: mo } => {
             check_map_value(p, r, map, &mo, off, size, what)?;
-            let (writable, readable) = p
-                .map_access
-                .get(usize::from(map))
-                .copied()
-                .unwrap_or_default();
-            if !(if value.is_some() { writable } else { readable }) {
-                return reject(
-                    r,
-                    format!(
-                        "map \"{}\" values are {} for programs",
-                        p.map(map).0,
-                        if value.is_some() {
-                            "read-only"
-                        } else {
-                            "write-only"
-                        }
-                    ),
-                );
-            }
+            check_map_access(p, r, map, value.is_some(), "")?;
             match value {
                 Some(val) if val.is_pointer() => reject(
                     x.src,
@@ -561,6 +543,28 @@ fn maybe_null(p: &Prog, r: u8, map: u16, what: &str) -> String {
 }
 
 /// Check an access of `size` bytes at `mo + off` in a value of `map`.
+/// Whether programs may write (or read) the values of map `map` (the
+/// map's type and `BPF_F_RDONLY_PROG`/`BPF_F_WRONLY_PROG`), directly or
+/// through a helper (`helper`: its name and ": ", or empty).
+fn check_map_access(p: &Prog, r: u8, map: u16, write: bool, helper: &str) -> VResult<()> {
+    let (writable, readable) = p
+        .map_access
+        .get(usize::from(map))
+        .copied()
+        .unwrap_or_default();
+    if if write { writable } else { readable } {
+        return Ok(());
+    }
+    reject(
+        r,
+        format!(
+            "{helper}map \"{}\" values are {} for programs",
+            p.map(map).0,
+            if write { "read-only" } else { "write-only" }
+        ),
+    )
+}
+
 fn check_map_value(
     p: &Prog,
     r: u8,
@@ -633,7 +637,8 @@ fn check_mem_arg(st: &State, p: &Prog, r: u8, v: Reg, size: u32, helper: &str) -
             check_record(r, rs, off, size, &format!("read ({helper})"))
         }
         Reg::MapValue { map, off } => {
-            check_map_value(p, r, map, &off, 0, size, &format!("read ({helper})"))
+            check_map_value(p, r, map, &off, 0, size, &format!("read ({helper})"))?;
+            check_map_access(p, r, map, false, &format!("{helper}: "))
         }
         Reg::MapValueOrNull { map, .. } => reject(
             r,
@@ -678,7 +683,8 @@ fn check_write_arg(
         }
         Reg::Pkt(val) => check_pkt(p, st, r, &val, 0, size, &format!("write ({helper})")),
         Reg::MapValue { map, off } => {
-            check_map_value(p, r, map, &off, 0, size, &format!("write ({helper})"))
+            check_map_value(p, r, map, &off, 0, size, &format!("write ({helper})"))?;
+            check_map_access(p, r, map, true, &format!("{helper}: "))
         }
         o => reject(
             r,
@@ -1196,7 +1202,22 @@ fn alu(st: &mut State, x: &Insn) -> VResult<()> {
     if op == 0xb0 {
         return mov(st, x, src_v);
     }
+    if matches!(op, 0x30 | 0x90) && !by_reg && x.imm == 0 {
+        // defined (the result is 0 or the dividend), but the kernel
+        // refuses it as a certain mistake
+        return reject(
+            None,
+            "division by the constant 0 (the kernel refuses it as a mistake)",
+        );
+    }
     let dst_v = read(st, dst)?;
+    if op == 0x10 && matches!(dst_v, Reg::Stack { .. }) {
+        return reject(
+            dst,
+            "subtraction from a stack pointer (the kernel refuses it: add a negative \
+             number instead)",
+        );
+    }
     let src_r = if by_reg { x.src } else { dst };
     let res = match (dst_v, src_v) {
         (Reg::Scalar(a), Reg::Scalar(b)) => Reg::Scalar(scalar_alu(st, op, &a, &b, is64, x.off)),

@@ -698,6 +698,15 @@ fn run(
     let n = bytes.len() / INSN_SIZE;
     let code: Vec<Insn> = (0..n).map(|i| Insn::at(bytes, i)).collect();
     let cfg = cfg::analyse(&code);
+    if let Some(insn) = cfg.unreachable {
+        return Err(err(ErrorKind::Verifier {
+            insn,
+            reg: None,
+            detail: "no path from the program's entry reaches this instruction (the kernel \
+                     refuses dead code too)"
+                .to_owned(),
+        }));
+    }
     let disasm = if log.is_some() {
         disassemble(bytes)
     } else {

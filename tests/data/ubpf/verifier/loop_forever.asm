@@ -1,4 +1,4 @@
 mov64 r0, 0
 add64 r0, 1
-ja -2
+jne r0, 0, -2
 exit
