@@ -344,9 +344,9 @@ static const RssFlow rss_flows[] = {
       { 0xff, 0x02, [15] = 1 },
       14230, 4739 },
     { true, 6,
-      { 0xfe, 0x80, [8] = 0x02, 0x00, 0xf8, 0xff, 0xfe, 0x21, 0x67, 0xcf },
       { 0x3f, 0xfe, 0x19, 0x00, 0x45, 0x45, 0x00, 0x03, 0x02, 0x00, 0xf8,
         0xff, 0xfe, 0x21, 0x67, 0xcf },
+      { 0xfe, 0x80, [8] = 0x02, 0x00, 0xf8, 0xff, 0xfe, 0x21, 0x67, 0xcf },
       44251, 38024 },
     { true, 17,
       { 0x20, 0x01, 0x0d, 0xb8, [15] = 0x42 },
@@ -382,9 +382,8 @@ static UbpfVm *rss_load(bool jit)
     ubpf_set_verify(vm, true, 0, &error_abort);
     ubpf_load_file(vm, rss_path, NULL, &error_abort);
     g_assert_cmpint(ubpf_get_prog_type(vm), ==, UBPF_TYPE_SOCKET);
-#ifdef __x86_64__
-    g_assert_cmpint(ubpf_is_jit(vm), ==, jit);
-#endif
+    /* JIT code only when asked for (hosts without the JIT interpret) */
+    g_assert_true(jit || !ubpf_is_jit(vm));
 
     /* as ebpf_rss_set_toepliz_key(): the first 32 bits as a number */
     memcpy(key, rss_key, sizeof(key));
@@ -657,7 +656,9 @@ static void test_ubpf_rss_needs_verifier(void)
     ubpf_load_file(vm, rss_path, "socket", &error_abort);
     g_assert_cmpint(ubpf_get_prog_type(vm), ==, UBPF_TYPE_SOCKET);
     g_assert_false(ubpf_set_prog_type(vm, UBPF_TYPE_XDP, &err));
-    g_assert_nonnull(err);
+    g_assert_nonnull(strstr(error_get_pretty(err),
+                            "bpf_skb_load_bytes_relative) is not available "
+                            "to xdp programs"));
     error_free(err);
     err = NULL;
     /* refused: the VM is unchanged */
