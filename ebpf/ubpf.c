@@ -13,6 +13,14 @@
 #include "qapi/error.h"
 #include "ebpf/ubpf.h"
 #include "ebpf/ubpf-rs.h"
+#include "qapi/qapi-types-qom.h"
+
+/* UbpfType has the values of QAPI's UbpfProgType, and the engine's */
+QEMU_BUILD_BUG_ON(UBPF_TYPE_AUTO != UBPF_PROG_TYPE_AUTO);
+QEMU_BUILD_BUG_ON(UBPF_TYPE_XDP != UBPF_PROG_TYPE_XDP);
+QEMU_BUILD_BUG_ON(UBPF_TYPE_TC != UBPF_PROG_TYPE_TC);
+QEMU_BUILD_BUG_ON(UBPF_TYPE_SOCKET != UBPF_PROG_TYPE_SOCKET);
+QEMU_BUILD_BUG_ON(UBPF_TYPE_UBPF != UBPF_PROG_TYPE_UBPF);
 
 /* Move an engine error message into @errp. */
 static bool ubpf_error(bool ok, char *errmsg, Error **errp)
@@ -47,6 +55,27 @@ bool ubpf_load_bytecode(UbpfVm *vm, const void *code, size_t len,
     return ubpf_error(ok, errmsg, errp);
 }
 
+bool ubpf_set_prog_type(UbpfVm *vm, UbpfType type, Error **errp)
+{
+    char *errmsg = NULL;
+    bool ok = ubpf_rs_set_prog_type(vm, type, &errmsg);
+
+    return ubpf_error(ok, errmsg, errp);
+}
+
+UbpfType ubpf_get_prog_type(const UbpfVm *vm)
+{
+    return ubpf_rs_prog_type(vm);
+}
+
+bool ubpf_set_verify(UbpfVm *vm, bool verify, size_t min_len, Error **errp)
+{
+    char *errmsg = NULL;
+    bool ok = ubpf_rs_set_verify(vm, verify, min_len, &errmsg);
+
+    return ubpf_error(ok, errmsg, errp);
+}
+
 bool ubpf_run(UbpfVm *vm, void *mem, size_t len, uint64_t *result,
               Error **errp)
 {
@@ -56,6 +85,74 @@ bool ubpf_run(UbpfVm *vm, void *mem, size_t len, uint64_t *result,
         return true;
     }
     return ubpf_error(false, errmsg, errp);
+}
+
+bool ubpf_run_packet(UbpfVm *vm, const void *frame, size_t len,
+                     uint64_t *result, Error **errp)
+{
+    char *errmsg = NULL;
+
+    if (likely(ubpf_rs_run_packet(vm, frame, len, result, &errmsg))) {
+        return true;
+    }
+    return ubpf_error(false, errmsg, errp);
+}
+
+bool ubpf_map_get_info(const UbpfVm *vm, const char *map,
+                       uint32_t *key_size, uint32_t *value_size,
+                       uint32_t *max_entries, Error **errp)
+{
+    char *errmsg = NULL;
+    bool ok = ubpf_rs_map_info(vm, map, key_size, value_size, max_entries,
+                               &errmsg);
+
+    return ubpf_error(ok, errmsg, errp);
+}
+
+int ubpf_map_lookup(const UbpfVm *vm, const char *map,
+                    const void *key, size_t key_size,
+                    void *value, size_t value_size, Error **errp)
+{
+    char *errmsg = NULL;
+    int ret = ubpf_rs_map_lookup(vm, map, key, key_size, value, value_size,
+                                 &errmsg);
+
+    ubpf_error(ret >= 0, errmsg, errp);
+    return ret;
+}
+
+bool ubpf_map_update(UbpfVm *vm, const char *map,
+                     const void *key, size_t key_size,
+                     const void *value, size_t value_size,
+                     uint64_t flags, Error **errp)
+{
+    char *errmsg = NULL;
+    bool ok = ubpf_rs_map_update(vm, map, key, key_size, value, value_size,
+                                 flags, &errmsg);
+
+    return ubpf_error(ok, errmsg, errp);
+}
+
+int ubpf_map_delete(UbpfVm *vm, const char *map,
+                    const void *key, size_t key_size, Error **errp)
+{
+    char *errmsg = NULL;
+    int ret = ubpf_rs_map_delete(vm, map, key, key_size, &errmsg);
+
+    ubpf_error(ret >= 0, errmsg, errp);
+    return ret;
+}
+
+int ubpf_map_get_next_key(const UbpfVm *vm, const char *map,
+                          const void *key, void *next_key,
+                          size_t key_size, Error **errp)
+{
+    char *errmsg = NULL;
+    int ret = ubpf_rs_map_next_key(vm, map, key, next_key, key_size,
+                                   &errmsg);
+
+    ubpf_error(ret >= 0, errmsg, errp);
+    return ret;
 }
 
 bool ubpf_set_jit(UbpfVm *vm, bool jit, Error **errp)
