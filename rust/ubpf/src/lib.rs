@@ -532,6 +532,14 @@ impl Inner {
         }
     }
 
+    /// The JIT-compiled program, to call directly, if compiled.
+    fn jit_entry(&self) -> Option<JitEntry> {
+        match self {
+            Self::Raw(vm) => vm.jit_function().map(JitEntry::Raw),
+            Self::Context(vm) => vm.jit_function().map(JitEntry::Context),
+        }
+    }
+
     fn stack_range(&self) -> (u64, u64) {
         let range = match self {
             Self::Raw(vm) => vm.interpreter_stack_range(),
@@ -539,6 +547,16 @@ impl Inner {
         };
         range.map_or((0, 0), |r| (r.start, r.end))
     }
+}
+
+/// The machine code of a JIT-compiled program, called as a C function.  Valid
+/// while the [`Inner`] it comes from lives (it is never compiled again).
+#[derive(Clone, Copy)]
+enum JitEntry {
+    /// r1 = the packet, r2 = its length.
+    Raw(rbpf::JitRawFunction),
+    /// r1 = the context block (then its length, the packet and its length).
+    Context(rbpf::JitFunction),
 }
 
 /// The context block a program's r1 points to (see [`progtype`]).
@@ -601,6 +619,8 @@ struct Stage {
     helpers: bool,
     /// Addresses of the interpreter's stack, for the helpers' checks.
     stack: (u64, u64),
+    /// The JIT code, when JIT-compiled.
+    jit: Option<JitEntry>,
 }
 
 impl Stage {
@@ -687,11 +707,13 @@ impl Stage {
             compile(&mut inner).map_err(|m| err(ErrorKind::Jit(m)))?;
         }
         let stack = inner.stack_range();
+        let jit = if jit { inner.jit_entry() } else { None };
         Ok(Self {
             inner,
             _code: code,
             helpers,
             stack,
+            jit,
         })
     }
 }
@@ -728,6 +750,10 @@ pub struct Vm {
     state: maps::RunState,
     /// Its maps went to a replacement ([`Vm::new_keeping_maps`]).
     retired: bool,
+    /// The JIT code of a raw-convention program that calls no helper (so
+    /// makes no tail call), whose runs by [`Vm::run`] are the call alone;
+    /// None once retired.
+    direct: Option<rbpf::JitRawFunction>,
 }
 
 // SAFETY: the rbpf VM holds helper function pointers, hash sets, the JIT
@@ -902,6 +928,7 @@ impl Vm {
         let mut taken = match old {
             Some(o) => {
                 o.retired = true;
+                o.direct = None;
                 std::mem::take(&mut o.maps).into_iter().map(Some).collect()
             }
             None => Vec::new(),
@@ -916,13 +943,18 @@ impl Vm {
             })
             .collect();
         let tail_ok: Vec<bool> = tail.iter().map(Option::is_some).collect();
+        let queues = maps.iter().any(|m| m.has_queue());
+        let direct = match main.jit {
+            Some(JitEntry::Raw(f)) if !main.helpers && !queues => Some(f),
+            _ => None,
+        };
         Ok(Self {
             main,
             tail,
             mbuff: Box::new(CtxBlock([0; progtype::CTX_BLOCK])),
             prog_type: ty,
             jit,
-            queues: maps.iter().any(|m| m.has_queue()),
+            queues,
             min_len: proof.as_ref().map_or(0, Verified::min_len),
             verified: proof.is_some(),
             program: prog,
@@ -937,6 +969,7 @@ impl Vm {
                 st
             },
             retired: false,
+            direct,
         })
     }
 
@@ -971,6 +1004,21 @@ impl Vm {
     /// than the minimum length it was proven for.
     #[inline]
     pub fn run(&mut self, packet: &mut [u8]) -> Result<u64, RunError> {
+        if let Some(f) = self.direct {
+            // Nothing else to do for this program (see `direct`): the
+            // checks of run_view, then the call.
+            let len = packet.len();
+            if len >= self.min_len && len <= u32::MAX as usize {
+                let mem = if len == 0 {
+                    std::ptr::null_mut()
+                } else {
+                    packet.as_mut_ptr()
+                };
+                // SAFETY: as in Run::exec (`jit_safety`), the packet being
+                // at least `min_len` bytes long.
+                return Ok(unsafe { f(mem, len) });
+            }
+        }
         let block = std::ptr::from_mut(&mut *self.mbuff) as u64;
         let view = packet::PktView::of_slice(packet, block);
         self.run_view(packet, view, &PacketMeta::default())
@@ -1156,7 +1204,15 @@ impl Run<'_> {
                 let off = usize::try_from(view.data - view.buf.0).unwrap_or(0);
                 let len = usize::try_from(view.data_end - view.data).unwrap_or(0);
                 let packet = mem.get_mut(off..off + len).unwrap_or(&mut []);
-                if self.jit {
+                if let Some(JitEntry::Raw(f)) = stage.jit {
+                    let ptr = if packet.is_empty() {
+                        std::ptr::null_mut()
+                    } else {
+                        packet.as_mut_ptr()
+                    };
+                    // SAFETY: see `jit_safety` below.
+                    Ok(unsafe { f(ptr, packet.len()) })
+                } else if self.jit {
                     // SAFETY: see `jit_safety` below.
                     unsafe { vm.execute_program_jit(packet) }
                 } else if self.verified {
@@ -1168,7 +1224,15 @@ impl Run<'_> {
                 }
             }
             Inner::Context(vm) => {
-                if self.jit {
+                if let Some(JitEntry::Context(f)) = stage.jit {
+                    let ptr = if mem.is_empty() {
+                        std::ptr::null_mut()
+                    } else {
+                        mem.as_mut_ptr()
+                    };
+                    // SAFETY: see `jit_safety` below.
+                    Ok(unsafe { f(block.as_mut_ptr(), block.len(), ptr, mem.len(), 0, 0) })
+                } else if self.jit {
                     // SAFETY: see `jit_safety` below.
                     unsafe { vm.execute_program_jit(mem, block) }
                 } else if self.verified {
