@@ -158,7 +158,8 @@ fn array_map(name: &str, value: &str, entries: u32) -> String {
 }
 
 /// `asm` between a lookup of key `pkt[0] & 3` in the array `m` of 8-byte
-/// values (result in r0) and `exit` (r0 = 0 first when `zero`).
+/// values (result in r0) and `exit` (r0 = 0 first when `zero`); nothing
+/// follows (the kernel and the verifier refuse dead code).
 fn asm_after_lookup(name: &str, asm: &str) -> Program {
     let asm = asm.replace('\n', "\\n");
     let src = format!(
@@ -167,7 +168,7 @@ fn asm_after_lookup(name: &str, asm: &str) -> Program {
          asm volatile(\"r1 = %[map]\\n r2 = %[key]\\n call 1\\n {asm}\\n exit\\n\"\n\
          :: [map] \"r\"(&m), [key] \"r\"(&key)\n\
          : \"r0\", \"r1\", \"r2\", \"r3\", \"r4\", \"r5\", \"r6\", \"r7\", \"memory\");\n\
-         return 0; }}\n",
+         __builtin_unreachable(); }}\n",
         array_map("m", "__u64", 4)
     );
     c_program(name, &src)
@@ -317,7 +318,7 @@ fn bounded(max: u32) -> Program {
          r1 = *(u8 *)(r0 + 0)\\n r0 = 0\\n exit\\n\"\n\
          :: [map] \"r\"(&m), [key] \"r\"(&key), [pkt] \"r\"(pkt)\n\
          : \"r0\", \"r1\", \"r2\", \"r3\", \"r4\", \"r5\", \"r6\", \"memory\");\n\
-         return 0; }}\n",
+         __builtin_unreachable(); }}\n",
         array_map("m", "__u64", 4)
     );
     c_program(&format!("bounded{max}"), &src)
