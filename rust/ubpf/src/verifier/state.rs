@@ -108,7 +108,7 @@ pub struct SymMap {
 }
 
 /// Most distinct symbols matched up in one state comparison.
-const SYMMAP_CAP: usize = 32;
+const SYMMAP_CAP: usize = 16;
 
 impl Default for SymMap {
     fn default() -> Self {
