@@ -312,6 +312,8 @@ struct Driver<'a> {
     /// Whether precision is tracked (programs without bpf-to-bpf calls);
     /// otherwise states are compared exactly.
     track: bool,
+    /// Scratch space of state comparisons.
+    symmap: state::SymMap,
 }
 
 impl Driver<'_> {
@@ -359,7 +361,7 @@ impl Driver<'_> {
             // a complete exploration's proof is final: only the numbers
             // it relied on need to be within its own
             let mask = (k.complete && self.track).then_some(k.precise);
-            if !p.st.within(&k.st, mask) {
+            if !p.st.within(&k.st, mask, &mut self.symmap) {
                 continue;
             }
             if k.complete {
@@ -752,6 +754,7 @@ fn run(
         work: 0,
         started: std::time::Instant::now(),
         track: false,
+        symmap: state::SymMap::default(),
     };
     d.track = !d.cfg.has_calls;
     let res = d.explore(Path {

@@ -662,12 +662,15 @@ impl State {
     /// registers r0-r9 and stack slots of the program's frame in that set
     /// are compared; any number is within the others, and facts about
     /// symbols only such numbers hold are not needed.
-    pub fn within(&self, o: &Self, precise: Option<u128>) -> bool {
+    ///
+    /// `m` is scratch space, reused between comparisons (it is emptied
+    /// first).
+    pub fn within(&self, o: &Self, precise: Option<u128>, m: &mut SymMap) -> bool {
         if self.frames.len() != o.frames.len() || self.refs != o.refs {
             return false;
         }
         let loose = |bit: usize| precise.is_some_and(|m| bit < 128 && m & (1 << bit) == 0);
-        let mut m = SymMap::default();
+        m.len = 0;
         if !self
             .regs
             .iter()
@@ -675,18 +678,14 @@ impl State {
             .enumerate()
             .all(|(r, (a, b))| match (a, b) {
                 (Reg::Scalar(_), Reg::Scalar(_)) if r < 10 && loose(r) => true,
-                _ => a.within(b, &mut m),
+                _ => a.within(b, m),
             })
         {
             return false;
         }
         for (depth, (a, b)) in self.frames.iter().zip(o.frames.iter()).enumerate() {
             if a.callsite != b.callsite
-                || !a
-                    .saved
-                    .iter()
-                    .zip(&b.saved)
-                    .all(|(x, y)| x.within(y, &mut m))
+                || !a.saved.iter().zip(&b.saved).all(|(x, y)| x.within(y, m))
             {
                 return false;
             }
@@ -702,7 +701,7 @@ impl State {
                     ) if depth == 0 && loose(10 + usize::from(k)) => true,
                     (None, Slot::Bytes(0)) => true,
                     (None, _) => false,
-                    (Some(Slot::Spill(x)), Slot::Spill(y)) => x.within(&y, &mut m),
+                    (Some(Slot::Spill(x)), Slot::Spill(y)) => x.within(&y, m),
                     (Some(Slot::Spill(Reg::Scalar(_))), Slot::Bytes(_)) => true,
                     (Some(Slot::Bytes(x)), Slot::Bytes(y)) => x & y == y,
                     _ => false,
