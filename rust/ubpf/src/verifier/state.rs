@@ -669,7 +669,7 @@ impl State {
         if self.frames.len() != o.frames.len() || self.refs != o.refs {
             return false;
         }
-        let loose = |bit: usize| precise.is_some_and(|m| bit < 128 && m & (1 << bit) == 0);
+        let loose = |bit: usize| precise.is_some_and(|mask| bit < 128 && mask & (1 << bit) == 0);
         m.len = 0;
         if !self
             .regs
