@@ -1566,6 +1566,186 @@ static void test_map_lru_hash(void)
     rig_stop(&r);
 }
 
+/*
+ * A per-CPU array counts frames per EtherType (the engine has one CPU:
+ * its values are the counts); a limit the host writes to slot 3 makes
+ * the program drop what goes beyond it.
+ */
+static void test_map_percpu_array(void)
+{
+    Rig r = rig_start(false,
+                      "-object filter-ubpf,id=f0,netdev=n0,queue=tx,"
+                      "ubpf-handler=" MAPS3 ",section=xdp/count_types");
+    Pkt ip = udp_frame(2, 53, false, 1);
+    Pkt arp = arp_frame(2);
+    Pkt v6 = eth_frame(0x86dd, 0, 3);
+    Pkt over = udp_frame(2, 53, false, 4);
+    g_autofree char *hmp = NULL;
+    int i;
+
+    /* every slot exists from the start, zeroed */
+    g_assert_cmpuint(map_size(&r, "f0", "type_count"), ==, 4);
+    assert_value(&r, "type_count", "03000000", "0000000000000000");
+    for (i = 0; i < 2; i++) {
+        send_pkt(r.feed, &ip);
+        expect_pkt(r.tap, &ip);
+    }
+    send_pkt(r.feed, &arp);
+    expect_pkt(r.tap, &arp);
+    send_pkt(r.feed, &v6);
+    expect_pkt(r.tap, &v6);
+    assert_value(&r, "type_count", "00000000", "0200000000000000");
+    assert_value(&r, "type_count", "01000000", "0100000000000000");
+    assert_value(&r, "type_count", "02000000", "0100000000000000");
+    assert_value(&r, "type_count", "03000000", "0000000000000000");
+    hmp = qtest_hmp(r.qts, "info ubpf-maps f0");
+    g_assert(strstr(hmp, "map \"type_count\": percpu-array, key 4 bytes, "
+                    "value 8 bytes, 4/4 entries"));
+
+    /* a limit of 3 per type: the third IPv4 frame passes, the fourth not */
+    update_map(&r, "type_count", "03000000", "0300000000000000");
+    send_pkt(r.feed, &ip);
+    expect_pkt(r.tap, &ip);
+    send_pkt(r.feed, &over);
+    wait_counter(&r, "f0", "dropped", 1);
+    send_pkt(r.feed, &arp);
+    expect_pkt(r.tap, &arp);
+    assert_value(&r, "type_count", "00000000", "0400000000000000");
+    assert_value(&r, "type_count", "01000000", "0200000000000000");
+
+    /* the host resets the IPv4 count: its frames pass again */
+    update_map(&r, "type_count", "00000000", "0000000000000000");
+    send_pkt(r.feed, &over);
+    expect_pkt(r.tap, &over);
+    assert_value(&r, "type_count", "00000000", "0100000000000000");
+    g_assert_cmpuint(counter(&r, "f0", "passed"), ==, 7);
+    g_assert_cmpuint(counter(&r, "f0", "errors"), ==, 0);
+
+    /* array elements cannot be deleted */
+    {
+        QDict *rsp = qtest_qmp(r.qts, "{ 'execute': "
+                               "'x-filter-ubpf-delete-map-entry', "
+                               "'arguments': { 'id': 'f0', "
+                               "'map': 'type_count', 'key': '00000000' } }");
+
+        g_assert(qdict_haskey(rsp, "error"));
+        qobject_unref(rsp);
+    }
+    rig_stop(&r);
+}
+
+static void delete_entry(Rig *r, const char *map, const char *key)
+{
+    qtest_qmp_assert_success(r->qts, "{ 'execute': "
+                             "'x-filter-ubpf-delete-map-entry', "
+                             "'arguments': { 'id': 'f0', 'map': %s, "
+                             "'key': %s } }", map, key);
+}
+
+/*
+ * XDP_REDIRECT through a devmap hash keyed by UDP destination port, filled
+ * over QMP with ifindex 2 (f1's netdev n1); a port the map does not have
+ * gets bpf_redirect_map's fallback action, XDP_PASS.
+ */
+static void test_map_devmap_hash(void)
+{
+    int n1;
+    Rig r = rig_two("ubpf-handler=" MAPS3 ",section=xdp/port_redirect", &n1);
+    Pkt dns = udp_frame(2, 53, false, 1);
+    Pkt high = udp_frame(2, 5000, false, 2);
+    Pkt other = udp_frame(2, 80, false, 3);
+    g_autofree char *hmp = NULL;
+
+    /* empty: the fallback */
+    g_assert_cmpuint(map_size(&r, "f0", "port_dev"), ==, 0);
+    send_pkt(r.feed, &dns);
+    expect_pkt(r.tap, &dns);
+    g_assert_cmpuint(counter(&r, "f0", "passed"), ==, 1);
+
+    /* hash keys are not indexes: port 5000 is as good as port 53 */
+    update_map(&r, "port_dev", "35000000", "02000000");
+    update_map(&r, "port_dev", "88130000", "02000000");
+    g_assert_cmpuint(map_size(&r, "f0", "port_dev"), ==, 2);
+    assert_value(&r, "port_dev", "88130000", "02000000");
+    hmp = qtest_hmp(r.qts, "info ubpf-maps f0");
+    g_assert(strstr(hmp, "map \"port_dev\": devmap-hash, key 4 bytes, "
+                    "value 4 bytes, 2/4 entries"));
+    send_pkt(r.feed, &dns);
+    expect_pkt(n1, &dns);
+    send_pkt(r.feed, &high);
+    expect_pkt(n1, &high);
+    send_pkt(r.feed, &other);
+    expect_pkt(r.tap, &other);
+    g_assert_cmpuint(counter(&r, "f0", "redirected"), ==, 2);
+    g_assert_cmpuint(counter(&r, "f0", "passed"), ==, 2);
+
+    /* a deleted key falls back again */
+    delete_entry(&r, "port_dev", "35000000");
+    send_pkt(r.feed, &dns);
+    expect_pkt(r.tap, &dns);
+    send_pkt(r.feed, &high);
+    expect_pkt(n1, &high);
+    g_assert_cmpuint(counter(&r, "f0", "redirected"), ==, 3);
+    g_assert_cmpuint(counter(&r, "f0", "passed"), ==, 3);
+    g_assert_cmpuint(counter(&r, "f0", "errors"), ==, 0);
+    close(n1);
+    rig_stop(&r);
+}
+
+/*
+ * bpf_tail_call through a program array initialised in the object: the
+ * low byte of the UDP destination port picks tail_drop (0) or tail_pass
+ * (1); an empty slot falls through to the caller's XDP_TX.  The host
+ * moves programs between slots and deletes them over QMP (values are
+ * program indexes in the object).
+ */
+static void test_map_prog_array(void)
+{
+    Rig r = rig_start(false,
+                      "-object filter-ubpf,id=f0,netdev=n0,queue=tx,"
+                      "ubpf-handler=" MAPS3 ",section=xdp/tail_dispatch");
+    Pkt to_drop = udp_frame(2, 0, false, 1);
+    Pkt to_pass = udp_frame(2, 1, false, 2);
+    Pkt to_none = udp_frame(2, 2, false, 3);
+    Pkt high = udp_frame(2, 0x101, false, 4);  /* low byte 1 */
+    g_autofree char *drop_prog = NULL;
+    g_autofree char *pass_prog = NULL;
+
+    set_timeout(r.feed);
+    drop_prog = map_value(&r, "f0", "jumps", "00000000");
+    pass_prog = map_value(&r, "f0", "jumps", "01000000");
+    g_assert(drop_prog && pass_prog);
+    g_assert_cmpstr(drop_prog, !=, pass_prog);
+    g_assert_cmpuint(map_size(&r, "f0", "jumps"), ==, 2);
+
+    send_pkt(r.feed, &to_drop);
+    send_pkt(r.feed, &to_pass);
+    expect_pkt(r.tap, &to_pass);
+    send_pkt(r.feed, &high);
+    expect_pkt(r.tap, &high);
+    send_pkt(r.feed, &to_none);
+    expect_pkt(r.feed, &to_none);
+    g_assert_cmpuint(counter(&r, "f0", "dropped"), ==, 1);
+    g_assert_cmpuint(counter(&r, "f0", "passed"), ==, 2);
+    g_assert_cmpuint(counter(&r, "f0", "tx"), ==, 1);
+
+    /* slot 2 gets tail_drop, slot 0 tail_pass, slot 1 is emptied */
+    update_map(&r, "jumps", "02000000", drop_prog);
+    update_map(&r, "jumps", "00000000", pass_prog);
+    delete_entry(&r, "jumps", "01000000");
+    assert_value(&r, "jumps", "01000000", NULL);
+    send_pkt(r.feed, &to_none);
+    send_pkt(r.feed, &to_drop);
+    expect_pkt(r.tap, &to_drop);
+    g_assert_cmpuint(counter(&r, "f0", "dropped"), ==, 2);
+    send_pkt(r.feed, &to_pass);
+    expect_pkt(r.feed, &to_pass);
+    g_assert_cmpuint(counter(&r, "f0", "tx"), ==, 2);
+    g_assert_cmpuint(counter(&r, "f0", "passed"), ==, 3);
+    g_assert_cmpuint(counter(&r, "f0", "errors"), ==, 0);
+    rig_stop(&r);
+}
+
 /* LPM trie keys: prefix length (little-endian u32), IPv4 address */
 #define NET_24 "18000000" "0a000000"    /* 10.0.0.0/24 */
 #define HOST_7 "20000000" "0a000007"    /* 10.0.0.7/32 */
@@ -1927,6 +2107,9 @@ int main(int argc, char **argv)
     qtest_add_func("/netfilter/ubpf/ringbuf_event", test_ringbuf_event);
     qtest_add_func("/netfilter/ubpf/map_percpu_hash", test_map_percpu_hash);
     qtest_add_func("/netfilter/ubpf/map_lru_hash", test_map_lru_hash);
+    qtest_add_func("/netfilter/ubpf/map_percpu_array", test_map_percpu_array);
+    qtest_add_func("/netfilter/ubpf/map_devmap_hash", test_map_devmap_hash);
+    qtest_add_func("/netfilter/ubpf/map_prog_array", test_map_prog_array);
     qtest_add_func("/netfilter/ubpf/map_lpm_trie", test_map_lpm_trie);
     qtest_add_func("/netfilter/ubpf/perf_event", test_perf_event);
     qtest_add_func("/netfilter/ubpf/map_typed", test_map_typed);
