@@ -966,6 +966,7 @@ impl Vm {
                 };
                 st.printk.get_mut().reserve(packet::MAX_TRACE_LINES);
                 st.xdp.set(ty == ProgType::Xdp);
+                st.verified.set(proof.is_some());
                 st
             },
             retired: false,

@@ -1201,6 +1201,10 @@ pub(crate) struct RunState {
     /// Whether the program is an XDP program (helpers whose return value
     /// depends on the type).
     pub(crate) xdp: Cell<bool>,
+    /// Whether the program runs with a proof: its reads of maps that
+    /// programs may only write (`BPF_F_WRONLY_PROG`) were refused, so
+    /// lookups in them give pointers, as in the kernel.
+    pub(crate) verified: Cell<bool>,
 }
 
 impl RunState {
@@ -1354,7 +1358,10 @@ fn status(r: Result<(), MapError>) -> u64 {
 pub(crate) fn lookup_elem(map: u64, key: u64, _: u64, _: u64, _: u64) -> u64 {
     with_run(|run| {
         let (_, m) = run.map(map)?;
-        if !m.info.program_lookup || m.extra.flags & BPF_F_WRONLY_PROG != 0 {
+        // an unverified program could read through the pointer: for it,
+        // write-only maps hold nothing
+        let wronly = m.extra.flags & BPF_F_WRONLY_PROG != 0;
+        if !m.info.program_lookup || (wronly && !run.state().verified.get()) {
             return None;
         }
         let key = run.bytes(key, m.def().key_size as usize)?;

@@ -81,7 +81,8 @@ pub const BPF_F_ZERO_SEED: u32 = 1 << 6;
 /// `BPF_F_RDONLY_PROG`: programs may only read (helpers refuse writes;
 /// stores through value pointers are the verifier's to refuse).
 pub const BPF_F_RDONLY_PROG: u32 = 1 << 7;
-/// `BPF_F_WRONLY_PROG`: programs may only write (lookups return NULL).
+/// `BPF_F_WRONLY_PROG`: programs may only write (the verifier refuses
+/// their reads; lookups of unverified programs return NULL).
 pub const BPF_F_WRONLY_PROG: u32 = 1 << 8;
 /// `BPF_F_CLONE` (socket storage: refused).
 pub const BPF_F_CLONE: u32 = 1 << 9;
