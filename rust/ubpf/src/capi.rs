@@ -260,6 +260,31 @@ unsafe fn guarded(errmsg: *mut *mut c_char, f: impl FnOnce() -> Result<(), Strin
     unsafe { guarded_with(errmsg, false, || f().map(|()| true)) }
 }
 
+/// Run `f` as [`guarded`] does; on success store its value in `*result`
+/// (when not NULL).
+///
+/// # Safety
+///
+/// `errmsg` and `result` are NULL or writable.
+unsafe fn store_result(
+    errmsg: *mut *mut c_char,
+    result: *mut u64,
+    f: impl FnOnce() -> Result<u64, String>,
+) -> bool {
+    // SAFETY: forwarded contract.
+    let value = unsafe { guarded_with(errmsg, None, || f().map(Some)) };
+    let Some(value) = value else {
+        return false;
+    };
+    if !result.is_null() {
+        // SAFETY: result is writable per the contract.
+        unsafe {
+            *result = value;
+        }
+    }
+    true
+}
+
 /// The handle behind a const `vm`; for NULL, sets the error "no eBPF VM".
 ///
 /// # Safety
@@ -453,24 +478,13 @@ pub unsafe extern "C" fn ubpf_rs_run(
         // call, per the contract.
         unsafe { std::slice::from_raw_parts_mut(mem.cast::<u8>(), len) }
     };
-    let mut value = 0;
     let f = || {
-        value = inner
+        inner
             .run(packet)
-            .map_err(|e| format!("eBPF program failed: {e}"))?;
-        Ok(())
+            .map_err(|e| format!("eBPF program failed: {e}"))
     };
     // SAFETY: forwarded contract.
-    if !unsafe { guarded(errmsg, f) } {
-        return false;
-    }
-    if !result.is_null() {
-        // SAFETY: result is writable per the contract.
-        unsafe {
-            *result = value;
-        }
-    }
-    true
+    unsafe { store_result(errmsg, result, f) }
 }
 
 /// Switch the JIT on or off; a loaded program is prepared again for the
@@ -595,7 +609,6 @@ pub unsafe extern "C" fn ubpf_rs_run_packet(
     };
     // SAFETY: valid for len bytes per the contract.
     let frame = unsafe { bytes(frame, len) }.unwrap_or_default();
-    let mut value = 0;
     let f = || {
         packet.set(frame);
         if inner.prog_type() == ProgType::SocketFilter && !packet.pull(ETH_HLEN) {
@@ -604,23 +617,13 @@ pub unsafe extern "C" fn ubpf_rs_run_packet(
                  filter needs"
             ));
         }
-        value = inner
+        inner
             .run_packet(packet, &PacketMeta::default())
-            .map_err(|e| format!("eBPF program failed: {e}"))?
-            .r0;
-        Ok(())
+            .map(|r| r.r0)
+            .map_err(|e| format!("eBPF program failed: {e}"))
     };
     // SAFETY: forwarded contract.
-    if !unsafe { guarded(errmsg, f) } {
-        return false;
-    }
-    if !result.is_null() {
-        // SAFETY: result is writable per the contract.
-        unsafe {
-            *result = value;
-        }
-    }
-    true
+    unsafe { store_result(errmsg, result, f) }
 }
 
 /// The key size, value size and maximum number of entries of `map`;

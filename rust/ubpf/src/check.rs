@@ -565,3 +565,13 @@ fn dfs(
     depth[f] = d;
     Ok(d)
 }
+
+/// `src` in rbpf's assembler syntax, as bytecode (for unit tests).
+#[cfg(test)]
+pub fn assemble(src: &str) -> Vec<u8> {
+    rbpf::assembler::assemble(src)
+        .unwrap()
+        .iter()
+        .flat_map(|w| w.to_le_bytes())
+        .collect()
+}

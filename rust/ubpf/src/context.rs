@@ -385,13 +385,7 @@ pub fn analyse(bytes: &[u8], ty: ProgType) -> Result<Analysis, Refusal> {
 mod tests {
     use super::*;
 
-    fn asm(src: &str) -> Vec<u8> {
-        rbpf::assembler::assemble(src)
-            .unwrap()
-            .iter()
-            .flat_map(|w| w.to_le_bytes())
-            .collect()
-    }
+    use crate::check::assemble as asm;
 
     #[test]
     fn rewrites_xdp_pointers_and_skb_scalars() {

@@ -293,13 +293,7 @@ fn too_far(insn: usize) -> ErrorKind {
 mod tests {
     use super::*;
 
-    fn asm(src: &str) -> Vec<u8> {
-        rbpf::assembler::assemble(src)
-            .unwrap()
-            .iter()
-            .flat_map(|w| w.to_le_bytes())
-            .collect()
-    }
+    use crate::check::assemble as asm;
 
     #[test]
     fn jumps_over_and_onto_patches_are_relocated() {

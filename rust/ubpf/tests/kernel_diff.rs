@@ -802,6 +802,30 @@ fn own_programs_against_the_kernel() {
     run_set("own", &own_subjects());
 }
 
+/// Every program of the object built from `rel` (in tests/data/ubpf),
+/// loaded by name as libbpf does, of type `ty` (from the program's
+/// section name).
+fn object_subjects(rel: &str, first: &str, ty: impl Fn(&str) -> ProgType) -> Vec<Subject> {
+    let stem = rel.trim_end_matches(".bpf.c");
+    let obj = compile(&common::data_dir().join(rel), stem);
+    let bytes = std::fs::read(&obj).expect("read object");
+    let names = Program::load_elf(&bytes, rel, Some(first))
+        .expect("load")
+        .object_programs()
+        .to_vec();
+    names
+        .iter()
+        .map(|name| Subject {
+            name: format!("{rel}:{name}"),
+            source: Source::Elf {
+                path: obj.clone(),
+                section: name.clone(),
+            },
+            prog_type: ty(name),
+        })
+        .collect()
+}
+
 /// Socket filters and tc programs with legacy packet loads
 /// (`ld_abs`/`ld_ind`, `tests/data/ubpf/ld_abs.bpf.c`): the kernel and the
 /// engine must accept them all and agree on every frame.
@@ -811,24 +835,9 @@ fn ld_abs_programs_against_the_kernel() {
         println!("skipped: bpf() is not available");
         return;
     }
-    let rel = "ld_abs.bpf.c";
-    let obj = compile(&common::data_dir().join(rel), "ld_abs");
-    let bytes = std::fs::read(&obj).expect("read object");
-    let names = Program::load_elf(&bytes, rel, Some("sock_port"))
-        .expect("load")
-        .object_programs()
-        .to_vec();
-    let subjects: Vec<Subject> = names
-        .iter()
-        .map(|name| Subject {
-            name: format!("{rel}:{name}"),
-            source: Source::Elf {
-                path: obj.clone(),
-                section: name.clone(),
-            },
-            prog_type: ProgType::from_section(name).expect("a packet program"),
-        })
-        .collect();
+    let subjects = object_subjects("ld_abs.bpf.c", "sock_port", |name| {
+        ProgType::from_section(name).expect("a packet program")
+    });
     assert_eq!(subjects.len(), 7);
     let frames = frames();
     let mut rows = Vec::new();
@@ -862,26 +871,12 @@ fn csum_diff_against_the_kernel() {
         println!("skipped: bpf() is not available");
         return;
     }
-    let rel = "csum_diff.bpf.c";
-    let obj = compile(&common::data_dir().join(rel), "csum_diff");
-    let bytes = std::fs::read(&obj).expect("read object");
-    let names = Program::load_elf(&bytes, rel, Some("pull"))
-        .expect("load")
-        .object_programs()
-        .to_vec();
-    assert_eq!(names.len(), 6);
+    let subjects = object_subjects("csum_diff.bpf.c", "pull", |_| ProgType::SchedCls);
+    assert_eq!(subjects.len(), 6);
     let frames = frames();
-    let rows: Vec<Row> = names
+    let rows: Vec<Row> = subjects
         .iter()
-        .map(|name| Subject {
-            name: format!("{rel}:{name}"),
-            source: Source::Elf {
-                path: obj.clone(),
-                section: name.clone(),
-            },
-            prog_type: ProgType::SchedCls,
-        })
-        .map(|s| classify(&s, &frames).expect("bpf() works"))
+        .map(|s| classify(s, &frames).expect("bpf() works"))
         .collect();
     report("csum_diff", &rows);
     for r in &rows {
@@ -901,24 +896,7 @@ fn tail_call_programs_against_the_kernel() {
         println!("skipped: bpf() is not available");
         return;
     }
-    let rel = "tail_call.bpf.c";
-    let obj = compile(&common::data_dir().join(rel), "tail_call");
-    let bytes = std::fs::read(&obj).expect("read object");
-    let names = Program::load_elf(&bytes, rel, Some("dispatch"))
-        .expect("load")
-        .object_programs()
-        .to_vec();
-    let subjects: Vec<Subject> = names
-        .iter()
-        .map(|name| Subject {
-            name: format!("{rel}:{name}"),
-            source: Source::Elf {
-                path: obj.clone(),
-                section: name.clone(),
-            },
-            prog_type: ProgType::SchedCls,
-        })
-        .collect();
+    let subjects = object_subjects("tail_call.bpf.c", "dispatch", |_| ProgType::SchedCls);
     assert_eq!(subjects.len(), 4);
     let frames = frames();
     let rows: Vec<Row> = subjects

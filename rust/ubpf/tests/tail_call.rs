@@ -10,40 +10,8 @@
 
 mod common;
 
-use common::{compile, ether, ipv4, ports};
-use ubpf::{Engine, ErrorKind, Packet, PacketMeta, Program, Trust, VerifyOptions, Vm, VmOptions};
-
-fn engines(prog: &Program) -> Vec<(&'static str, Vm)> {
-    let convention = prog.prog_type().convention();
-    let opts = VerifyOptions {
-        convention,
-        min_len: 0,
-    };
-    let proof = ubpf::verify(prog, &opts).unwrap_or_else(|e| panic!("verify: {e}"));
-    let vm = |engine, given| {
-        Vm::with_options(
-            prog.clone(),
-            engine,
-            VmOptions {
-                convention,
-                proof: given,
-            },
-        )
-        .unwrap_or_else(|e| panic!("{e}"))
-    };
-    vec![
-        ("interpreter", vm(Engine::Interpreter, None)),
-        (
-            "verified interpreter",
-            vm(Engine::Interpreter, Some(proof.clone())),
-        ),
-        ("trusted jit", vm(Engine::Jit(Trust::Trusted), None)),
-        (
-            "verified jit",
-            vm(Engine::Jit(Trust::Verified(proof)), None),
-        ),
-    ]
-}
+use common::{compile, engines, ether, ipv4, ports};
+use ubpf::{ErrorKind, Packet, PacketMeta, Program, Vm};
 
 /// Run `frame` through every engine; they must agree on the verdict and
 /// the packet afterwards.

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
-use ubpf::{Engine, Program, Trust, Vm};
+use ubpf::{Engine, Program, Trust, VerifyOptions, Vm, VmOptions};
 
 pub mod kernel;
 pub mod kernel_map;
@@ -114,6 +114,40 @@ pub fn vms(prog: &Program) -> (Vm, Vm) {
     let int = Vm::new(prog.clone(), Engine::Interpreter).unwrap_or_else(|e| panic!("{e}"));
     let jit = Vm::new(prog.clone(), Engine::Jit(Trust::Trusted)).unwrap_or_else(|e| panic!("{e}"));
     (int, jit)
+}
+
+/// The four ways a program runs: interpreter and JIT, with and without
+/// a proof.
+pub fn engines(prog: &Program) -> Vec<(&'static str, Vm)> {
+    let convention = prog.prog_type().convention();
+    let opts = VerifyOptions {
+        convention,
+        min_len: 0,
+    };
+    let proof = ubpf::verify(prog, &opts).unwrap_or_else(|e| panic!("verify: {e}"));
+    let vm = |engine, given| {
+        Vm::with_options(
+            prog.clone(),
+            engine,
+            VmOptions {
+                convention,
+                proof: given,
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    };
+    vec![
+        ("interpreter", vm(Engine::Interpreter, None)),
+        (
+            "verified interpreter",
+            vm(Engine::Interpreter, Some(proof.clone())),
+        ),
+        ("trusted jit", vm(Engine::Jit(Trust::Trusted), None)),
+        (
+            "verified jit",
+            vm(Engine::Jit(Trust::Verified(proof)), None),
+        ),
+    ]
 }
 
 /// Run `pkt` on both VMs; they must agree; return the verdict.
