@@ -209,17 +209,6 @@ pub enum Ret {
     Void,
 }
 
-/// Whether helper `id` may take pointers into the packet as memory
-/// arguments (the kernel's `pkt_access`): the map helpers and
-/// `bpf_csum_diff`; others refuse them ("helper access to the packet is
-/// not allowed").
-pub const fn packet_access(id: i32) -> bool {
-    matches!(
-        id,
-        MAP_LOOKUP_ELEM | MAP_UPDATE_ELEM | MAP_DELETE_ELEM | MAP_LOOKUP_PERCPU_ELEM | CSUM_DIFF
-    )
-}
-
 /// The signature of a helper, for the verifier.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Signature {
@@ -233,6 +222,11 @@ pub struct Signature {
     /// pointers are invalid after the call (the kernel's
     /// `bpf_helper_changes_pkt_data`).
     pub changes_packet: bool,
+    /// Whether memory arguments may point into the packet (the kernel's
+    /// `pkt_access`: the map helpers and `bpf_csum_diff`; other helpers
+    /// refuse packet memory, "helper access to the packet is not
+    /// allowed").
+    pub packet_memory: bool,
 }
 
 /// The signature of helper `id`, if provided.
@@ -250,6 +244,7 @@ pub const fn signature(id: i32) -> Option<Signature> {
             ],
             ret: Ret::MapValueOrNull,
             changes_packet: false,
+            packet_memory: true,
         },
         MAP_UPDATE_ELEM => Signature {
             name: "map_update_elem",
@@ -262,6 +257,7 @@ pub const fn signature(id: i32) -> Option<Signature> {
             ],
             ret: Ret::Scalar,
             changes_packet: false,
+            packet_memory: true,
         },
         MAP_DELETE_ELEM => Signature {
             name: "map_delete_elem",
@@ -274,12 +270,14 @@ pub const fn signature(id: i32) -> Option<Signature> {
             ],
             ret: Ret::Scalar,
             changes_packet: false,
+            packet_memory: true,
         },
         KTIME_GET_NS => Signature {
             name: "ktime_get_ns",
             args: NONE,
             ret: Ret::Scalar,
             changes_packet: false,
+            packet_memory: false,
         },
         TRACE_PRINTK => Signature {
             name: "trace_printk",
@@ -292,12 +290,14 @@ pub const fn signature(id: i32) -> Option<Signature> {
             ],
             ret: Ret::Scalar,
             changes_packet: false,
+            packet_memory: false,
         },
         GET_PRANDOM_U32 => Signature {
             name: "get_prandom_u32",
             args: NONE,
             ret: Ret::U32,
             changes_packet: false,
+            packet_memory: false,
         },
         // The map arguments below must also be of a kind the helper
         // accepts: `crate::maps::helper_accepts_map`.
@@ -312,6 +312,7 @@ pub const fn signature(id: i32) -> Option<Signature> {
             ],
             ret: Ret::Scalar,
             changes_packet: false,
+            packet_memory: false,
         },
         PERF_EVENT_OUTPUT => Signature {
             name: "perf_event_output",
@@ -324,6 +325,7 @@ pub const fn signature(id: i32) -> Option<Signature> {
             ],
             ret: Ret::Scalar,
             changes_packet: false,
+            packet_memory: false,
         },
         REDIRECT_MAP => Signature {
             name: "redirect_map",
@@ -336,6 +338,7 @@ pub const fn signature(id: i32) -> Option<Signature> {
             ],
             ret: Ret::Scalar,
             changes_packet: false,
+            packet_memory: false,
         },
         RINGBUF_RESERVE => Signature {
             name: "ringbuf_reserve",
@@ -348,6 +351,7 @@ pub const fn signature(id: i32) -> Option<Signature> {
             ],
             ret: Ret::RecordOrNull,
             changes_packet: false,
+            packet_memory: false,
         },
         RINGBUF_SUBMIT => Signature {
             name: "ringbuf_submit",
@@ -360,6 +364,7 @@ pub const fn signature(id: i32) -> Option<Signature> {
             ],
             ret: Ret::Void,
             changes_packet: false,
+            packet_memory: false,
         },
         RINGBUF_DISCARD => Signature {
             name: "ringbuf_discard",
@@ -372,6 +377,7 @@ pub const fn signature(id: i32) -> Option<Signature> {
             ],
             ret: Ret::Void,
             changes_packet: false,
+            packet_memory: false,
         },
         RINGBUF_OUTPUT => Signature {
             name: "ringbuf_output",
@@ -384,6 +390,7 @@ pub const fn signature(id: i32) -> Option<Signature> {
             ],
             ret: Ret::Scalar,
             changes_packet: false,
+            packet_memory: false,
         },
         RINGBUF_QUERY => Signature {
             name: "ringbuf_query",
@@ -396,6 +403,7 @@ pub const fn signature(id: i32) -> Option<Signature> {
             ],
             ret: Ret::Scalar,
             changes_packet: false,
+            packet_memory: false,
         },
         MAP_LOOKUP_PERCPU_ELEM => Signature {
             name: "map_lookup_percpu_elem",
@@ -408,18 +416,21 @@ pub const fn signature(id: i32) -> Option<Signature> {
             ],
             ret: Ret::MapValueOrNull,
             changes_packet: false,
+            packet_memory: true,
         },
         GET_SMP_PROCESSOR_ID => Signature {
             name: "get_smp_processor_id",
             args: NONE,
             ret: Ret::U32,
             changes_packet: false,
+            packet_memory: false,
         },
         KTIME_GET_BOOT_NS => Signature {
             name: "ktime_get_boot_ns",
             args: NONE,
             ret: Ret::Scalar,
             changes_packet: false,
+            packet_memory: false,
         },
         REDIRECT => Signature {
             name: "redirect",
@@ -432,6 +443,7 @@ pub const fn signature(id: i32) -> Option<Signature> {
             ],
             ret: Ret::Scalar,
             changes_packet: false,
+            packet_memory: false,
         },
         CSUM_DIFF => Signature {
             name: "csum_diff",
@@ -444,6 +456,7 @@ pub const fn signature(id: i32) -> Option<Signature> {
             ],
             ret: Ret::Scalar,
             changes_packet: false,
+            packet_memory: true,
         },
         SKB_LOAD_BYTES | XDP_LOAD_BYTES => Signature {
             name: if id == SKB_LOAD_BYTES {
@@ -460,6 +473,7 @@ pub const fn signature(id: i32) -> Option<Signature> {
             ],
             ret: Ret::Scalar,
             changes_packet: false,
+            packet_memory: false,
         },
         SKB_LOAD_BYTES_RELATIVE => Signature {
             name: "skb_load_bytes_relative",
@@ -472,6 +486,7 @@ pub const fn signature(id: i32) -> Option<Signature> {
             ],
             ret: Ret::Scalar,
             changes_packet: false,
+            packet_memory: false,
         },
         SKB_STORE_BYTES => Signature {
             name: "skb_store_bytes",
@@ -484,6 +499,7 @@ pub const fn signature(id: i32) -> Option<Signature> {
             ],
             ret: Ret::Scalar,
             changes_packet: true,
+            packet_memory: false,
         },
         XDP_STORE_BYTES => Signature {
             name: "xdp_store_bytes",
@@ -496,6 +512,7 @@ pub const fn signature(id: i32) -> Option<Signature> {
             ],
             ret: Ret::Scalar,
             changes_packet: false,
+            packet_memory: false,
         },
         L3_CSUM_REPLACE | L4_CSUM_REPLACE => Signature {
             name: if id == L3_CSUM_REPLACE {
@@ -506,6 +523,7 @@ pub const fn signature(id: i32) -> Option<Signature> {
             args: [Arg::Ctx, Arg::Scalar, Arg::Scalar, Arg::Scalar, Arg::Scalar],
             ret: Ret::Scalar,
             changes_packet: true,
+            packet_memory: false,
         },
         XDP_ADJUST_HEAD | XDP_ADJUST_TAIL => Signature {
             name: if id == XDP_ADJUST_HEAD {
@@ -516,6 +534,7 @@ pub const fn signature(id: i32) -> Option<Signature> {
             args: [Arg::Ctx, Arg::Scalar, Arg::Unused, Arg::Unused, Arg::Unused],
             ret: Ret::Scalar,
             changes_packet: true,
+            packet_memory: false,
         },
         LD_ABS_B | LD_ABS_H | LD_ABS_W => Signature {
             name: match id {
@@ -538,12 +557,14 @@ pub const fn signature(id: i32) -> Option<Signature> {
                 _ => 4,
             }),
             changes_packet: false,
+            packet_memory: false,
         },
         XDP_GET_BUFF_LEN => Signature {
             name: "xdp_get_buff_len",
             args: [Arg::Ctx, Arg::Unused, Arg::Unused, Arg::Unused, Arg::Unused],
             ret: Ret::Scalar,
             changes_packet: false,
+            packet_memory: false,
         },
         _ => return None,
     })

@@ -745,7 +745,7 @@ fn call_helper(p: &Prog, st: &mut State, i: usize, id: i32) -> VResult<()> {
                 | Arg::MapKey
                 | Arg::MapValue
         );
-        if memory && matches!(st.regs[usize::from(r)], Reg::Pkt(_)) && !helpers::packet_access(id) {
+        if memory && matches!(st.regs[usize::from(r)], Reg::Pkt(_)) && !sig.packet_memory {
             return reject(
                 r,
                 format!(
