@@ -61,6 +61,12 @@ pub struct Prog<'a> {
     pub ctx: &'a [Option<CtxAccess>],
     /// `callx` instructions to rewrite into calls of this helper.
     pub callx: Vec<Option<i32>>,
+    /// Per instruction: whether some path simulated it.  Those no path
+    /// reaches (behind branches the verifier decided) never run; the
+    /// engine gets `exit` in their place, as the kernel sanitizes dead
+    /// code, so that nothing it cannot compile (a `callx` whose helper was
+    /// never proven, an unknown helper) reaches it.
+    pub seen: Vec<bool>,
     /// The program's maps.
     pub maps: &'a [MapDef],
     /// Per map: whether programs may write (`.0`) and read (`.1`) its
@@ -1747,6 +1753,7 @@ fn atomic(p: &mut Prog, st: &mut State, i: usize, x: &Insn) -> VResult<()> {
 /// Execute instruction `i` on `st`.
 pub fn step(p: &mut Prog, st: &mut State, i: usize) -> VResult<Step> {
     let x = p.code[i];
+    p.seen[i] = true;
     match x.code & 0x07 {
         0x00 if x.code == LDDW => {
             if let Some((map, value)) = p.map_lddw.get(i).copied().flatten() {

@@ -63,7 +63,7 @@ mod state;
 use std::fmt::Write;
 use std::sync::Arc;
 
-use crate::check::{Insn, INSN_SIZE};
+use crate::check::{Insn, INSN_SIZE, LDDW};
 use crate::error::{Error, ErrorKind};
 use crate::maps::{MapDef, MapRef};
 use crate::Program;
@@ -730,6 +730,7 @@ fn run(
         has_calls: cfg.has_calls,
         access: vec![0; n],
         callx: vec![None; n],
+        seen: vec![false; n],
         maps: program.maps(),
         map_access: program
             .maps()
@@ -788,6 +789,17 @@ fn run(
         return Err(err(kind));
     }
     let mut exec = ctx.code.clone();
+    let mut i = 0;
+    while i < n {
+        let wide = if code[i].code == LDDW { 2 } else { 1 };
+        if !d.prog.seen[i] {
+            for b in exec[i * INSN_SIZE..(i + wide).min(n) * INSN_SIZE].chunks_exact_mut(INSN_SIZE)
+            {
+                b.copy_from_slice(&[crate::check::EXIT, 0, 0, 0, 0, 0, 0, 0]);
+            }
+        }
+        i += wide;
+    }
     for (i, id) in d.prog.callx.iter().enumerate() {
         if let Some(id) = id {
             let b = &mut exec[i * INSN_SIZE..(i + 1) * INSN_SIZE];
