@@ -107,40 +107,17 @@ pub fn describe_helper(id: i32) -> String {
     }
 }
 
-/// Whether a helper ID is provided.
+/// Whether a helper ID is provided: one of [`ALL`] that programs may
+/// call (the internal IDs only come from the engine's rewrites).
 pub const fn is_known(id: i32) -> bool {
-    matches!(
-        id,
-        MAP_LOOKUP_ELEM
-            | MAP_UPDATE_ELEM
-            | MAP_DELETE_ELEM
-            | KTIME_GET_NS
-            | TRACE_PRINTK
-            | GET_PRANDOM_U32
-            | TAIL_CALL
-            | PERF_EVENT_OUTPUT
-            | REDIRECT_MAP
-            | RINGBUF_OUTPUT
-            | RINGBUF_RESERVE
-            | RINGBUF_SUBMIT
-            | RINGBUF_DISCARD
-            | RINGBUF_QUERY
-            | MAP_LOOKUP_PERCPU_ELEM
-            | GET_SMP_PROCESSOR_ID
-            | SKB_STORE_BYTES
-            | L3_CSUM_REPLACE
-            | L4_CSUM_REPLACE
-            | REDIRECT
-            | SKB_LOAD_BYTES
-            | CSUM_DIFF
-            | XDP_ADJUST_HEAD
-            | XDP_ADJUST_TAIL
-            | SKB_LOAD_BYTES_RELATIVE
-            | KTIME_GET_BOOT_NS
-            | XDP_GET_BUFF_LEN
-            | XDP_LOAD_BYTES
-            | XDP_STORE_BYTES
-    )
+    let mut i = 0;
+    while i < ALL.len() {
+        if ALL[i].0 == id {
+            return !is_internal(id);
+        }
+        i += 1;
+    }
+    false
 }
 
 /// What a helper expects in one argument register (checked by the
@@ -525,11 +502,11 @@ pub const fn signature(id: i32) -> Option<Signature> {
             changes_packet: true,
             packet_memory: false,
         },
-        XDP_ADJUST_HEAD | XDP_ADJUST_TAIL => Signature {
-            name: if id == XDP_ADJUST_HEAD {
-                "xdp_adjust_head"
-            } else {
-                "xdp_adjust_tail"
+        XDP_ADJUST_HEAD | XDP_ADJUST_TAIL | XDP_ADJUST_META => Signature {
+            name: match id {
+                XDP_ADJUST_HEAD => "xdp_adjust_head",
+                XDP_ADJUST_TAIL => "xdp_adjust_tail",
+                _ => "xdp_adjust_meta",
             },
             args: [Arg::Ctx, Arg::Scalar, Arg::Unused, Arg::Unused, Arg::Unused],
             ret: Ret::Scalar,
@@ -571,7 +548,7 @@ pub const fn signature(id: i32) -> Option<Signature> {
 }
 
 /// The helpers, as registered into rbpf.
-pub(crate) const ALL: [(i32, rbpf::Helper); 32] = [
+pub(crate) const ALL: [(i32, rbpf::Helper); 33] = [
     (LD_ABS_B, crate::packet::ld_abs_b),
     (LD_ABS_H, crate::packet::ld_abs_h),
     (LD_ABS_W, crate::packet::ld_abs_w),
@@ -589,6 +566,7 @@ pub(crate) const ALL: [(i32, rbpf::Helper); 32] = [
     (L4_CSUM_REPLACE, crate::packet::l4_csum_replace),
     (XDP_ADJUST_HEAD, crate::packet::xdp_adjust_head),
     (XDP_ADJUST_TAIL, crate::packet::xdp_adjust_tail),
+    (XDP_ADJUST_META, crate::packet::xdp_adjust_meta),
     (XDP_GET_BUFF_LEN, crate::packet::xdp_get_buff_len),
     (XDP_LOAD_BYTES, crate::packet::xdp_load_bytes),
     (XDP_STORE_BYTES, crate::packet::xdp_store_bytes),

@@ -1096,7 +1096,7 @@ impl Vm {
             block[progtype::CTX_DATA_END..progtype::CTX_DATA_END + 8]
                 .copy_from_slice(&view.data_end.to_ne_bytes());
             block[progtype::CTX_DATA_META..progtype::CTX_DATA_META + 8]
-                .copy_from_slice(&view.data.to_ne_bytes());
+                .copy_from_slice(&view.meta.to_ne_bytes());
             if self.prog_type != ProgType::Ubpf {
                 let mac_off = usize::try_from(view.mac - view.buf.0).unwrap_or(0);
                 let end_off = usize::try_from(view.data_end - view.buf.0).unwrap_or(0);

@@ -1,17 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 //! The packet a kernel-typed program runs on, and the packet helpers
-//! with the kernel's semantics (`bpf_xdp_adjust_head/tail`,
+//! with the kernel's semantics (`bpf_xdp_adjust_head/tail/meta`,
 //! `bpf_skb_load_bytes(_relative)`, `bpf_skb_store_bytes`, the checksum
 //! helpers, `bpf_redirect`, `bpf_trace_printk`).
 //!
 //! A [`Packet`] keeps [`HEADROOM`] bytes in front of the frame and
 //! [`TAILROOM`] behind it, as the kernel's XDP buffers do; after a run
 //! [`Packet::data`] is the packet as the program left it (moved or
-//! resized).
+//! resized), and [`Packet::meta`] the metadata an XDP program put in
+//! front of it (`bpf_xdp_adjust_meta`; at most [`MAX_META`] bytes).
 
 use crate::maps::{with_run, Run};
-use crate::progtype::{RedirectTarget, CTX_DATA, CTX_DATA_END, CTX_DATA_META, HEADROOM, TAILROOM};
+use crate::progtype::{
+    RedirectTarget, CTX_DATA, CTX_DATA_END, CTX_DATA_META, HEADROOM, MAX_META, TAILROOM,
+};
 
 /// Bytes of the kernel's `struct xdp_frame`, kept free at the start of
 /// the headroom (`bpf_xdp_adjust_head` cannot grow into it).
@@ -22,6 +25,8 @@ const ETH_HLEN: u64 = 14;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Packet {
     buf: Vec<u8>,
+    /// Where the metadata begins (`data_meta`; `start` when there is none).
+    meta: usize,
     start: usize,
     end: usize,
     /// Offset of the link-layer (MAC) header in `buf`.
@@ -44,6 +49,7 @@ impl Packet {
         self.buf.clear();
         self.buf.resize(HEADROOM + frame.len() + TAILROOM, 0);
         self.buf[HEADROOM..HEADROOM + frame.len()].copy_from_slice(frame);
+        self.meta = HEADROOM;
         self.start = HEADROOM;
         self.end = HEADROOM + frame.len();
         self.mac = HEADROOM;
@@ -53,6 +59,11 @@ impl Packet {
     /// The packet: from `data` to `data_end`.
     pub fn data(&self) -> &[u8] {
         &self.buf[self.start..self.end]
+    }
+
+    /// The metadata in front of the packet (`data_meta` to `data`).
+    pub fn meta(&self) -> &[u8] {
+        &self.buf[self.meta..self.start]
     }
 
     /// The packet, writable.
@@ -83,6 +94,7 @@ impl Packet {
             return false;
         }
         self.start += n;
+        self.meta = self.start;
         true
     }
 
@@ -95,6 +107,7 @@ impl Packet {
         let base = self.buf.as_mut_ptr() as u64;
         PktView {
             buf: (base, base + self.buf.len() as u64),
+            meta: base + self.meta as u64,
             data: base + self.start as u64,
             data_end: base + self.end as u64,
             mac: base + self.mac as u64,
@@ -112,6 +125,7 @@ impl Packet {
         let base = v.buf.0;
         self.start = usize::try_from(v.data - base).unwrap_or(self.start);
         self.end = usize::try_from(v.data_end - base).unwrap_or(self.end);
+        self.meta = usize::try_from(v.meta - base).map_or(self.start, |m| m.min(self.start));
     }
 }
 
@@ -120,6 +134,8 @@ impl Packet {
 pub(crate) struct PktView {
     /// The whole buffer.
     pub buf: (u64, u64),
+    /// `data_meta`: the metadata lies between it and `data`.
+    pub meta: u64,
     pub data: u64,
     pub data_end: u64,
     pub mac: u64,
@@ -135,6 +151,7 @@ impl PktView {
         let end = start + packet.len() as u64;
         Self {
             buf: (start, end),
+            meta: start,
             data: start,
             data_end: end,
             mac: start,
@@ -152,6 +169,7 @@ const fn neg(errno: i32) -> u64 {
     (-(errno as i64)) as u64
 }
 const EINVAL: u64 = neg(libc::EINVAL);
+const EACCES: u64 = neg(libc::EACCES);
 const EFAULT: u64 = neg(libc::EFAULT);
 
 fn with_pkt(f: impl FnOnce(&Run, &mut PktView) -> u64) -> u64 {
@@ -178,7 +196,7 @@ fn publish(v: &PktView) {
         p.add(CTX_DATA_END)
             .cast::<u64>()
             .write_unaligned(v.data_end);
-        p.add(CTX_DATA_META).cast::<u64>().write_unaligned(v.data);
+        p.add(CTX_DATA_META).cast::<u64>().write_unaligned(v.meta);
     }
 }
 
@@ -361,17 +379,57 @@ pub(crate) fn xdp_get_buff_len(_: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
     with_pkt(|_, v| v.len())
 }
 
+/// `bpf_xdp_adjust_head`: the packet starts `delta` bytes later (earlier
+/// if negative); the metadata moves with it.
 pub(crate) fn xdp_adjust_head(_ctx: u64, delta: u64, _: u64, _: u64, _: u64) -> u64 {
     with_pkt(|_, v| {
         let delta = i64::from(delta as u32 as i32);
-        let lo = v.buf.0 + XDP_FRAME_SIZE as u64;
+        let metalen = v.data - v.meta;
+        let lo = v.buf.0 + XDP_FRAME_SIZE as u64 + metalen;
         let Some(data) = v.data.checked_add_signed(delta) else {
             return EINVAL;
         };
         if data < lo || data > v.data_end.saturating_sub(ETH_HLEN) {
             return EINVAL;
         }
+        let meta = data - metalen;
+        if metalen > 0 {
+            // SAFETY: both ranges lie within the buffer: the old
+            // metadata before the old data, the new one from `lo` (past
+            // the frame's reserved start) on; `copy` allows overlap.
+            unsafe {
+                std::ptr::copy(
+                    v.meta as *const u8,
+                    meta as *mut u8,
+                    usize::try_from(metalen).unwrap_or(0),
+                );
+            }
+        }
+        v.meta = meta;
         v.data = data;
+        publish(v);
+        0
+    })
+}
+
+/// `bpf_xdp_adjust_meta`: the metadata starts `delta` bytes later
+/// (grows if negative); it stays within the headroom and holds a
+/// multiple of 4 bytes, at most [`MAX_META`].
+pub(crate) fn xdp_adjust_meta(_ctx: u64, delta: u64, _: u64, _: u64, _: u64) -> u64 {
+    with_pkt(|_, v| {
+        let delta = i64::from(delta as u32 as i32);
+        let lo = v.buf.0 + XDP_FRAME_SIZE as u64;
+        let Some(meta) = v.meta.checked_add_signed(delta) else {
+            return EINVAL;
+        };
+        if meta < lo || meta > v.data {
+            return EINVAL;
+        }
+        let metalen = v.data - meta;
+        if metalen % 4 != 0 || metalen > MAX_META {
+            return EACCES;
+        }
+        v.meta = meta;
         publish(v);
         0
     })

@@ -42,6 +42,10 @@ pub const CTX_DATA_META: usize = 16;
 /// packet (the kernel's `XDP_PACKET_HEADROOM`), for
 /// `bpf_xdp_adjust_head` and `bpf_xdp_adjust_meta`.
 pub const HEADROOM: usize = 256;
+/// Most bytes of metadata `bpf_xdp_adjust_meta` puts in front of the
+/// packet (a multiple of 4), as in the kernel: `data_meta` is never more
+/// than this before `data` (the verifier relies on it).
+pub const MAX_META: u64 = 32;
 /// Bytes of tailroom behind the packet, for `bpf_xdp_adjust_tail`.
 pub const TAILROOM: usize = 256;
 

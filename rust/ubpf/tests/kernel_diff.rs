@@ -406,7 +406,13 @@ fn compare(
                 .run_packet(&mut packet, &meta)
                 .map_err(|e| format!("frame {name}: {engine} failed: {e}"))?
                 .r0;
-            let pkt = packet.data().to_vec();
+            // XDP test runs give the packet back from data_meta: the
+            // metadata a program put in front of it comes first
+            let pkt = if kern.prog_type == ProgType::Xdp {
+                [packet.meta(), packet.data()].concat()
+            } else {
+                packet.data().to_vec()
+            };
             if engine == "interpreter" {
                 tail_calls += vm.last_tail_calls();
             }

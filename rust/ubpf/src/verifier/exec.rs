@@ -4,7 +4,8 @@
 
 use super::domain::{Cmp, Range};
 use super::state::{
-    c_add, c_sub, slot_of, Frame, Reg, Slot, State, Val, LEN, MAX_C, MAX_LEN, NONE, ZERO,
+    c_add, c_sub, slot_of, Frame, Reg, Slot, State, Val, LEN, MAX_C, MAX_LEN, MAX_META, META, NONE,
+    ZERO,
 };
 use super::Convention;
 use crate::check::{Insn, CALL, EXIT, LDDW};
@@ -187,6 +188,9 @@ fn fmt_off(v: &Val, off: i64) -> String {
 /// Check a packet access of `size` bytes at `v + off`.
 fn check_pkt(p: &Prog, st: &State, r: u8, v: &Val, off: i64, size: u32, what: &str) -> VResult<()> {
     let n = i64::from(size);
+    if v.sym == META {
+        return check_meta(st, r, v, off, size, what);
+    }
     if v.n.smin.saturating_add(off) < 0 {
         return reject(
             r,
@@ -219,6 +223,30 @@ fn check_pkt(p: &Prog, st: &State, r: u8, v: &Val, off: i64, size: u32, what: &s
             bytes(size),
             fmt_off(v, off),
             p.hint()
+        ),
+    )
+}
+
+/// Check an access of `size` bytes at `META + v.c + off`: within the
+/// metadata, from `data_meta` up to what a comparison with `data`
+/// proved (the kernel's rule for `PTR_TO_PACKET_META`).
+fn check_meta(st: &State, r: u8, v: &Val, off: i64, size: u32, what: &str) -> VResult<()> {
+    let start = v.c.checked_add(off).filter(|&c| c >= 0);
+    let end = start.and_then(|c| c.checked_add(i64::from(size)));
+    let proven = st.safe(META).unwrap_or(0);
+    if end.is_some_and(|e| e <= proven) {
+        return Ok(());
+    }
+    reject(
+        r,
+        format!(
+            "metadata {what} of {} at data_meta{:+} not proven within the metadata ({proven} \
+             bytes known): compare data_meta + {} with data first",
+            bytes(size),
+            v.c.saturating_add(off),
+            v.c.saturating_add(off)
+                .saturating_add(i64::from(size))
+                .max(0)
         ),
     )
 }
@@ -392,7 +420,12 @@ fn ctx_access(
     }
     let min = u64::try_from(st.min_len()).unwrap_or(0);
     Ok(Some(match a.field.kind {
-        FieldKind::Data | FieldKind::DataMeta => Reg::Pkt(Val::konst(0)),
+        FieldKind::Data => Reg::Pkt(Val::konst(0)),
+        FieldKind::DataMeta => Reg::Pkt(Val {
+            n: Range::konst(0).sub(&Range::urange(0, MAX_META)),
+            sym: META,
+            c: 0,
+        }),
         FieldKind::DataEnd => Reg::Pkt(Val {
             n: Range::urange(min, MAX_LEN),
             sym: LEN,
@@ -709,7 +742,7 @@ fn check_write_arg(
 fn clear_packet(st: &mut State) {
     st.for_each_reg(|r| match r {
         Reg::Pkt(_) => *r = Reg::Scalar(Val::with_sym(Range::UNKNOWN, NONE, None)),
-        Reg::Scalar(v) if v.sym == LEN => v.sym = NONE,
+        Reg::Scalar(v) if v.sym == LEN || v.sym == META => v.sym = NONE,
         _ => {}
     });
     st.safe = Rc::default();
@@ -1394,9 +1427,35 @@ pub fn eval_sdiv(op: u8, a: u64, b: u64, is64: bool) -> u64 {
 
 /// Learn from `lo <= hi` (`lo < hi` if `strict`) on values `lo`, `hi`.
 fn learn_le(st: &mut State, lo: &Val, hi: &Val, strict: bool) {
-    if hi.sym == LEN && lo.sym != NONE && lo.sym != LEN {
+    // the metadata's extent is learnt from data only (learn_meta), as in
+    // the kernel: its accesses end before the packet
+    if hi.sym == LEN && !matches!(lo.sym, NONE | LEN | META) {
         if let Some(k) = c_sub(lo.c, hi.c).and_then(|k| k.checked_add(i64::from(strict))) {
             st.learn(lo.sym, k);
+        }
+    }
+}
+
+/// Record what `a op b`, for packet offsets, tells about the metadata:
+/// as in the kernel, `data_meta + n <= data` (and its other forms)
+/// proves `n` bytes at `data_meta`: `META + n <= 0 <= LEN`.
+fn learn_meta(st: &mut State, a: &Val, b: &Val, op: Cmp) {
+    let (lo, hi, strict) = match op {
+        Cmp::Lt => (a, b, true),
+        Cmp::Le => (a, b, false),
+        Cmp::Gt => (b, a, true),
+        Cmp::Ge => (b, a, false),
+        Cmp::Eq => {
+            learn_meta(st, a, b, Cmp::Le);
+            learn_meta(st, b, a, Cmp::Le);
+            return;
+        }
+        _ => return,
+    };
+    // the kernel learns nothing from offsets beyond MAX_PACKET_OFF
+    if lo.sym == META && hi.sym == ZERO && hi.c == 0 && lo.c <= 0xffff {
+        if let Some(k) = lo.c.checked_add(i64::from(strict)) {
+            st.learn(META, k);
         }
     }
 }
@@ -1505,8 +1564,12 @@ fn assume(st: &mut State, x: &Insn, op: Cmp, is64: bool) -> bool {
                 };
                 return op.eval(p, q) || matches!(op, Cmp::Set | Cmp::NotSet);
             }
-            if va.n.smin >= 0 && vb.n.smin >= 0 && !is_signed(op) {
+            // packet offsets compare as the addresses do: the buffer has
+            // room in front of the packet for the metadata
+            let ordered = |v: &Val| v.n.smin >= 0 || v.sym == META;
+            if ordered(&va) && ordered(&vb) && !is_signed(op) {
                 learn(st, &va, &vb, op);
+                learn_meta(st, &va, &vb, op);
             }
             true
         }

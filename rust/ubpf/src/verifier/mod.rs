@@ -769,6 +769,15 @@ fn run(
     });
     d.stats.loops = d.back_count.iter().any(|&c| c > 0) || program.has_back_edges();
     d.stats.work = d.work;
+    if std::env::var_os("UBPF_VSTATS").is_some() {
+        eprintln!(
+            "VSTATS processed {} states {} work {} us {}",
+            d.stats.processed,
+            d.stats.states,
+            d.work,
+            d.started.elapsed().as_micros()
+        );
+    }
     if let Err(f) = res {
         let kind = match f {
             Fail::At(insn, r) => ErrorKind::Verifier {
@@ -789,16 +798,18 @@ fn run(
         return Err(err(kind));
     }
     let mut exec = ctx.code.clone();
-    let mut i = 0;
-    while i < n {
-        let wide = if code[i].code == LDDW { 2 } else { 1 };
-        if !d.prog.seen[i] {
-            for b in exec[i * INSN_SIZE..(i + wide).min(n) * INSN_SIZE].chunks_exact_mut(INSN_SIZE)
-            {
+    // what no path reaches never runs: exits in its place, so that the
+    // engine never compiles what the verifier did not check
+    let mut at = 0;
+    while at < n {
+        let wide = if code[at].code == LDDW { 2 } else { 1 };
+        if !d.prog.seen[at] {
+            let dead = &mut exec[at * INSN_SIZE..(at + wide).min(n) * INSN_SIZE];
+            for b in dead.chunks_exact_mut(INSN_SIZE) {
                 b.copy_from_slice(&[crate::check::EXIT, 0, 0, 0, 0, 0, 0, 0]);
             }
         }
-        i += wide;
+        at += wide;
     }
     for (i, id) in d.prog.callx.iter().enumerate() {
         if let Some(id) = id {

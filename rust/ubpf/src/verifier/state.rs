@@ -21,8 +21,8 @@ use std::rc::Rc;
 
 use super::domain::Range;
 
-/// A symbolic value: [`ZERO`], [`LEN`], [`NONE`] or the value produced by
-/// an instruction ([`site`]).
+/// A symbolic value: [`ZERO`], [`LEN`], [`META`], [`NONE`] or a value a
+/// program computed (from [`FIRST`] on).
 pub type Sym = u32;
 /// The constant 0: `ZERO + c` is the constant `c`.
 pub const ZERO: Sym = 0;
@@ -30,8 +30,15 @@ pub const ZERO: Sym = 0;
 pub const LEN: Sym = 1;
 /// No symbolic knowledge.
 pub const NONE: Sym = u32::MAX;
+/// Where `data_meta` is, as a packet offset: minus the length of the
+/// metadata in front of the packet (`bpf_xdp_adjust_meta`), within
+/// [-[`MAX_META`], 0].  Packet pointers `META + c` with `c >= 0` do not
+/// point before the metadata (the start of the memory packet pointers
+/// may reach).
+pub const META: Sym = 2;
 /// The first fresh symbol.
-pub const FIRST: Sym = 2;
+pub const FIRST: Sym = 3;
+pub use crate::progtype::MAX_META;
 
 /// Largest magnitude of a symbolic offset `c` (and of the packet offsets
 /// the verifier reasons about): values beyond lose their symbolic part.
@@ -132,7 +139,7 @@ impl SymMap {
         let Some(d) = a.c.checked_sub(b.c) else {
             return false;
         };
-        if matches!(b.sym, ZERO | LEN) || matches!(a.sym, ZERO | LEN) {
+        if matches!(b.sym, ZERO | LEN | META) || matches!(a.sym, ZERO | LEN | META) {
             return a.sym == b.sym && d == 0;
         }
         match self.e[..self.len].iter().find(|&&(o, _, _)| o == b.sym) {
@@ -148,7 +155,7 @@ impl SymMap {
 
     /// The symbol and offset a stored symbol stands for.
     fn get(&self, o: Sym) -> Option<(Sym, i64)> {
-        if matches!(o, ZERO | LEN) {
+        if matches!(o, ZERO | LEN | META) {
             return Some((o, 0));
         }
         self.e[..self.len]
@@ -278,6 +285,7 @@ impl fmt::Display for Reg {
         let sym = |out: &mut fmt::Formatter<'_>, v: &Val| match v.sym {
             NONE | ZERO => Ok(()),
             LEN => write!(out, " =len{:+}", v.c),
+            META => write!(out, " =meta{:+}", v.c),
             s => write!(out, " =v{}{:+}", s - FIRST, v.c),
         };
         match self {
@@ -750,8 +758,14 @@ impl State {
         }
         let _ = write!(out, " | len>={}", self.min_len());
         for &(s, k) in self.safe.iter() {
-            if s != ZERO {
-                let _ = write!(out, " len-v{}>={k}", s - FIRST);
+            match s {
+                ZERO => {}
+                META => {
+                    let _ = write!(out, " len-meta>={k}");
+                }
+                s => {
+                    let _ = write!(out, " len-v{}>={k}", s - FIRST);
+                }
             }
         }
         if self.depth() > 0 {
