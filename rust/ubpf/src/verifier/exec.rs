@@ -133,13 +133,20 @@ impl Prog<'_> {
 
 fn read(st: &State, r: u8) -> VResult<Reg> {
     let v = st.regs[usize::from(r)];
-    if v.is_init() {
-        Ok(v)
-    } else {
-        reject(
+    match v {
+        Reg::Stale => reject(
+            r,
+            format!(
+                "r{r} held a packet pointer that a helper moving or resizing the packet \
+                 (bpf_xdp_adjust_head/tail/meta, bpf_skb_store_bytes, ...) made invalid: load \
+                 it from the context again"
+            ),
+        ),
+        _ if v.is_init() => Ok(v),
+        _ => reject(
             r,
             format!("r{r} is read before it is written (uninitialised)"),
-        )
+        ),
     }
 }
 
@@ -469,7 +476,7 @@ fn access(
         );
     }
     match base {
-        Reg::Uninit => unreachable!(),
+        Reg::Uninit | Reg::Stale => unreachable!(),
         Reg::Scalar(_) => reject(
             r,
             format!("memory {what} through r{r}, a scalar (not a pointer)"),
@@ -737,11 +744,12 @@ fn check_write_arg(
 }
 
 /// After a helper that may move or resize the packet: packet pointers
-/// become unknown numbers (the kernel's `clear_all_pkt_pointers`), and
-/// nothing is known of the new length.
+/// become unreadable (the kernel's `clear_all_pkt_pointers` for programs
+/// that may not leak pointers: as unknown numbers they would give away
+/// the packet's host address), and nothing is known of the new length.
 fn clear_packet(st: &mut State) {
     st.for_each_reg(|r| match r {
-        Reg::Pkt(_) => *r = Reg::Scalar(Val::with_sym(Range::UNKNOWN, NONE, None)),
+        Reg::Pkt(_) => *r = Reg::Stale,
         Reg::Scalar(v) if v.sym == LEN || v.sym == META => v.sym = NONE,
         _ => {}
     });

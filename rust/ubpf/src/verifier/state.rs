@@ -176,6 +176,10 @@ impl SymMap {
 pub enum Reg {
     /// Never written (or clobbered by a call): cannot be read.
     Uninit,
+    /// A packet pointer that a helper moving or resizing the packet made
+    /// invalid: cannot be read (as a number it would give away a host
+    /// address).
+    Stale,
     /// A number.
     Scalar(Val),
     /// A pointer into the packet; the value is the offset from its start.
@@ -204,11 +208,11 @@ pub enum Reg {
 
 impl Reg {
     pub const fn is_init(&self) -> bool {
-        !matches!(self, Self::Uninit)
+        !matches!(self, Self::Uninit | Self::Stale)
     }
 
     pub const fn is_pointer(&self) -> bool {
-        !matches!(self, Self::Uninit | Self::Scalar(_))
+        !matches!(self, Self::Uninit | Self::Stale | Self::Scalar(_))
     }
 
     pub const fn sym(&self) -> Sym {
@@ -222,6 +226,7 @@ impl Reg {
     pub const fn kind(&self) -> &'static str {
         match self {
             Self::Uninit => "uninitialised",
+            Self::Stale => "invalidated packet pointer",
             Self::Scalar(_) => "scalar",
             Self::Pkt(_) => "packet pointer",
             Self::Stack { .. } => "stack pointer",
@@ -264,7 +269,7 @@ impl Reg {
     /// read through `m`.
     fn within(&self, o: &Self, m: &mut SymMap) -> bool {
         match (self, o) {
-            (_, Self::Uninit) => true,
+            (_, Self::Uninit | Self::Stale) => true,
             (Self::Scalar(a), Self::Scalar(b)) | (Self::Pkt(a), Self::Pkt(b)) => {
                 a.n.within(&b.n) && m.relate(a, b)
             }
@@ -290,6 +295,7 @@ impl fmt::Display for Reg {
         };
         match self {
             Self::Uninit => write!(f, "?"),
+            Self::Stale => write!(f, "stale"),
             Self::Scalar(v) => {
                 write!(f, "{}", v.n)?;
                 sym(f, v)

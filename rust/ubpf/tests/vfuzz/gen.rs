@@ -235,6 +235,8 @@ enum V {
     Scalar,
     /// Packet pointer at a known constant offset.
     Pkt(i64),
+    /// Pointer `data_meta` + a known constant offset.
+    Meta(i64),
     End,
     Ctx,
     Stack,
@@ -1165,6 +1167,84 @@ impl Gen<'_> {
         self.a.i(EXIT, 0, 0, 0, 0);
     }
 
+    /// `bpf_xdp_adjust_meta(ctx, delta)` with the context in r1: the
+    /// deltas around the kernel's limits (multiples of 4 up to 32 bytes
+    /// of metadata); clobbers r1-r5 (the context comes back from fp-8).
+    fn adjust_meta(&mut self) {
+        let delta = self.rng.pick(&[-4, -8, -16, -32, -36, -2, 0, 4, 8, -256]);
+        self.a.i(STX | MEM | 0x18, 10, 1, -8, 0);
+        self.a.i(ALU64 | 0xb0, 2, 0, 0, delta);
+        self.a.i(CALL, 0, 0, 0, 54);
+        for r in 1..=5 {
+            self.regs[r] = V::Uninit;
+        }
+        self.regs[0] = V::Scalar;
+        self.a.i(LDX | MEM | 0x18, 1, 10, -8, 0);
+        self.set(1, V::Ctx);
+        self.slots[63] = V::Ctx;
+    }
+
+    /// Something with a `data_meta` pointer: a check of its extent
+    /// against `data` (or, wrongly, against `data_end`, signed, 32-bit,
+    /// off by one), an access at an offset near what was checked,
+    /// arithmetic, or a call that moves the metadata (its pointers must
+    /// be dead afterwards).
+    fn meta_op(&mut self) {
+        let Some(m) = self.reg_with(|v| matches!(v, V::Meta(_))) else {
+            return;
+        };
+        let V::Meta(o) = self.regs[m as usize] else {
+            return;
+        };
+        match self.rng.below(6) {
+            0 | 1 => {
+                let k = self.rng.pick(&[0, 1, 3, 4, 7, 8, 12, 16, 31, 32, 33, 36, 0xffff, 0x10000]);
+                let t = self.scratch_not(m);
+                self.a.i(ALU64 | X | 0xb0, t, m, 0, 0);
+                self.a.i(ALU64, t, 0, 0, k - o as i32);
+                let end = self.end;
+                let (cls, op, a, b) = match self.rng.below(8) {
+                    0 | 1 => (JMP, 0x20, t, P),  // if t > data: the kernel's check
+                    2 => (JMP, 0xa0, P, t),      // if data < t
+                    3 => (JMP, 0x30, t, P),      // if t >= data (one byte more)
+                    4 => (JMP, 0x20, t, E),      // against data_end: proves nothing
+                    5 => (JMP, 0x60, t, P),      // signed
+                    6 => (JMP32, 0x20, t, P),    // 32-bit
+                    _ => {
+                        let op = self.cond_op();
+                        (JMP, op, t, P)
+                    }
+                };
+                self.a.j(cls | X | op, a, b, 0, end);
+                self.set(t, V::Meta(i64::from(k)));
+            }
+            2 | 3 => {
+                let sz = self.size();
+                let off = self.rng.pick(&[-4i16, -1, 0, 0, 1, 2, 4, 4, 8, 12, 28, 31, 32]) - o as i16;
+                if self.p(2) {
+                    let d = self.scratch();
+                    self.a.i(LDX | MEM | size_bits(sz), d, m, off, 0);
+                    self.set(d, V::Scalar);
+                } else {
+                    let v = self.scalar();
+                    self.a.i(STX | MEM | size_bits(sz), m, v, off, 0);
+                }
+            }
+            4 => {
+                let k = self.rng.pick(&[-4, -1, 1, 4, 8, 32]);
+                let d = self.scratch_not(m);
+                self.a.i(ALU64 | X | 0xb0, d, m, 0, 0);
+                self.a.i(ALU64, d, 0, 0, k);
+                self.set(d, V::Meta(o + i64::from(k)));
+            }
+            _ => {
+                if self.regs[1] == V::Ctx {
+                    self.adjust_meta();
+                }
+            }
+        }
+    }
+
     fn prelude(&mut self, min_len: usize) {
         self.safe = i64::try_from(min_len).unwrap_or(0);
         if !self.ctx {
@@ -1192,6 +1272,10 @@ impl Gen<'_> {
                 self.rng.pick(&[4, 5, 6, 7, 8, 12]),
             ),
         };
+        let meta = self.p(3);
+        if meta && self.p(2) {
+            self.adjust_meta();
+        }
         if self.p(8) {
             // ctx spilled and filled first
             self.a.i(STX | MEM | 0x18, 10, 1, -8, 0);
@@ -1203,6 +1287,11 @@ impl Gen<'_> {
         self.a.i(LDX | MEM | size_bits(sz), E, 1, e_off, 0);
         self.set(P, V::Pkt(0));
         self.set(E, V::End);
+        if meta {
+            // data_meta (xdp_md offset 8)
+            self.a.i(LDX | MEM | size_bits(4), 3, 1, 8, 0);
+            self.set(3, V::Meta(0));
+        }
         if self.p(12) {
             let sz2 = self.rng.pick(&[1, 2, 4, 8]);
             let o = self.rng.below(16) as i16;
@@ -1248,6 +1337,7 @@ pub fn generate(rng: &mut Rng, hints: &[u64], maps_available: bool) -> Case {
     let n = 1 + g.rng.below(7);
     for _ in 0..n {
         match g.rng.below(if maps { 16 } else { 14 }) {
+            0 | 1 if g.regs.iter().any(|v| matches!(v, V::Meta(_))) && g.p(2) => g.meta_op(),
             0 | 1 => g.load_pkt(),
             2 => g.store_pkt(),
             3 => g.alu(),
