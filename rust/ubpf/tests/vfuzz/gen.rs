@@ -1198,18 +1198,20 @@ impl Gen<'_> {
         };
         match self.rng.below(6) {
             0 | 1 => {
-                let k = self.rng.pick(&[0, 1, 3, 4, 7, 8, 12, 16, 31, 32, 33, 36, 0xffff, 0x10000]);
+                let k = self
+                    .rng
+                    .pick(&[0, 1, 3, 4, 7, 8, 12, 16, 31, 32, 33, 36, 0xffff, 0x10000]);
                 let t = self.scratch_not(m);
                 self.a.i(ALU64 | X | 0xb0, t, m, 0, 0);
                 self.a.i(ALU64, t, 0, 0, k - o as i32);
                 let end = self.end;
                 let (cls, op, a, b) = match self.rng.below(8) {
-                    0 | 1 => (JMP, 0x20, t, P),  // if t > data: the kernel's check
-                    2 => (JMP, 0xa0, P, t),      // if data < t
-                    3 => (JMP, 0x30, t, P),      // if t >= data (one byte more)
-                    4 => (JMP, 0x20, t, E),      // against data_end: proves nothing
-                    5 => (JMP, 0x60, t, P),      // signed
-                    6 => (JMP32, 0x20, t, P),    // 32-bit
+                    0 | 1 => (JMP, 0x20, t, P), // if t > data: the kernel's check
+                    2 => (JMP, 0xa0, P, t),     // if data < t
+                    3 => (JMP, 0x30, t, P),     // if t >= data (one byte more)
+                    4 => (JMP, 0x20, t, E),     // against data_end: proves nothing
+                    5 => (JMP, 0x60, t, P),     // signed
+                    6 => (JMP32, 0x20, t, P),   // 32-bit
                     _ => {
                         let op = self.cond_op();
                         (JMP, op, t, P)
@@ -1220,7 +1222,10 @@ impl Gen<'_> {
             }
             2 | 3 => {
                 let sz = self.size();
-                let off = self.rng.pick(&[-4i16, -1, 0, 0, 1, 2, 4, 4, 8, 12, 28, 31, 32]) - o as i16;
+                let off = self
+                    .rng
+                    .pick(&[-4i16, -1, 0, 0, 1, 2, 4, 4, 8, 12, 28, 31, 32])
+                    - o as i16;
                 if self.p(2) {
                     let d = self.scratch();
                     self.a.i(LDX | MEM | size_bits(sz), d, m, off, 0);
