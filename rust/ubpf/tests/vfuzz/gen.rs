@@ -1167,14 +1167,17 @@ impl Gen<'_> {
         self.a.i(EXIT, 0, 0, 0, 0);
     }
 
-    /// `bpf_xdp_adjust_meta(ctx, delta)` with the context in r1: the
-    /// deltas around the kernel's limits (multiples of 4 up to 32 bytes
-    /// of metadata); clobbers r1-r5 (the context comes back from fp-8).
+    /// `bpf_xdp_adjust_meta`, `_head` or `_tail` (ctx, delta) with the
+    /// context in r1: deltas around the kernel's limits (multiples of 4
+    /// up to 32 bytes of metadata, the Ethernet header); clobbers r1-r5
+    /// (the context comes back from fp-8).  Packet pointers are invalid
+    /// afterwards.
     fn adjust_meta(&mut self) {
+        let helper = self.rng.pick(&[54, 54, 44, 65]);
         let delta = self.rng.pick(&[-4, -8, -16, -32, -36, -2, 0, 4, 8, -256]);
         self.a.i(STX | MEM | 0x18, 10, 1, -8, 0);
         self.a.i(ALU64 | 0xb0, 2, 0, 0, delta);
-        self.a.i(CALL, 0, 0, 0, 54);
+        self.a.i(CALL, 0, 0, 0, helper);
         for r in 1..=5 {
             self.regs[r] = V::Uninit;
         }
