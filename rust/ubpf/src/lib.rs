@@ -532,6 +532,24 @@ impl Inner {
         }
     }
 
+    /// Give each function the frame the verifier sized (its first
+    /// instruction, its stack bytes): a callee's frame pointer is its
+    /// caller's frame size below the caller's (interpreter and JIT).
+    fn set_frames(&mut self, frames: &[(usize, u16)]) -> Result<(), std::io::Error> {
+        /// Frame sizes by first instruction; other functions (none in a
+        /// verified program) get rbpf's default.
+        fn frame_size(_: &[u8], pc: usize, data: &mut dyn std::any::Any) -> u16 {
+            data.downcast_ref::<Vec<(usize, u16)>>()
+                .and_then(|f| f.binary_search_by_key(&pc, |e| e.0).ok().map(|k| f[k].1))
+                .unwrap_or(rbpf::ebpf::LOCAL_FUNCTION_STACK_SIZE)
+        }
+        let data = Box::new(frames.to_vec());
+        match self {
+            Self::Raw(vm) => vm.set_stack_usage_calculator(frame_size, data),
+            Self::Context(vm) => vm.set_stack_usage_calculator(frame_size, data),
+        }
+    }
+
     /// The JIT-compiled program, to call directly, if compiled.
     fn jit_entry(&self) -> Option<JitEntry> {
         match self {
@@ -702,6 +720,11 @@ impl Stage {
         for &addr in addrs {
             // SAFETY: see above.
             inner.register_allowed_memory(unsafe { &*addr }.value_region());
+        }
+        if let Some(p) = proof.filter(|p| !p.frames().is_empty()) {
+            inner
+                .set_frames(p.frames())
+                .map_err(|e| err(ErrorKind::Rejected(e.to_string())))?;
         }
         if jit {
             compile(&mut inner).map_err(|m| err(ErrorKind::Jit(m)))?;

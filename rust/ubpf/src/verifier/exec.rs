@@ -5,7 +5,7 @@
 use super::domain::{Cmp, Range};
 use super::state::{
     c_add, c_sub, slot_of, Frame, Reg, Slot, State, Val, LEN, MAX_C, MAX_LEN, MAX_META, META, NONE,
-    ZERO,
+    STACK_SIZE, ZERO,
 };
 use super::Convention;
 use crate::check::{Insn, CALL, EXIT, LDDW};
@@ -62,6 +62,9 @@ pub struct Prog<'a> {
     pub ctx: &'a [Option<CtxAccess>],
     /// `callx` instructions to rewrite into calls of this helper.
     pub callx: Vec<Option<i32>>,
+    /// Per function (by its first instruction): the most stack bytes
+    /// below its frame pointer any path reached.
+    pub stack_use: Vec<std::cell::Cell<u16>>,
     /// Per instruction: whether some path simulated it.  Those no path
     /// reaches (behind branches the verifier decided) never run; the
     /// engine gets `exit` in their place, as the kernel sanitizes dead
@@ -103,16 +106,35 @@ impl Prog<'_> {
 }
 
 impl Prog<'_> {
-    /// Stack bytes of a frame at call depth `depth`.  The engine (rbpf
-    /// interpreter and JIT alike) gives the program 512 bytes and each
-    /// callee a frame pointer 256 bytes below its caller's.
+    /// Stack bytes of a frame at call depth `depth`: 512, as in the
+    /// kernel, for every function; with bpf-to-bpf calls the frames of a
+    /// call chain must also fit in 512 bytes together, which
+    /// [`super::frames`] checks once each function's use is known (the
+    /// engine gives each callee a frame pointer that many bytes below its
+    /// caller's).
     pub const fn frame_limit(&self, depth: usize) -> i64 {
-        if !self.has_calls {
-            512
-        } else if depth < 2 {
-            256
+        if depth < crate::check::MAX_CALL_DEPTH {
+            STACK_SIZE
         } else {
             0
+        }
+    }
+
+    /// Note that the function frame `f` of `st` runs reaches `-off` bytes
+    /// below its frame pointer.
+    fn note_stack(&self, st: &State, f: usize, off: i64) {
+        let entry = match st.frames.get(f) {
+            Some(fr) if f > 0 => self.code.get(fr.callsite).map_or(0, |x| {
+                i64::try_from(fr.callsite)
+                    .ok()
+                    .and_then(|c| usize::try_from(c + 1 + i64::from(x.imm)).ok())
+                    .unwrap_or(0)
+            }),
+            _ => 0,
+        };
+        let used = u16::try_from(off.unsigned_abs()).unwrap_or(u16::MAX);
+        if let Some(c) = self.stack_use.get(entry) {
+            c.set(c.get().max(used));
         }
     }
 
@@ -497,6 +519,7 @@ fn access(
         }
         Reg::Stack { frame, off: fo } => {
             let (f, total) = check_stack(st, r, frame, fo + off, size, what, true)?;
+            p.note_stack(st, f, total);
             match value {
                 Some(val) => {
                     stack_store(
@@ -651,6 +674,7 @@ fn check_mem_arg(st: &State, p: &Prog, r: u8, v: Reg, size: u32, helper: &str) -
         Reg::Stack { frame, off } => {
             let (f, total) =
                 check_stack(st, r, frame, off, size, &format!("read ({helper})"), false)?;
+            p.note_stack(st, f, total);
             for b in 0..size {
                 let o = total + i64::from(b);
                 let (k, bit) = slot_of(o);
@@ -720,6 +744,7 @@ fn check_write_arg(
         Reg::Stack { frame, off } => {
             let (f, total) =
                 check_stack(st, r, frame, off, size, &format!("write ({helper})"), false)?;
+            p.note_stack(st, f, total);
             for b in 0..written {
                 let o = total + i64::from(b);
                 let unknown = Reg::Scalar(Val::with_sym(Range::UNKNOWN, NONE, None));

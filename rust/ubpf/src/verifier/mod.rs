@@ -135,6 +135,9 @@ pub struct Verified {
     /// Proofs of the program's tail-call targets
     /// ([`Program::tail_targets`]), under the same options.
     targets: Arc<[Option<Verified>]>,
+    /// With bpf-to-bpf calls: each function's first instruction and the
+    /// stack bytes its frame takes (see [`frames`]).
+    frames: Arc<[(usize, u16)]>,
 }
 
 impl Verified {
@@ -191,6 +194,12 @@ impl Verified {
     /// The code to execute (context loads rewritten).
     pub(crate) fn exec_code(&self) -> &[u8] {
         &self.exec
+    }
+
+    /// With bpf-to-bpf calls: each function's first instruction and the
+    /// stack bytes its frame takes (empty without calls).
+    pub(crate) fn frames(&self) -> &[(usize, u16)] {
+        &self.frames
     }
 }
 
@@ -744,6 +753,7 @@ fn run(
         access: vec![0; n],
         callx: vec![None; n],
         seen: vec![false; n],
+        stack_use: (0..n).map(|_| std::cell::Cell::new(0)).collect(),
         maps: program.maps(),
         map_access: program
             .maps()
@@ -801,6 +811,18 @@ fn run(
         }
         return Err(err(kind));
     }
+    let frames = if d.prog.has_calls {
+        let used: Vec<u16> = d.prog.stack_use.iter().map(std::cell::Cell::get).collect();
+        frames(&code, &used).map_err(|(insn, detail)| {
+            err(ErrorKind::Verifier {
+                insn,
+                reg: None,
+                detail,
+            })
+        })?
+    } else {
+        Vec::new()
+    };
     let mut exec = ctx.code.clone();
     // what no path reaches never runs: exits in its place, so that the
     // engine never compiles what the verifier did not check
@@ -840,5 +862,89 @@ fn run(
         opts: *opts,
         stats: d.stats,
         targets: Arc::from([]),
+        frames: Arc::from(frames),
     })
+}
+
+/// The frame of each function of a program with bpf-to-bpf calls (its
+/// first instruction, and the stack bytes below its frame pointer the
+/// engine gives it, the bytes it uses rounded up to 32 as the kernel
+/// counts them), checked as the kernel does: the frames of every chain of
+/// calls fit in 512 bytes together.  `used`: per instruction, the bytes
+/// the function starting there uses.
+fn frames(code: &[Insn], used: &[u16]) -> Result<Vec<(usize, u16)>, (usize, String)> {
+    let n = code.len();
+    let mut entries = vec![0usize];
+    let mut calls = Vec::new();
+    for (i, x) in code.iter().enumerate() {
+        if x.code == crate::check::CALL && x.src == 1 {
+            let target = i64::try_from(i)
+                .ok()
+                .and_then(|i| usize::try_from(i + 1 + i64::from(x.imm)).ok());
+            if let Some(t) = target.filter(|&t| t < n) {
+                entries.push(t);
+                calls.push((i, t));
+            }
+        }
+    }
+    entries.sort_unstable();
+    entries.dedup();
+    let func_of = |pc: usize| match entries.binary_search(&pc) {
+        Ok(k) => k,
+        Err(k) => k.saturating_sub(1),
+    };
+    let size: Vec<u16> = entries
+        .iter()
+        .map(|&e| used.get(e).copied().unwrap_or(0).max(1).div_ceil(32) * 32)
+        .collect();
+    // deepest chain from each function (the checks refused recursion):
+    // (bytes, the call it continues with)
+    let mut deepest: Vec<Option<(u32, Option<usize>)>> = vec![None; entries.len()];
+    fn depth(
+        f: usize,
+        entries: &[usize],
+        calls: &[(usize, usize)],
+        size: &[u16],
+        func_of: &dyn Fn(usize) -> usize,
+        memo: &mut [Option<(u32, Option<usize>)>],
+    ) -> u32 {
+        if let Some((d, _)) = memo[f] {
+            return d;
+        }
+        let end = entries.get(f + 1).copied().unwrap_or(usize::MAX);
+        let mut best = (0, None);
+        for &(at, t) in calls
+            .iter()
+            .filter(|&&(at, _)| at >= entries[f] && at < end)
+        {
+            let d = depth(func_of(t), entries, calls, size, func_of, memo);
+            if d > best.0 {
+                best = (d, Some(at));
+            }
+        }
+        let d = u32::from(size[f]) + best.0;
+        memo[f] = Some((d, best.1));
+        d
+    }
+    let total = depth(0, &entries, &calls, &size, &func_of, &mut deepest);
+    if i64::from(total) > state::STACK_SIZE {
+        let mut chain = Vec::new();
+        let mut f = 0;
+        while let Some((_, Some(at))) = deepest[f] {
+            chain.push(at);
+            f = func_of(calls.iter().find(|c| c.0 == at).map_or(0, |c| c.1));
+        }
+        let first = chain.first().copied().unwrap_or(0);
+        let path: Vec<String> = chain.iter().map(ToString::to_string).collect();
+        return Err((
+            first,
+            format!(
+                "the stack frames of the call chain through the calls at instructions {} \
+                 take {total} bytes together (each function's stack rounded up to 32), \
+                 more than 512 (the kernel's limit)",
+                path.join(", ")
+            ),
+        ));
+    }
+    Ok(entries.into_iter().zip(size).collect())
 }
