@@ -1043,8 +1043,10 @@ fn call_local(p: &Prog, st: &mut State, i: usize, target: usize) -> VResult<Step
 }
 
 fn exit(st: &mut State) -> VResult<Step> {
-    let r0 = read(st, 0)?;
     let depth = st.depth();
+    // a function may return nothing (a void function): r0 is then as
+    // unreadable in its caller as it was here, as in the kernel
+    let r0 = if depth == 0 { read(st, 0)? } else { st.regs[0] };
     if depth == 0 {
         if let Some(&id) = st.refs.first() {
             return reject(
