@@ -567,6 +567,14 @@ impl Inner {
     }
 }
 
+/// A shortcut of [`Vm::run`] (see `Vm::direct`).
+#[derive(Clone, Copy)]
+enum Direct {
+    None,
+    Jit(rbpf::JitRawFunction),
+    Interpreter,
+}
+
 /// The machine code of a JIT-compiled program, called as a C function.  Valid
 /// while the [`Inner`] it comes from lives (it is never compiled again).
 #[derive(Clone, Copy)]
@@ -773,10 +781,11 @@ pub struct Vm {
     state: maps::RunState,
     /// Its maps went to a replacement ([`Vm::new_keeping_maps`]).
     retired: bool,
-    /// The JIT code of a raw-convention program that calls no helper (so
-    /// makes no tail call), whose runs by [`Vm::run`] are the call alone;
-    /// None once retired.
-    direct: Option<rbpf::JitRawFunction>,
+    /// How [`Vm::run`] runs a raw-convention program that calls no helper
+    /// (so makes no tail call) and has no queue to end: its JIT code
+    /// called directly, or its interpreter entered directly, the run
+    /// being that call alone; [`Direct::None`] otherwise and once retired.
+    direct: Direct,
 }
 
 // SAFETY: the rbpf VM holds helper function pointers, hash sets, the JIT
@@ -951,7 +960,7 @@ impl Vm {
         let mut taken = match old {
             Some(o) => {
                 o.retired = true;
-                o.direct = None;
+                o.direct = Direct::None;
                 std::mem::take(&mut o.maps).into_iter().map(Some).collect()
             }
             None => Vec::new(),
@@ -967,9 +976,11 @@ impl Vm {
             .collect();
         let tail_ok: Vec<bool> = tail.iter().map(Option::is_some).collect();
         let queues = maps.iter().any(|m| m.has_queue());
-        let direct = match main.jit {
-            Some(JitEntry::Raw(f)) if !main.helpers && !queues => Some(f),
-            _ => None,
+        let direct = match (&main.inner, main.jit) {
+            _ if main.helpers || queues => Direct::None,
+            (_, Some(JitEntry::Raw(f))) => Direct::Jit(f),
+            (Inner::Raw(_), None) if !jit => Direct::Interpreter,
+            _ => Direct::None,
         };
         Ok(Self {
             main,
@@ -1028,19 +1039,33 @@ impl Vm {
     /// than the minimum length it was proven for.
     #[inline]
     pub fn run(&mut self, packet: &mut [u8]) -> Result<u64, RunError> {
-        if let Some(f) = self.direct {
-            // Nothing else to do for this program (see `direct`): the
-            // checks of run_view, then the call.
-            let len = packet.len();
-            if len >= self.min_len && len <= u32::MAX as usize {
-                let mem = if len == 0 {
-                    std::ptr::null_mut()
-                } else {
-                    packet.as_mut_ptr()
-                };
-                // SAFETY: as in Run::exec (`jit_safety`), the packet being
-                // at least `min_len` bytes long.
-                return Ok(unsafe { f(mem, len) });
+        // Nothing else to do for these programs (see `direct`): the
+        // checks of run_view, then the call.
+        let len = packet.len();
+        if len >= self.min_len && len <= u32::MAX as usize {
+            match (self.direct, &self.main.inner) {
+                (Direct::Jit(f), _) => {
+                    let mem = if len == 0 {
+                        std::ptr::null_mut()
+                    } else {
+                        packet.as_mut_ptr()
+                    };
+                    // SAFETY: as in Run::exec (`jit_safety`), the packet
+                    // being at least `min_len` bytes long.
+                    return Ok(unsafe { f(mem, len) });
+                }
+                (Direct::Interpreter, Inner::Raw(vm)) => {
+                    let res = if self.verified {
+                        // SAFETY: as in Run::exec: the proof makes the
+                        // interpreter's checks redundant, the packet
+                        // being at least `min_len` bytes long.
+                        unsafe { vm.execute_program_unchecked(packet) }
+                    } else {
+                        vm.execute_program(packet)
+                    };
+                    return res.map_err(|e| run_error(&e.to_string()));
+                }
+                _ => {}
             }
         }
         let block = std::ptr::from_mut(&mut *self.mbuff) as u64;
