@@ -218,18 +218,19 @@ fn shape(d: &MapDef) -> MapDef {
 /// Most instructions simulated before the verifier gives up.
 pub const MAX_PROCESSED: usize = 1_000_000;
 /// Cost of simulating one instruction, in work units (about a nanosecond
-/// each on the 2-core x86-64 machine they were measured on: a fit of the
+/// each on the 2-core x86-64 machine they were measured on: fits of the
 /// verification times of the verifier and kernel corpora against the
 /// instructions simulated, the states compared and the stack slots those
-/// states hold, within 20% for every program over 0.3 ms).
+/// comparisons looked at, rounded up to the costliest shapes: symbol-heavy
+/// comparisons for `WORK_COMPARE`, full stack frames for `WORK_SLOT`).
 const WORK_INSN: u64 = 150;
 /// Cost of comparing a path's state with a stored one...
-const WORK_COMPARE: u64 = 40;
-/// ... plus this much per stack slot the stored state holds.
-const WORK_SLOT: u64 = 1;
-/// Most work before the verifier gives up: about 50 ms whatever the
+const WORK_COMPARE: u64 = 50;
+/// ... plus this much per stack slot the comparison looked at.
+const WORK_SLOT: u64 = 32;
+/// Most work before the verifier gives up: about 40 ms whatever the
 /// program's shape (deterministic, unlike the time backstop).
-const MAX_WORK: u64 = 50_000_000;
+const MAX_WORK: u64 = 40_000_000;
 /// Most time spent verifying one program, a backstop for slow machines:
 /// QEMU verifies with its main loop held.  Builds with debug assertions
 /// (tests) run about ten times slower and get ten times longer.
@@ -280,8 +281,6 @@ pub fn verify_with_log(
 }
 
 struct Checkpoint {
-    /// Work of comparing a state with this one (1 + its stack slots).
-    weight: u64,
     st: Box<State>,
     parent: Option<usize>,
     pending: u32,
@@ -376,11 +375,13 @@ impl Driver<'_> {
         p.st.gc();
         for &c in &self.at[p.insn] {
             let k = &self.cps[c];
-            self.work += k.weight;
             // a complete exploration's proof is final: only the numbers
             // it relied on need to be within its own
             let mask = (k.complete && self.track).then_some(k.precise);
-            if !p.st.within(&k.st, mask, &mut self.symmap) {
+            let inside = p.st.within(&k.st, mask, &mut self.symmap);
+            self.work += WORK_COMPARE + WORK_SLOT * self.symmap.slots;
+
+            if !inside {
                 continue;
             }
             if k.complete {
@@ -431,20 +432,12 @@ impl Driver<'_> {
             }
         }
         let id = self.cps.len();
-        let weight = WORK_COMPARE
-            + WORK_SLOT
-                * p.st
-                    .frames
-                    .iter()
-                    .map(|f| f.slots.len() as u64)
-                    .sum::<u64>();
         let up = if self.track {
             std::mem::replace(&mut p.deps, precise::Deps::identity(&p.st))
         } else {
             precise::Deps::default()
         };
         self.cps.push(Checkpoint {
-            weight,
             st: self.prog.copy(&p.st),
             parent: p.cp,
             pending: 1,

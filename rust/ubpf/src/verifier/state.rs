@@ -112,6 +112,8 @@ impl Val {
 pub struct SymMap {
     len: usize,
     e: [(Sym, Sym, i64); SYMMAP_CAP],
+    /// Stack slots the last comparison looked at (its cost).
+    pub slots: u64,
 }
 
 /// Most distinct symbols matched up in one state comparison.
@@ -122,6 +124,7 @@ impl Default for SymMap {
         Self {
             len: 0,
             e: [(NONE, NONE, 0); SYMMAP_CAP],
+            slots: 0,
         }
     }
 }
@@ -685,6 +688,7 @@ impl State {
         }
         let loose = |bit: usize| precise.is_some_and(|mask| bit < 128 && mask & (1 << bit) == 0);
         m.len = 0;
+        m.slots = 0;
         if !self
             .regs
             .iter()
@@ -706,6 +710,7 @@ impl State {
             // both slot lists are sorted by index: walk them together
             let mut mine = a.slots.iter().peekable();
             for &(k, s) in &b.slots {
+                m.slots += 1;
                 while mine.next_if(|&&(j, _)| j < k).is_some() {}
                 let here = mine.next_if(|&&(j, _)| j == k).map(|&(_, t)| t);
                 let ok = match (here, s) {
