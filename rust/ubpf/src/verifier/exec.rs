@@ -1606,6 +1606,22 @@ fn assume(st: &mut State, x: &Insn, op: Cmp, is64: bool) -> bool {
                 learn(st, &va, &vb, op);
                 learn_meta(st, &va, &vb, op);
             }
+            // offsets from the packet's start compare as numbers do: an
+            // impossible outcome is not explored, and `data_end` (its copy
+            // compared) learns an upper bound, so that a second test of
+            // `data + k > data_end` is decided, as in the kernel
+            if va.n.smin >= 0 && vb.n.smin >= 0 && !is_signed(op) {
+                let Some((na, nb)) = Range::refine(&va.n, &vb.n, op) else {
+                    return false;
+                };
+                for (r, n) in [(x.dst, na), (x.src, nb)] {
+                    if let Reg::Pkt(v) = &mut st.regs[usize::from(r)] {
+                        if v.sym == LEN {
+                            v.n = n;
+                        }
+                    }
+                }
+            }
             true
         }
         _ => true,
