@@ -567,14 +567,6 @@ impl Inner {
     }
 }
 
-/// A shortcut of [`Vm::run`] (see `Vm::direct`).
-#[derive(Clone, Copy)]
-enum Direct {
-    None,
-    Jit(rbpf::JitRawFunction),
-    Interpreter,
-}
-
 /// The machine code of a JIT-compiled program, called as a C function.  Valid
 /// while the [`Inner`] it comes from lives (it is never compiled again).
 #[derive(Clone, Copy)]
@@ -781,11 +773,13 @@ pub struct Vm {
     state: maps::RunState,
     /// Its maps went to a replacement ([`Vm::new_keeping_maps`]).
     retired: bool,
-    /// How [`Vm::run`] runs a raw-convention program that calls no helper
-    /// (so makes no tail call) and has no queue to end: its JIT code
-    /// called directly, or its interpreter entered directly, the run
-    /// being that call alone; [`Direct::None`] otherwise and once retired.
-    direct: Direct,
+    /// The JIT code of a raw-convention program that calls no helper (so
+    /// makes no tail call) and has no queue to end, whose runs by
+    /// [`Vm::run`] are the call alone; None once retired.
+    direct: Option<rbpf::JitRawFunction>,
+    /// The same for such a program on the interpreter: [`Vm::run`] enters
+    /// it directly.
+    direct_interp: bool,
 }
 
 // SAFETY: the rbpf VM holds helper function pointers, hash sets, the JIT
@@ -960,7 +954,8 @@ impl Vm {
         let mut taken = match old {
             Some(o) => {
                 o.retired = true;
-                o.direct = Direct::None;
+                o.direct = None;
+                o.direct_interp = false;
                 std::mem::take(&mut o.maps).into_iter().map(Some).collect()
             }
             None => Vec::new(),
@@ -976,12 +971,12 @@ impl Vm {
             .collect();
         let tail_ok: Vec<bool> = tail.iter().map(Option::is_some).collect();
         let queues = maps.iter().any(|m| m.has_queue());
-        let direct = match (&main.inner, main.jit) {
-            _ if main.helpers || queues => Direct::None,
-            (_, Some(JitEntry::Raw(f))) => Direct::Jit(f),
-            (Inner::Raw(_), None) if !jit => Direct::Interpreter,
-            _ => Direct::None,
+        let plain = !main.helpers && !queues;
+        let direct = match main.jit {
+            Some(JitEntry::Raw(f)) if plain => Some(f),
+            _ => None,
         };
+        let direct_interp = plain && !jit && matches!(main.inner, Inner::Raw(_));
         Ok(Self {
             main,
             tail,
@@ -1005,6 +1000,7 @@ impl Vm {
             },
             retired: false,
             direct,
+            direct_interp,
         })
     }
 
@@ -1039,38 +1035,50 @@ impl Vm {
     /// than the minimum length it was proven for.
     #[inline]
     pub fn run(&mut self, packet: &mut [u8]) -> Result<u64, RunError> {
-        // Nothing else to do for these programs (see `direct`): the
-        // checks of run_view, then the call.
-        let len = packet.len();
-        if len >= self.min_len && len <= u32::MAX as usize {
-            match (self.direct, &self.main.inner) {
-                (Direct::Jit(f), _) => {
-                    let mem = if len == 0 {
-                        std::ptr::null_mut()
-                    } else {
-                        packet.as_mut_ptr()
-                    };
-                    // SAFETY: as in Run::exec (`jit_safety`), the packet
-                    // being at least `min_len` bytes long.
-                    return Ok(unsafe { f(mem, len) });
-                }
-                (Direct::Interpreter, Inner::Raw(vm)) => {
-                    let res = if self.verified {
-                        // SAFETY: as in Run::exec: the proof makes the
-                        // interpreter's checks redundant, the packet
-                        // being at least `min_len` bytes long.
-                        unsafe { vm.execute_program_unchecked(packet) }
-                    } else {
-                        vm.execute_program(packet)
-                    };
-                    return res.map_err(|e| run_error(&e.to_string()));
-                }
-                _ => {}
+        if let Some(f) = self.direct {
+            // Nothing else to do for this program (see `direct`): the
+            // checks of run_view, then the call.
+            let len = packet.len();
+            if len >= self.min_len && len <= u32::MAX as usize {
+                let mem = if len == 0 {
+                    std::ptr::null_mut()
+                } else {
+                    packet.as_mut_ptr()
+                };
+                // SAFETY: as in Run::exec (`jit_safety`), the packet being
+                // at least `min_len` bytes long.
+                return Ok(unsafe { f(mem, len) });
             }
+        }
+        self.run_slice(packet)
+    }
+
+    /// [`Vm::run`] but for the JIT's direct call (out of line, so that
+    /// `run` stays small enough to inline).
+    #[inline(never)]
+    fn run_slice(&mut self, packet: &mut [u8]) -> Result<u64, RunError> {
+        if self.direct_interp && packet.len() >= self.min_len && packet.len() <= u32::MAX as usize {
+            return self.run_interp(packet);
         }
         let block = std::ptr::from_mut(&mut *self.mbuff) as u64;
         let view = packet::PktView::of_slice(packet, block);
         self.run_view(packet, view, &PacketMeta::default())
+    }
+
+    /// A run of a `direct_interp` program: the interpreter alone.
+    fn run_interp(&self, packet: &mut [u8]) -> Result<u64, RunError> {
+        let Inner::Raw(vm) = &self.main.inner else {
+            return Err(RunError::Other("not a raw-convention program".to_owned()));
+        };
+        let res = if self.verified {
+            // SAFETY: as in Run::exec: the proof makes the interpreter's
+            // checks redundant, the packet being at least `min_len` bytes
+            // long (checked by the caller).
+            unsafe { vm.execute_program_unchecked(packet) }
+        } else {
+            vm.execute_program(packet)
+        };
+        res.map_err(|e| run_error(&e.to_string()))
     }
 
     /// Run the program on `pkt` as its type means it: the context holds
