@@ -228,9 +228,9 @@ const WORK_INSN: u64 = 150;
 const WORK_COMPARE: u64 = 50;
 /// ... plus this much per stack slot the comparison looked at.
 const WORK_SLOT: u64 = 32;
-/// Most work before the verifier gives up: about 40 ms whatever the
+/// Most work before the verifier gives up: about 30 ms whatever the
 /// program's shape (deterministic, unlike the time backstop).
-const MAX_WORK: u64 = 40_000_000;
+const MAX_WORK: u64 = 30_000_000;
 /// Most time spent verifying one program, a backstop for slow machines:
 /// QEMU verifies with its main loop held.  Builds with debug assertions
 /// (tests) run about ten times slower and get ten times longer.
