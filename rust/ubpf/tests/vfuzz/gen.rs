@@ -1172,7 +1172,7 @@ impl Gen<'_> {
     /// up to 32 bytes of metadata, the Ethernet header); clobbers r1-r5
     /// (the context comes back from fp-8).  Packet pointers are invalid
     /// afterwards.
-    fn adjust_meta(&mut self) {
+    fn move_packet(&mut self) {
         let helper = self.rng.pick(&[54, 54, 44, 65]);
         let delta = self.rng.pick(&[-4, -8, -16, -32, -36, -2, 0, 4, 8, -256]);
         self.a.i(STX | MEM | 0x18, 10, 1, -8, 0);
@@ -1247,7 +1247,7 @@ impl Gen<'_> {
             }
             _ => {
                 if self.regs[1] == V::Ctx {
-                    self.adjust_meta();
+                    self.move_packet();
                 }
             }
         }
@@ -1282,7 +1282,7 @@ impl Gen<'_> {
         };
         let meta = self.p(3);
         if meta && self.p(2) {
-            self.adjust_meta();
+            self.move_packet();
         }
         if self.p(8) {
             // ctx spilled and filled first
