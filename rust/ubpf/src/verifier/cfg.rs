@@ -24,6 +24,12 @@ fn target(i: usize, rel: i64) -> Option<usize> {
     usize::try_from(i64::try_from(i).ok()? + 1 + rel).ok()
 }
 
+/// The first instruction of the function a bpf-to-bpf call `x` at `i`
+/// calls (the offset is in the immediate).
+pub fn call_target(x: &Insn, i: usize) -> Option<usize> {
+    target(i, i64::from(x.imm))
+}
+
 /// The target of jump instruction `x` at `i` (`gotol`, ISA v4's
 /// `JMP32 | JA`, takes it from the immediate).
 pub fn jump_target(x: &Insn, i: usize) -> Option<usize> {
@@ -145,7 +151,7 @@ pub fn analyse(code: &[Insn]) -> Cfg {
         work.extend(eff[i].2.iter().filter(|&&t| t != NONE).map(|&t| t as usize));
         let x = &code[i];
         if x.code == CALL && x.src == 1 {
-            if let Some(t) = target(i, i64::from(x.imm)) {
+            if let Some(t) = call_target(x, i) {
                 work.push(t);
             }
         }

@@ -124,12 +124,11 @@ impl Prog<'_> {
     /// below its frame pointer.
     fn note_stack(&self, st: &State, f: usize, off: i64) {
         let entry = match st.frames.get(f) {
-            Some(fr) if f > 0 => self.code.get(fr.callsite).map_or(0, |x| {
-                i64::try_from(fr.callsite)
-                    .ok()
-                    .and_then(|c| usize::try_from(c + 1 + i64::from(x.imm)).ok())
-                    .unwrap_or(0)
-            }),
+            Some(fr) if f > 0 => self
+                .code
+                .get(fr.callsite)
+                .and_then(|x| super::cfg::call_target(x, fr.callsite))
+                .unwrap_or(0),
             _ => 0,
         };
         let used = u16::try_from(off.unsigned_abs()).unwrap_or(u16::MAX);
@@ -1952,8 +1951,7 @@ pub fn step(p: &mut Prog, st: &mut State, i: usize) -> VResult<Step> {
             Ok(Step::Next(i + 1))
         }
         _ if x.code == CALL => {
-            let t =
-                usize::try_from(i64::try_from(i).unwrap_or(0) + 1 + i64::from(x.imm)).unwrap_or(0);
+            let t = super::cfg::call_target(&x, i).unwrap_or(0);
             call_local(p, st, i, t)
         }
         _ if x.code == EXIT => exit(st),

@@ -871,10 +871,7 @@ fn frames(code: &[Insn], used: &[u16]) -> Result<Vec<(usize, u16)>, (usize, Stri
     let mut calls = Vec::new();
     for (i, x) in code.iter().enumerate() {
         if x.code == crate::check::CALL && x.src == 1 {
-            let target = i64::try_from(i)
-                .ok()
-                .and_then(|i| usize::try_from(i + 1 + i64::from(x.imm)).ok());
-            if let Some(t) = target.filter(|&t| t < n) {
+            if let Some(t) = cfg::call_target(x, i).filter(|&t| t < n) {
                 entries.push(t);
                 calls.push((i, t));
             }
