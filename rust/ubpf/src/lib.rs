@@ -225,16 +225,23 @@ impl Program {
                 (code, Vec::new(), Vec::new())
             };
         // rbpf's own structural verifier, on top of ours, on the code that
-        // runs (Vm::build relies on it); it does not know callx, which
-        // never reaches it (see Vm::build)
-        let mut plain = code.clone();
-        for insn in plain.chunks_exact_mut(check::INSN_SIZE) {
-            if insn[0] == check::CALLX {
-                insn.copy_from_slice(&[0x05, 0, 0, 0, 0, 0, 0, 0]);
+        // runs (Vm::build relies on it; no VM is built for it); it does not
+        // know callx, which never reaches it (see Vm::build)
+        let has_callx = code
+            .chunks_exact(check::INSN_SIZE)
+            .any(|insn| insn[0] == check::CALLX);
+        let structural = if has_callx {
+            let mut plain = code.clone();
+            for insn in plain.chunks_exact_mut(check::INSN_SIZE) {
+                if insn[0] == check::CALLX {
+                    insn.copy_from_slice(&[0x05, 0, 0, 0, 0, 0, 0, 0]);
+                }
             }
-        }
-        rbpf::EbpfVmMbuff::new(Some(&plain))
-            .map_err(|e| Error::new(origin, sect, ErrorKind::Rejected(e.to_string())))?;
+            rbpf::verifier::check(&plain)
+        } else {
+            rbpf::verifier::check(&code)
+        };
+        structural.map_err(|e| Error::new(origin, sect, ErrorKind::Rejected(e.to_string())))?;
         Ok(Self {
             code,
             section: section.to_owned(),
