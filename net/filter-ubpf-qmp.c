@@ -399,7 +399,8 @@ void qmp_x_filter_ubpf_load(const char *id, const char *ubpf_handler,
                             UbpfConvention convention, bool has_prog_type,
                             UbpfProgType prog_type, bool has_verify,
                             bool verify, bool has_jit, bool jit,
-                            bool has_keep_maps, bool keep_maps, Error **errp)
+                            bool has_keep_maps, bool keep_maps,
+                            const char *globals, Error **errp)
 {
     Object *obj = find_filter(id, errp);
     FilterUbpfLoad load = {
@@ -411,6 +412,7 @@ void qmp_x_filter_ubpf_load(const char *id, const char *ubpf_handler,
         .verify = opt_bool(has_verify, verify),
         .jit = opt_bool(has_jit, jit),
         .keep_maps = opt_bool(has_keep_maps, keep_maps),
+        .globals = globals,
     };
     char *errmsg = NULL;
     bool ok;

@@ -53,8 +53,20 @@ void filter_ubpf_trace_printk(const char *id, const char *line)
     trace_filter_ubpf_printk(id, line);
 }
 
-void filter_ubpf_trace_records_dropped(const char *id, const char *map,
-                                       uint64_t count)
+/* per packet: lets the filter skip the call when nobody listens */
+bool filter_ubpf_trace_verdict_enabled(void)
 {
-    trace_filter_ubpf_records_dropped(id, map, count);
+    return trace_event_get_state_backends(TRACE_FILTER_UBPF_VERDICT);
+}
+
+void filter_ubpf_trace_verdict(const char *id, const char *action, uint64_t r0,
+                               unsigned len)
+{
+    trace_filter_ubpf_verdict(id, action, r0, len);
+}
+
+void filter_ubpf_trace_unloaded(const char *id, const char *path,
+                                const char *section)
+{
+    trace_filter_ubpf_unloaded(id, path, section);
 }

@@ -20,7 +20,10 @@ void filter_ubpf_trace_redirect_failed(const char *id, uint32_t ifindex,
                                        const char *why);
 bool filter_ubpf_trace_printk_enabled(void);
 void filter_ubpf_trace_printk(const char *id, const char *line);
-void filter_ubpf_trace_records_dropped(const char *id, const char *map,
-                                       uint64_t count);
+bool filter_ubpf_trace_verdict_enabled(void);
+void filter_ubpf_trace_verdict(const char *id, const char *action, uint64_t r0,
+                               unsigned len);
+void filter_ubpf_trace_unloaded(const char *id, const char *path,
+                                const char *section);
 
 #endif

@@ -110,6 +110,7 @@ typedef struct FilterUbpfLoad {
     int verify;
     int jit;
     int keep_maps;
+    const char *globals;    /* NULL: unchanged */
 } FilterUbpfLoad;
 
 /*

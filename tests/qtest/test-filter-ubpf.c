@@ -33,6 +33,7 @@
 #define VERDICTS "tests/data/ubpf/qtest-verdicts.bpf.o"
 #define BTF_TYPES "tests/data/ubpf/btf_types.bpf.o"
 #define MAPS3 "tests/data/ubpf/qtest-maps3.bpf.o"
+#define GLOBALS "tests/data/ubpf/qtest-globals.bpf.o"
 
 typedef struct Rig {
     QTestState *qts;
@@ -1289,6 +1290,131 @@ static void test_xdp_verdicts(void)
     rig_stop(&r);
 }
 
+/*
+ * Trace events, through QEMU's log backend into a file: bpf_printk's text,
+ * what became of each packet (with the length it left with), and the
+ * unload when the filter is deleted.
+ */
+static void test_trace_events(void)
+{
+    g_autofree char *log = g_strdup_printf("%s/filter-ubpf-trace-%d.log",
+                                           g_get_tmp_dir(), getpid());
+    g_autofree char *filters = g_strdup_printf(
+        "-D %s -trace filter_ubpf_printk -trace filter_ubpf_verdict "
+        "-trace filter_ubpf_unloaded "
+        "-object filter-ubpf,id=f0,netdev=n0,queue=tx,"
+        "ubpf-handler=" VERDICTS ",section=xdp", log);
+    Rig r = rig_start(false, filters);
+    Pkt printk = udp_frame(2, 3, false, 1);
+    Pkt drop = udp_frame(2, 2, false, 2);
+    Pkt cut = udp_frame(2, 7, false, 3);
+    Pkt cut_out = cut;
+    g_autofree char *text = NULL;
+
+    cut_out.len -= 4;
+    send_pkt(r.feed, &printk);
+    expect_pkt(r.tap, &printk);
+    send_pkt(r.feed, &drop);
+    send_pkt(r.feed, &cut);
+    expect_pkt(r.tap, &cut_out);
+    qtest_qmp_assert_success(r.qts, "{ 'execute': 'object-del', "
+                             "'arguments': { 'id': 'f0' } }");
+    rig_stop(&r);
+    g_assert(g_file_get_contents(log, &text, NULL, NULL));
+    unlink(log);
+    g_assert_nonnull(strstr(text,
+        "filter_ubpf_printk f0: xdp port 3, 46 bytes\n"));
+    g_assert_nonnull(strstr(text,
+        "filter_ubpf_verdict f0: pass (return value 0x2), 46 bytes\n"));
+    g_assert_nonnull(strstr(text,
+        "filter_ubpf_verdict f0: drop (return value 0x1), 0 bytes\n"));
+    g_assert_nonnull(strstr(text,
+        "filter_ubpf_verdict f0: pass (return value 0x2), 42 bytes\n"));
+    g_assert_nonnull(strstr(text, "filter_ubpf_unloaded f0: program "));
+    g_assert_nonnull(strstr(text,
+        "qtest-verdicts.bpf.o section xdp unloaded (filter deleted)\n"));
+    /* the printk line comes before its packet's verdict */
+    g_assert(strstr(text, "xdp port 3") <
+             strstr(text, "pass (return value 0x2), 46 bytes"));
+}
+
+/* Send @blocked then @marker: true if @blocked was dropped. */
+static bool dropped_before(Rig *r, const Pkt *blocked, const Pkt *marker)
+{
+    send_pkt(r->feed, blocked);
+    send_pkt(r->feed, marker);
+    if (recv_is(r->tap, marker, blocked)) {
+        return true;
+    }
+    /* @blocked came through first; the marker follows it */
+    expect_pkt(r->tap, marker);
+    return false;
+}
+
+/*
+ * globals: .rodata configuration set by the host before load, as libbpf's
+ * skeletons do; changing it prepares the loaded object again with the new
+ * values (the other maps kept), and bad values are refused by name while
+ * the old program keeps filtering.
+ */
+static void test_globals(void)
+{
+    Rig r = rig_start(false,
+                      "-object filter-ubpf,id=f0,netdev=n0,queue=tx,"
+                      "ubpf-handler=" GLOBALS ",globals=blocked_port=0700");
+    Pkt p7 = udp_frame(2, 7, false, 1);
+    Pkt p8 = udp_frame(2, 8, false, 2);
+    Pkt p9 = udp_frame(2, 9, false, 3);
+    g_autofree char *val = qom_get_str(r.qts, "f0", "globals");
+    char *err;
+
+    g_assert_cmpstr(val, ==, "blocked_port=0700");
+    g_assert_true(dropped_before(&r, &p7, &p8));
+    g_assert_false(dropped_before(&r, &p8, &p9));
+    g_assert_false(dropped_before(&r, &p8, &p9));
+
+    qom_set_str(&r, "f0", "globals", "blocked_port=0800");
+    g_assert_true(dropped_before(&r, &p8, &p7));
+    g_assert_false(dropped_before(&r, &p7, &p9));
+
+    err = qom_set_fails(&r, "f0", "globals", "nosuch=01");
+    g_assert_nonnull(strstr(err, "no global variable \"nosuch\""));
+    g_free(err);
+    err = qom_set_fails(&r, "f0", "globals", "blocked_port=010203");
+    g_assert_nonnull(strstr(err, "global \"blocked_port\" is 2 bytes, not 3"));
+    g_free(err);
+    err = qom_set_fails(&r, "f0", "globals", "blocked_port");
+    g_assert_nonnull(strstr(err, "globals: \"blocked_port\" has no '='"));
+    g_free(err);
+    err = qom_set_fails(&r, "f0", "globals", "blocked_port=zz00");
+    g_assert_nonnull(strstr(err, "not hexadecimal"));
+    g_free(err);
+    /* the refusals changed nothing */
+    g_free(val);
+    val = qom_get_str(r.qts, "f0", "globals");
+    g_assert_cmpstr(val, ==, "blocked_port=0800");
+    g_assert_true(dropped_before(&r, &p8, &p7));
+
+    qtest_qmp_assert_success(r.qts,
+        "{ 'execute': 'x-filter-ubpf-load', 'arguments': "
+        "{ 'id': 'f0', 'globals': 'blocked_port=0900' } }");
+    g_assert_true(dropped_before(&r, &p9, &p8));
+    g_assert_false(dropped_before(&r, &p8, &p7));
+    /* .bss (kept across the reloads) counted all 16 frames sent */
+    g_assert_cmpuint(counter(&r, "f0", "packets"), ==, 16);
+    {
+        QDict *rsp = qtest_qmp(r.qts,
+            "{ 'execute': 'x-filter-ubpf-lookup-map', 'arguments': "
+            "{ 'id': 'f0', 'map': '.bss', 'key': '00000000' } }");
+        QDict *ret = qdict_get_qdict(rsp, "return");
+
+        g_assert_nonnull(ret);
+        g_assert_cmpstr(qdict_get_str(ret, "value"), ==, "1000000000000000");
+        qobject_unref(rsp);
+    }
+    rig_stop(&r);
+}
+
 /* tc: TC_ACT_SHOT drops, TC_ACT_OK passes, with a mark and cb write */
 static void test_tc_verdicts(void)
 {
@@ -2113,5 +2239,7 @@ int main(int argc, char **argv)
     qtest_add_func("/netfilter/ubpf/map_lpm_trie", test_map_lpm_trie);
     qtest_add_func("/netfilter/ubpf/perf_event", test_perf_event);
     qtest_add_func("/netfilter/ubpf/map_typed", test_map_typed);
+    qtest_add_func("/netfilter/ubpf/trace_events", test_trace_events);
+    qtest_add_func("/netfilter/ubpf/globals", test_globals);
     return g_test_run();
 }

@@ -912,7 +912,13 @@ impl Vm {
             let reuse = old.as_deref().and_then(|o| {
                 o.maps
                     .iter()
-                    .position(|m| m.compatible(def) && m.extra().pinning == extra.pinning)
+                    .position(|m| {
+                        // global data set anew (Program::set_global) is
+                        // not the old object's: a new map holds it
+                        m.compatible(def)
+                            && m.extra().pinning == extra.pinning
+                            && m.def().initial == def.initial
+                    })
             });
             if let (Some(at), Some(o)) = (reuse, old.as_deref()) {
                 addrs.push(Arc::as_ptr(&o.maps[at]));

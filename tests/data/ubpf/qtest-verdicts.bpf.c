@@ -63,7 +63,8 @@ static __always_inline void count(void)
 }
 
 /*
- * Port 1: XDP_ABORTED, 2: XDP_DROP, 4: XDP_TX (MAC addresses swapped),
+ * Port 1: XDP_ABORTED, 2: XDP_DROP, 3: a bpf_printk line, XDP_PASS,
+ * 4: XDP_TX (MAC addresses swapped),
  * 5: bpf_redirect_map(ports, 0), 6: bpf_redirect(2), 7: the last 4 bytes
  * cut (bpf_xdp_adjust_tail), 8: the payload's last byte set to 0xee,
  * 9: a ring buffer record of the payload; anything else XDP_PASS.
@@ -82,6 +83,9 @@ int xdp_actions(struct xdp_md *ctx)
         return XDP_ABORTED;
     case 2:
         return XDP_DROP;
+    case 3:
+        bpf_printk("xdp port %d, %d bytes", port, (int)(data_end - data));
+        return XDP_PASS;
     case 4: {
         unsigned char mac[6];
 

@@ -61,6 +61,9 @@ extern "C" {
     fn filter_ubpf_trace_redirect_failed(id: *const c_char, ifindex: u32, why: *const c_char);
     fn filter_ubpf_trace_printk_enabled() -> bool;
     fn filter_ubpf_trace_printk(id: *const c_char, line: *const c_char);
+    fn filter_ubpf_trace_verdict_enabled() -> bool;
+    fn filter_ubpf_trace_verdict(id: *const c_char, action: *const c_char, r0: u64, len: c_uint);
+    fn filter_ubpf_trace_unloaded(id: *const c_char, path: *const c_char, section: *const c_char);
 
     // net/filter-ubpf.h
     fn filter_ubpf_pass_on(
@@ -154,6 +157,9 @@ pub(crate) struct Config {
     /// The interface index of the netdev for programs and redirects
     /// (0: none).
     pub(crate) ifindex: u32,
+    /// Initial values of global variables (`.rodata`, `.data`), set
+    /// before the program is prepared, as libbpf's skeletons do.
+    pub(crate) globals: Vec<(String, Vec<u8>)>,
 }
 
 impl Config {
@@ -267,6 +273,21 @@ pub(crate) struct Loaded {
     /// The program's ring buffers and perf event arrays, whose records
     /// go to the monitor.
     records: Vec<std::sync::Arc<ubpf::Map>>,
+    /// The filter's id, for the unload trace (a finalized object has
+    /// none any more).
+    id: CString,
+}
+
+impl Drop for Loaded {
+    /// The filter is deleted: its program is unloaded.
+    fn drop(&mut self) {
+        let path = cstring(self.vm.program().origin());
+        let section = cstring(self.vm.program().section());
+        // SAFETY: all strings are NUL-terminated and outlive the call.
+        unsafe {
+            filter_ubpf_trace_unloaded(self.id.as_ptr(), path.as_ptr(), section.as_ptr());
+        }
+    }
 }
 
 /// The maps of `vm` whose records the host reads.
@@ -309,6 +330,53 @@ pub(crate) struct Settings {
     pub(crate) verify: Option<bool>,
     pub(crate) jit: Option<bool>,
     pub(crate) keep_maps: Option<bool>,
+    pub(crate) globals: Option<Vec<(String, Vec<u8>)>>,
+}
+
+/// The `globals` property's value: `NAME=HEX[:NAME=HEX...]`, each
+/// variable's initial bytes in hexadecimal, in the order the program
+/// stores them (little-endian numbers); "" for none.
+pub(crate) fn parse_globals(text: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let mut out: Vec<(String, Vec<u8>)> = Vec::new();
+    for item in text.split(':').filter(|i| !i.is_empty()) {
+        let bad = |why: &str| {
+            format!(
+                "filter-ubpf: globals: \"{item}\" {why} (expected NAME=HEX[:NAME=HEX...], \
+                 e.g. port=3500:verbose=01)"
+            )
+        };
+        let Some((name, hex)) = item.split_once('=') else {
+            return Err(bad("has no '='"));
+        };
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(bad("does not start with a variable name"));
+        }
+        if hex.is_empty() || hex.len() % 2 != 0 {
+            return Err(bad("needs an even, non-zero number of hex digits"));
+        }
+        let bytes = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
+            .collect::<Result<Vec<u8>, _>>()
+            .map_err(|_| bad("has a value that is not hexadecimal"))?;
+        if out.iter().any(|(n, _)| n == name) {
+            return Err(bad("sets a variable a second time"));
+        }
+        out.push((name.to_owned(), bytes));
+    }
+    Ok(out)
+}
+
+/// The `globals` property's text for `globals`.
+fn format_globals(globals: &[(String, Vec<u8>)]) -> String {
+    globals
+        .iter()
+        .map(|(n, b)| {
+            let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+            format!("{n}={hex}")
+        })
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 #[repr(C)]
@@ -487,6 +555,17 @@ impl FilterUbpf {
                 c_str!("ELF section of the program (default: the only program in the object)")
                     .as_ptr(),
             );
+            object_class_property_add_str(
+                oc,
+                c_str!("globals").as_ptr(),
+                Some(get_globals),
+                Some(set_globals),
+            );
+            object_class_property_set_description(
+                oc,
+                c_str!("globals").as_ptr(),
+                c_str!("initial values of the program's global variables (const volatile configuration in .rodata, or .data), set before it is checked and loaded: NAME=HEX[:NAME=HEX...], the bytes in hexadecimal as the program stores them (default: the object's own)").as_ptr(),
+            );
             object_class_property_add_bool(
                 oc,
                 c_str!("ip-mode").as_ptr(),
@@ -662,6 +741,11 @@ impl FilterUbpf {
             .prog_type
             .unwrap_or_else(|| ProgType::from_section(program.section()));
         program.set_prog_type(ty);
+        for (name, bytes) in &config.globals {
+            program
+                .set_global(name, bytes)
+                .map_err(|e| format!("filter-ubpf: globals: {e}"))?;
+        }
         let convention = ty.convention();
         // Only verified programs may run with the JIT, which does not check
         // memory accesses; unverified ones run in the checked interpreter.
@@ -758,6 +842,9 @@ impl FilterUbpf {
         next.verify = s.verify.unwrap_or(next.verify);
         next.jit = s.jit.unwrap_or(next.jit);
         next.keep_maps = s.keep_maps.unwrap_or(next.keep_maps);
+        if let Some(g) = s.globals {
+            next.globals = g;
+        }
         self.commit(next, read_file)
     }
 
@@ -770,7 +857,8 @@ impl FilterUbpf {
         let mut config = self.config.borrow_mut();
         let what = if read_file {
             Reload::File
-        } else if next.section != config.section {
+        } else if next.section != config.section || next.globals != config.globals {
+            // the object's own initial values, then the new ones
             Reload::Section
         } else if !next.same_program(&config) {
             Reload::Program
@@ -855,6 +943,19 @@ impl FilterUbpf {
         }
     }
 
+    /// The per-packet trace: what became of a packet of `len` bytes (as
+    /// it leaves the filter).
+    fn trace_verdict(&self, action: &CStr, r0: u64, len: usize) {
+        // SAFETY: no arguments; reads the trace event's state.
+        if unsafe { filter_ubpf_trace_verdict_enabled() } {
+            let len = c_uint::try_from(len).unwrap_or(c_uint::MAX);
+            // SAFETY: both strings are NUL-terminated and outlive the call.
+            unsafe {
+                filter_ubpf_trace_verdict(self.id().as_ptr(), action.as_ptr(), r0, len);
+            }
+        }
+    }
+
     fn count(&self, f: impl FnOnce(&mut Counters)) {
         let mut c = self.counters.get();
         f(&mut c);
@@ -870,6 +971,7 @@ impl NetFilterImpl for FilterUbpf {
             vm,
             elf: elf.unwrap_or_default(),
             load_time: now(),
+            id: self.id(),
         });
         Ok(())
     }
@@ -959,6 +1061,12 @@ impl FilterUbpf {
             // not IPv4 in ip-mode, or too short to hold the headers the
             // program may rely on: the program does not see it
             let pass = unfiltered == Unfiltered::Pass;
+            let action = if pass {
+                c_str!("not run (unfiltered): passed")
+            } else {
+                c_str!("not run (unfiltered): dropped")
+            };
+            self.trace_verdict(action, 0, frame.len());
             self.count(|c| {
                 c.packets += 1;
                 c.unfiltered += 1;
@@ -1039,6 +1147,20 @@ impl FilterUbpf {
                 Route::Redirect(redirect_targets(vm, target, ifindex))
             }
         };
+        let action = match outcome.verdict {
+            Verdict::Pass => c_str!("pass"),
+            Verdict::Drop => c_str!("drop"),
+            Verdict::Aborted => c_str!("aborted (dropped)"),
+            Verdict::Tx => c_str!("tx (back to the sender)"),
+            Verdict::Redirect(_) => c_str!("redirect"),
+            Verdict::Truncate(_) => c_str!("truncate"),
+        };
+        let len = match route {
+            Route::Pass => frame.len(),
+            Route::Drop => 0,
+            _ => out.len() - hdr,
+        };
+        self.trace_verdict(action, outcome.r0, len);
         if outcome.verdict == Verdict::Aborted {
             // SAFETY: the id is a NUL-terminated string alive for the call.
             unsafe {
@@ -1248,6 +1370,32 @@ unsafe extern "C" fn set_section(
     let section = unsafe { arg(v) };
     let section = (!section.is_empty()).then_some(section);
     if let Err(msg) = FilterUbpf::from_obj(obj).reconfigure(|c| c.section = section) {
+        // SAFETY: errp comes from QOM.
+        unsafe {
+            error_set(errp, &msg);
+        }
+    }
+}
+
+unsafe extern "C" fn get_globals(
+    obj: *mut bindings::Object,
+    _errp: *mut *mut Error,
+) -> *mut c_char {
+    strdup(Some(&format_globals(
+        &FilterUbpf::from_obj(obj).config.borrow().globals,
+    )))
+}
+
+unsafe extern "C" fn set_globals(
+    obj: *mut bindings::Object,
+    v: *const c_char,
+    errp: *mut *mut Error,
+) {
+    // SAFETY: v is the property value passed by QOM.
+    let text = unsafe { arg(v) };
+    let res =
+        parse_globals(&text).and_then(|g| FilterUbpf::from_obj(obj).reconfigure(|c| c.globals = g));
+    if let Err(msg) = res {
         // SAFETY: errp comes from QOM.
         unsafe {
             error_set(errp, &msg);

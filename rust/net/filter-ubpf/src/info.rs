@@ -11,7 +11,8 @@ use qemu_api::bindings;
 use ubpf::{ProgType, Program};
 
 use crate::filter::{
-    convention_index, convention_of, prog_type_index, prog_type_of, strdup, FilterUbpf, Settings,
+    convention_index, convention_of, parse_globals, prog_type_index, prog_type_of, strdup,
+    FilterUbpf, Settings,
 };
 
 /// `FilterUbpfInfo`
@@ -53,6 +54,7 @@ pub struct Load {
     verify: c_int,
     jit: c_int,
     keep_maps: c_int,
+    globals: *const c_char,
 }
 
 /// The program's tag, in the manner of the kernel's (`bpftool prog
@@ -225,8 +227,21 @@ pub unsafe extern "C" fn filter_ubpf_load(
         verify: flag(load.verify),
         jit: flag(load.jit),
         keep_maps: flag(load.keep_maps),
+        globals: None,
     };
-    match FilterUbpf::from_obj(filter).apply(settings) {
+    // SAFETY: as above.
+    let globals = unsafe { opt_str(load.globals) };
+    let result = globals
+        .as_deref()
+        .map(parse_globals)
+        .transpose()
+        .and_then(|globals| {
+            FilterUbpf::from_obj(filter).apply(Settings {
+                globals,
+                ..settings
+            })
+        });
+    match result {
         Ok(()) => true,
         Err(msg) => {
             if !errmsg.is_null() {
