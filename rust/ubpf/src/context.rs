@@ -171,13 +171,12 @@ fn not_available(id: i32, ty: ProgType) -> String {
 /// Analyse `bytes` for program type `ty`.
 pub fn analyse(bytes: &[u8], ty: ProgType) -> Result<Analysis, Refusal> {
     let n = bytes.len() / INSN_SIZE;
-    let code: Vec<Insn> = (0..n).map(|i| Insn::at(bytes, i)).collect();
     let has_ctx = !ty.info().ctx.is_empty();
     if !has_ctx {
         // no context: nothing to follow, only the type's rules to check
         let mut i = 0;
         while i < n {
-            let x = &code[i];
+            let x = Insn::at(bytes, i);
             i += if x.code == LDDW { 2 } else { 1 };
             if x.code == CALL && x.src == 0 && !ty.allows_helper(x.imm) {
                 return fail(i - 1, None, not_available(x.imm, ty));
@@ -188,6 +187,7 @@ pub fn analyse(bytes: &[u8], ty: ProgType) -> Result<Analysis, Refusal> {
             code: bytes.to_vec(),
         });
     }
+    let code: Vec<Insn> = (0..n).map(|i| Insn::at(bytes, i)).collect();
     let mut states: Vec<Option<St>> = vec![None; n];
     let mut work: Vec<usize> = Vec::new();
     let enter = |sts: &mut Vec<Option<St>>, wl: &mut Vec<usize>, at: usize, s: St| {

@@ -705,16 +705,20 @@ impl Stage {
         // loaded (Program::checked); the relocations of lddw immediates
         // since do not change its structure, so it is not run again
         let trusted: rbpf::Verifier = |_| Ok(());
+        // a JIT-compiled stage never runs on the interpreter: it is not
+        // prepared (no decoding, no stack mapping)
         let mut inner = match convention {
             Convention::Raw => {
                 let mut vm = rbpf::EbpfVmRaw::new(None).map_err(rejected)?;
                 vm.set_verifier(trusted).map_err(rejected)?;
+                vm.set_interpreter(!jit);
                 vm.set_program(code.get()).map_err(rejected)?;
                 Inner::Raw(vm)
             }
             _ => {
                 let mut vm = rbpf::EbpfVmMbuff::new(None).map_err(rejected)?;
                 vm.set_verifier(trusted).map_err(rejected)?;
+                vm.set_interpreter(!jit);
                 vm.set_program(code.get()).map_err(rejected)?;
                 Inner::Context(vm)
             }
@@ -910,15 +914,13 @@ impl Vm {
                 continue;
             }
             let reuse = old.as_deref().and_then(|o| {
-                o.maps
-                    .iter()
-                    .position(|m| {
-                        // global data set anew (Program::set_global) is
-                        // not the old object's: a new map holds it
-                        m.compatible(def)
-                            && m.extra().pinning == extra.pinning
-                            && m.def().initial == def.initial
-                    })
+                o.maps.iter().position(|m| {
+                    // global data set anew (Program::set_global) is
+                    // not the old object's: a new map holds it
+                    m.compatible(def)
+                        && m.extra().pinning == extra.pinning
+                        && m.def().initial == def.initial
+                })
             });
             if let (Some(at), Some(o)) = (reuse, old.as_deref()) {
                 addrs.push(Arc::as_ptr(&o.maps[at]));

@@ -280,6 +280,47 @@ pub fn verify_with_log(
     Ok(v)
 }
 
+/// The checkpoints stored at one instruction, oldest first: most prune
+/// points hold one, kept without an allocation of its own.
+#[derive(Default)]
+enum At {
+    #[default]
+    Empty,
+    One([usize; 1]),
+    Many(Vec<usize>),
+}
+
+impl At {
+    fn ids(&self) -> &[usize] {
+        match self {
+            Self::Empty => &[],
+            Self::One(one) => one,
+            Self::Many(v) => v,
+        }
+    }
+
+    fn push(&mut self, id: usize) {
+        *self = match std::mem::take(self) {
+            Self::Empty => Self::One([id]),
+            Self::One([a]) => Self::Many(vec![a, id]),
+            Self::Many(mut v) => {
+                v.push(id);
+                Self::Many(v)
+            }
+        };
+    }
+
+    fn remove(&mut self, k: usize) {
+        match self {
+            Self::Empty => {}
+            Self::One(_) => *self = Self::Empty,
+            Self::Many(v) => {
+                v.remove(k);
+            }
+        }
+    }
+}
+
 struct Checkpoint {
     st: Box<State>,
     parent: Option<usize>,
@@ -320,7 +361,7 @@ struct Driver<'a> {
     prog: Prog<'a>,
     cfg: cfg::Cfg,
     cps: Vec<Checkpoint>,
-    at: Vec<Vec<usize>>,
+    at: Vec<At>,
     back_count: Vec<u32>,
     stats: VerifyStats,
     log: Option<&'a mut String>,
@@ -373,7 +414,7 @@ impl Driver<'_> {
             }
         }
         p.st.gc();
-        for &c in &self.at[p.insn] {
+        for &c in self.at[p.insn].ids() {
             let k = &self.cps[c];
             // a complete exploration's proof is final: only the numbers
             // it relied on need to be within its own
@@ -401,12 +442,12 @@ impl Driver<'_> {
                 detail: "its state repeats: no progress towards an exit can be shown".to_owned(),
             });
         }
-        let n = self.at[p.insn].len();
+        let n = self.at[p.insn].ids().len();
         if n >= JOIN_AT {
             // never join states of different loop iterations: that would
             // lose the loop's counter; states of loops are joined only
             // with states holding the same constants (the same iteration)
-            let partner = self.at[p.insn].iter().rev().find(|&&c| {
+            let partner = self.at[p.insn].ids().iter().rev().find(|&&c| {
                 let k = &self.cps[c];
                 k.complete && (!p.looped && !k.looped || p.st.same_constants(&k.st))
             });
@@ -424,7 +465,11 @@ impl Driver<'_> {
         if n >= MAX_STATES {
             // make room: forget the oldest state whose exploration is
             // complete (fewer stored states only prune less)
-            match self.at[p.insn].iter().position(|&c| self.cps[c].complete) {
+            match self.at[p.insn]
+                .ids()
+                .iter()
+                .position(|&c| self.cps[c].complete)
+            {
                 Some(k) => {
                     self.at[p.insn].remove(k);
                 }
@@ -763,7 +808,7 @@ fn run(
         prog,
         cfg,
         cps: Vec::with_capacity(n / 4 + 16),
-        at: vec![Vec::new(); n],
+        at: (0..n).map(|_| At::default()).collect(),
         back_count: vec![0; n],
         stats: VerifyStats::default(),
         log,
