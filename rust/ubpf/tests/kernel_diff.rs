@@ -891,6 +891,30 @@ fn csum_diff_against_the_kernel() {
     }
 }
 
+/// `bpf_l3_csum_replace` and `bpf_l4_csum_replace` (with
+/// `BPF_F_PSEUDO_HDR` and `BPF_F_MARK_MANGLED_0`) rewriting IPv4 UDP and
+/// TCP destinations (`tests/data/ubpf/csum_replace.bpf.c`): the return
+/// value and the packet must be the kernel's on every frame.
+#[test]
+fn csum_replace_against_the_kernel() {
+    if !kernel::available() {
+        println!("skipped: bpf() is not available");
+        return;
+    }
+    let subjects = object_subjects("csum_replace.bpf.c", "dnat", |_| ProgType::SchedCls);
+    assert_eq!(subjects.len(), 1);
+    let frames = frames();
+    let rows: Vec<Row> = subjects
+        .iter()
+        .map(|s| classify(s, &frames).expect("bpf() works"))
+        .collect();
+    report("csum_replace", &rows);
+    for r in &rows {
+        assert_eq!(r.class, Class::BothAcceptMatch, "{}: {}", r.name, r.detail);
+        assert!(r.frames > 20, "{}: {} frames", r.name, r.frames);
+    }
+}
+
 /// `bpf_tail_call` (`tests/data/ubpf/tail_call.bpf.c`): the kernel side
 /// loads the object's other tc programs and fills the program array the
 /// object initialises, as libbpf does (`tests/common/kernel.rs`); every

@@ -67,7 +67,10 @@ pub fn compile_with(name: &str, clang: &str, flags: &[&str]) -> PathBuf {
     let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ubpf-progs");
     std::fs::create_dir_all(&out_dir).expect("create output directory");
     let src = data_dir().join(format!("{name}.bpf.c"));
-    let obj = out_dir.join(format!("{name}.{}.bpf.o", std::process::id()));
+    // sources in subdirectories (`verifier/xdp_meta`) compile into the
+    // output directory itself
+    let stem = name.replace('/', "-");
+    let obj = out_dir.join(format!("{stem}.{}.bpf.o", std::process::id()));
     if obj.exists() {
         return obj;
     }
@@ -203,6 +206,18 @@ pub fn ipv4(proto: u8, src: [u8; 4], dst: [u8; 4], l4: &[u8]) -> Vec<u8> {
     p.extend_from_slice(&src);
     p.extend_from_slice(&dst);
     p.extend_from_slice(l4);
+    p
+}
+
+/// IPv6 header (40 bytes, no extension headers) from `src` to `dst`, next
+/// header `next`, + `payload`.
+pub fn ipv6(next: u8, src: [u8; 16], dst: [u8; 16], payload: &[u8]) -> Vec<u8> {
+    let mut p = vec![0x60, 0, 0, 0];
+    p.extend_from_slice(&u16::try_from(payload.len()).unwrap().to_be_bytes());
+    p.extend_from_slice(&[next, 64]);
+    p.extend_from_slice(&src);
+    p.extend_from_slice(&dst);
+    p.extend_from_slice(payload);
     p
 }
 
