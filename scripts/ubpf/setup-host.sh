@@ -18,11 +18,12 @@ MESON_VERSION=1.5.0
 mkdir -p "$CACHE"
 log() { echo "setup-host: $*"; }
 
-# clang-19: -mcpu=v4 (ISA v4 test programs) needs LLVM 18 or later
+# clang-19: -mcpu=v4 (ISA v4 test programs) needs LLVM 18 or later;
+# xdp-tools: xdp-filter's compiled objects, which the engine's tests load
 apt_packages=(
     dpkg-dev ninja-build pkg-config libglib2.0-dev libslirp-dev libfdt-dev
     zlib1g-dev flex bison python3-venv libclang-dev clang llvm libbpf-dev ccache patch
-    clang-19
+    clang-19 xdp-tools
     seabios ipxe-qemu qemu-system-data
 )
 
