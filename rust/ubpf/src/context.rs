@@ -41,7 +41,7 @@ pub struct CtxAccess {
 /// What the analysis found: per instruction, its context access.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Analysis {
-    /// Per instruction slot.
+    /// Per instruction slot (empty for types without a context).
     pub access: Vec<Option<CtxAccess>>,
     /// The program with its context accesses rewritten.
     pub code: Vec<u8>,
@@ -183,7 +183,7 @@ pub fn analyse(bytes: &[u8], ty: ProgType) -> Result<Analysis, Refusal> {
             }
         }
         return Ok(Analysis {
-            access: vec![None; n],
+            access: Vec::new(),
             code: bytes.to_vec(),
         });
     }

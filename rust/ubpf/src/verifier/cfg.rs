@@ -86,21 +86,10 @@ fn effects(code: &[Insn], i: usize) -> (u16, u16, [Option<usize>; 2]) {
     }
 }
 
-/// Instructions that begin an instruction slot (not second halves of
-/// `lddw`).
-fn starts(code: &[Insn]) -> Vec<bool> {
-    let mut v = vec![false; code.len()];
-    let mut i = 0;
-    while i < code.len() {
-        v[i] = true;
-        i += if code[i].code == LDDW { 2 } else { 1 };
-    }
-    v
-}
-
 pub fn analyse(code: &[Insn]) -> Cfg {
     let n = code.len();
-    let start = starts(code);
+    // instructions that begin a slot (not second halves of `lddw`)
+    let mut start = vec![false; n];
     let mut prune = vec![false; n];
     let mut preds = vec![0u8; n];
     let mut has_calls = false;
@@ -108,7 +97,10 @@ pub fn analyse(code: &[Insn]) -> Cfg {
     // per instruction: registers used, defined, successors (NONE: none)
     const NONE: u32 = u32::MAX;
     let mut eff: Vec<(u16, u16, [u32; 2])> = vec![(0, 0, [NONE; 2]); n];
-    for i in (0..n).filter(|&i| start[i]) {
+    let mut slot = 0;
+    while slot < n {
+        let i = slot;
+        start[i] = true;
         let x = &code[i];
         let class = x.code & 0x07;
         if x.code == CALL {
@@ -138,21 +130,36 @@ pub fn analyse(code: &[Insn]) -> Cfg {
             }
         }
         eff[i] = (used, defined, out);
+        slot += if x.code == LDDW { 2 } else { 1 };
     }
     let join = preds.iter().map(|&p| p == 2).collect();
     // reachability from the entry, bpf-to-bpf calls included
     let mut seen = vec![false; n];
-    let mut work = vec![0usize];
-    while let Some(i) = work.pop() {
-        if i >= n || seen[i] {
-            continue;
+    if !backward && !has_calls {
+        // every edge goes forward: one pass in order
+        if let Some(first) = seen.first_mut() {
+            *first = true;
         }
-        seen[i] = true;
-        work.extend(eff[i].2.iter().filter(|&&t| t != NONE).map(|&t| t as usize));
-        let x = &code[i];
-        if x.code == CALL && x.src == 1 {
-            if let Some(t) = call_target(x, i) {
-                work.push(t);
+        for i in 0..n {
+            if seen[i] {
+                for t in eff[i].2.into_iter().filter(|&t| t != NONE) {
+                    seen[t as usize] = true;
+                }
+            }
+        }
+    } else {
+        let mut work = vec![0usize];
+        while let Some(i) = work.pop() {
+            if i >= n || seen[i] {
+                continue;
+            }
+            seen[i] = true;
+            work.extend(eff[i].2.iter().filter(|&&t| t != NONE).map(|&t| t as usize));
+            let x = &code[i];
+            if x.code == CALL && x.src == 1 {
+                if let Some(t) = call_target(x, i) {
+                    work.push(t);
+                }
             }
         }
     }
