@@ -28,6 +28,7 @@ mod check;
 mod context;
 mod elf;
 mod error;
+pub mod filter;
 pub mod helpers;
 pub mod maps;
 pub mod net;
