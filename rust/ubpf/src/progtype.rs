@@ -277,6 +277,13 @@ pub struct TypeInfo {
     pub name: &'static str,
     /// The kernel's `BPF_PROG_TYPE_*` number (0 for `ubpf`).
     pub kernel_id: u32,
+    /// Its value of filter-ubpf's `prog-type` property (QAPI
+    /// `UbpfProgType`): `xdp`, `tc`, `socket`, `ubpf`.
+    pub property: &'static str,
+    /// The value of filter-ubpf's `convention` property (QAPI
+    /// `UbpfConvention`) that forces it: `context`, `tc`, `socket`,
+    /// `raw`.
+    pub convention_name: &'static str,
     /// Section names choosing it, as libbpf: an exact name, or a prefix
     /// followed by `/`.
     pub sections: &'static [&'static str],
@@ -384,6 +391,8 @@ pub const TYPES: [ProgType; 4] = [
 
 const XDP_INFO: TypeInfo = TypeInfo {
     name: "xdp",
+    property: "xdp",
+    convention_name: "context",
     kernel_id: 6,
     sections: &["xdp", "xdp.frags"],
     convention: Convention::Context,
@@ -400,6 +409,8 @@ const XDP_INFO: TypeInfo = TypeInfo {
 
 const TC_INFO: TypeInfo = TypeInfo {
     name: "sched_cls",
+    property: "tc",
+    convention_name: "tc",
     kernel_id: 3,
     sections: &["tc", "classifier", "tcx", "tc_packet_hook"],
     convention: Convention::Tc,
@@ -418,6 +429,8 @@ const TC_INFO: TypeInfo = TypeInfo {
 
 const SOCKET_INFO: TypeInfo = TypeInfo {
     name: "socket_filter",
+    property: "socket",
+    convention_name: "socket",
     kernel_id: 1,
     sections: &["socket"],
     convention: Convention::Socket,
@@ -430,6 +443,8 @@ const SOCKET_INFO: TypeInfo = TypeInfo {
 
 const UBPF_INFO: TypeInfo = TypeInfo {
     name: "ubpf",
+    property: "ubpf",
+    convention_name: "raw",
     kernel_id: 0,
     sections: &["ubpf"],
     convention: Convention::Raw,
@@ -465,6 +480,21 @@ impl ProgType {
             .into_iter()
             .find(|t| t.name() == name)
             .or_else(|| Self::for_section(name))
+    }
+
+    /// The type a value of filter-ubpf's `prog-type` property names
+    /// ([`TypeInfo::property`]); `None` also for `auto`, which is no
+    /// type but "from the section".
+    pub fn from_property(value: &str) -> Option<Self> {
+        TYPES.into_iter().find(|t| t.info().property == value)
+    }
+
+    /// The type a value of filter-ubpf's `convention` property forces
+    /// ([`TypeInfo::convention_name`]).
+    pub fn from_convention_name(value: &str) -> Option<Self> {
+        TYPES
+            .into_iter()
+            .find(|t| t.info().convention_name == value)
     }
 
     /// The type libbpf gives section `section` (`xdp`, `xdp/foo`,
@@ -528,14 +558,9 @@ impl ProgType {
                 }
             }
             Returns::Codes {
-                codes,
-                other,
-                no_target,
+                other, no_target, ..
             } => {
-                let action = codes
-                    .iter()
-                    .find(|c| c.value == r0 as u32 as i32)
-                    .map_or(other, |c| c.action);
+                let action = self.return_code(r0).map_or(other, |c| c.action);
                 match (action, redirect) {
                     (Action::Redirect, Some(t)) => Verdict::Redirect(t),
                     (Action::Redirect, None) => no_target.plain(),
@@ -550,16 +575,18 @@ impl ProgType {
         }
     }
 
+    /// The return code `r0` is, for types with named codes.
+    pub fn return_code(self, r0: u64) -> Option<&'static ReturnCode> {
+        match self.info().returns {
+            Returns::Codes { codes, .. } => codes.iter().find(|c| c.value == r0 as u32 as i32),
+            _ => None,
+        }
+    }
+
     /// The kernel's name of return value `r0` (`XDP_PASS`,
     /// `TC_ACT_SHOT`), for types with named codes.
     pub fn return_name(self, r0: u64) -> Option<&'static str> {
-        match self.info().returns {
-            Returns::Codes { codes, .. } => codes
-                .iter()
-                .find(|c| c.value == r0 as u32 as i32)
-                .map(|c| c.name),
-            _ => None,
-        }
+        self.return_code(r0).map(|c| c.name)
     }
 }
 
@@ -807,6 +834,24 @@ mod tests {
         assert_eq!(x.verdict(0x1_0000_0002, None, 60), Verdict::Pass);
         assert_eq!(s.verdict(60, None, 60), Verdict::Pass);
         assert_eq!(s.verdict(59, None, 60), Verdict::Truncate(59));
+    }
+
+    #[test]
+    fn property_values() {
+        let props: Vec<_> = TYPES.iter().map(|t| t.info().property).collect();
+        assert_eq!(props, ["xdp", "tc", "socket", "ubpf"]);
+        for t in TYPES {
+            assert_eq!(ProgType::from_property(t.info().property), Some(t));
+            let c = ProgType::from_convention_name(t.info().convention_name);
+            assert_eq!(c.map(ProgType::convention), Some(t.convention()));
+        }
+        assert_eq!(ProgType::from_property("auto"), None);
+        assert_eq!(ProgType::from_property("sched_cls"), None);
+        assert_eq!(
+            ProgType::from_convention_name("context"),
+            Some(ProgType::Xdp)
+        );
+        assert_eq!(ProgType::from_convention_name("raw"), Some(ProgType::Ubpf));
     }
 
     #[test]
