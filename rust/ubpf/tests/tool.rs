@@ -70,7 +70,14 @@ fn run_errors_are_counted() {
             .arg("0000000000000000000000000800"),
     );
     assert!(!ok);
-    assert!(out.contains("error, passed: instruction"), "{out}");
+    // the instruction as loaded, the access by packet offset
+    assert!(
+        out.contains(
+            "packet 1: 14 bytes: error, passed: instruction 0: out-of-bounds 4-byte load at \
+             packet offset 16 (the packet has 14 bytes)"
+        ),
+        "{out}"
+    );
     // as in the filter: a failed run lets the packet pass
     assert!(
         out.contains("1 packet: 1 passed, 0 dropped, 1 error, 0 unfiltered (passed)"),
