@@ -698,3 +698,38 @@ fn prog_type_option() {
         "{out}"
     );
 }
+
+/// `--ifindex` is the netdev's, as the context shows it; a return value
+/// with no name is shown as a number, with what the filter does.
+#[test]
+fn ifindex_and_unnamed_codes() {
+    // r0 = skb->ifindex; exit
+    let code: Vec<u8> = rbpf::assembler::assemble("ldxw r0, [r1+40]\nexit")
+        .unwrap()
+        .iter()
+        .flat_map(|w| w.to_le_bytes())
+        .collect();
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("ubpf-test-{}-ifindex.bin", std::process::id()));
+    std::fs::write(&path, &code).unwrap();
+    let frame = hex(&udp_to(3));
+    let run = |ifindex: &str| {
+        output(
+            tool()
+                .args(["--bytecode", "--prog-type", "tc", "--ifindex", ifindex])
+                .arg(&path)
+                .arg(&frame),
+        )
+    };
+    let lines = [
+        ("0", "packet 1: 46 bytes: TC_ACT_OK (passed)"),
+        ("2", "packet 1: 46 bytes: TC_ACT_SHOT (dropped)"),
+        ("9", "packet 1: 46 bytes: 9 (no tc return code: passed)"),
+    ];
+    for (ifindex, line) in lines {
+        let (ok, out) = run(ifindex);
+        assert!(ok, "{out}");
+        assert!(out.contains(line), "{ifindex}: {out}");
+    }
+    std::fs::remove_file(&path).unwrap();
+}
