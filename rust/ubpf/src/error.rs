@@ -402,12 +402,20 @@ impl std::error::Error for Error {}
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RunError {
-    /// A load or store outside the packet and the stack.
+    /// A load or store outside the memory the program may access (the
+    /// packet, the stack, the context, map values).
     OutOfBounds {
-        /// Instruction index, when known.
+        /// Index of the instruction in the program as loaded, the
+        /// numbering of the verifier's errors ([`crate::Program::source_insn`]),
+        /// when known.
         insn: Option<usize>,
-        /// rbpf's description of the access.
+        /// The access and where it went, relative to the run's memory
+        /// ("4-byte load at packet offset 100 (the packet has 20
+        /// bytes)"); never a host address.
         detail: String,
+        /// The tail-call target the instruction belongs to (its
+        /// function's name); `None`: the program itself.
+        target: Option<String>,
     },
     /// Bpf-to-bpf calls nested too deep at run time.
     CallDepth,
@@ -419,7 +427,8 @@ pub enum RunError {
         /// The verified minimum.
         min: usize,
     },
-    /// Any other failure reported by rbpf.
+    /// Any other failure reported by rbpf, its instruction numbered as
+    /// in the program as loaded, without host addresses.
     Other(String),
 }
 
@@ -427,11 +436,20 @@ impl fmt::Display for RunError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::OutOfBounds {
-                insn: Some(i),
+                insn,
                 detail,
-            } => write!(f, "instruction {i}: out-of-bounds memory access ({detail})"),
-            Self::OutOfBounds { insn: None, detail } => {
-                write!(f, "out-of-bounds memory access ({detail})")
+                target,
+            } => {
+                if let Some(i) = insn {
+                    write!(f, "instruction {i}")?;
+                    if let Some(t) = target {
+                        write!(f, " of tail-call target {t}")?;
+                    }
+                    write!(f, ": ")?;
+                } else if let Some(t) = target {
+                    write!(f, "tail-call target {t}: ")?;
+                }
+                write!(f, "out-of-bounds {detail}")
             }
             Self::CallDepth => write!(f, "bpf-to-bpf calls nested too deep"),
             Self::PacketLength { len, min } => write!(

@@ -28,6 +28,7 @@ mod check;
 mod context;
 mod elf;
 mod error;
+pub mod filter;
 pub mod helpers;
 pub mod maps;
 pub mod net;
@@ -1093,7 +1094,15 @@ impl Vm {
         } else {
             vm.execute_program(packet)
         };
-        res.map_err(|e| run_error(&e.to_string()))
+        res.map_err(|e| {
+            let start = packet.as_ptr() as u64;
+            let regions = Regions {
+                packet: (start, start + packet.len() as u64),
+                ctx: None,
+                stack: self.main.stack,
+            };
+            run_error(&e.to_string(), &self.program, None, &regions)
+        })
     }
 
     /// Run the program on `pkt` as its type means it: the context holds
@@ -1183,6 +1192,8 @@ impl Vm {
             verified: self.verified,
         };
         let mut res = run.exec(&self.main, block, mem, view);
+        // the tail-call target that ran last (None: the program)
+        let mut ran = None;
         // bpf_tail_call: the program ended (the rewrite's exit after a
         // successful call, crate::rewrite); its target runs on the same
         // context and packet, until a program ends without one.  The
@@ -1206,6 +1217,7 @@ impl Vm {
                 });
                 break;
             }
+            ran = Some(next as usize);
             res = run.exec(stage, block, mem, now);
         }
         if self.queues {
@@ -1214,7 +1226,29 @@ impl Vm {
         if let Some(e) = short {
             return Err(e);
         }
-        res.map_err(|e| run_error(&e.to_string()))
+        res.map_err(|e| self.fault(&e.to_string(), ran))
+    }
+
+    /// The [`RunError`] of rbpf's message `msg` about the run of the
+    /// program, or of its tail-call target `ran`, that just failed.
+    fn fault(&self, msg: &str, ran: Option<usize>) -> RunError {
+        let target = ran.and_then(|i| Some((self.program.tail_targets.get(i)?.as_ref()?, i)));
+        let (prog, stage) = match target {
+            Some((t, i)) => match self.tail.get(i).and_then(Option::as_ref) {
+                Some(stage) => (t, stage),
+                None => (&self.program, &self.main),
+            },
+            None => (&self.program, &self.main),
+        };
+        let now = self.state.pkt.get();
+        let regions = Regions {
+            packet: (now.data, now.data_end),
+            ctx: matches!(stage.inner, Inner::Context(_))
+                .then(|| std::ptr::from_ref(&*self.mbuff) as u64),
+            stack: stage.stack,
+        };
+        let name = target.map(|(t, _)| t.function().unwrap_or_else(|| t.section()));
+        run_error(msg, prog, name, &regions)
     }
 
     /// The number of tail calls the last run made.
@@ -1396,23 +1430,138 @@ fn compile(_inner: &mut Inner) -> Result<(), String> {
     Ok(())
 }
 
-/// Turn an rbpf run-time error message into a [`RunError`].
-fn run_error(msg: &str) -> RunError {
-    let msg = msg.strip_prefix("Error: ").unwrap_or(msg);
-    if msg.starts_with("out of bounds") {
-        // rbpf reports the index of the instruction after the access.
-        let insn = msg
-            .split_once("insn #")
-            .and_then(|(_, rest)| {
-                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-                digits.parse::<usize>().ok()
-            })
-            .and_then(|n| n.checked_sub(1));
-        let detail = msg.lines().next().unwrap_or(msg).to_owned();
-        return RunError::OutOfBounds { insn, detail };
+/// Where the memory of a run was, to say where a faulting access went
+/// without naming host addresses.
+struct Regions {
+    /// The packet: `data`, `data_end`.
+    packet: (u64, u64),
+    /// The context block, in the context conventions.
+    ctx: Option<u64>,
+    /// The program's stack: its lowest address and its end (r10).
+    stack: (u64, u64),
+}
+
+impl Regions {
+    /// Where `addr` is, relative to the region nearest to it ("at packet
+    /// offset 24 (the packet has 20 bytes)", "at stack offset -520 ...").
+    fn place(&self, addr: u64) -> String {
+        /// Farther than this from every region, an address is not
+        /// described relative to one.
+        const NEAR: u64 = 1 << 16;
+        let distance = |(lo, hi): (u64, u64)| {
+            if addr < lo {
+                lo - addr
+            } else if addr >= hi {
+                addr - hi + 1
+            } else {
+                0
+            }
+        };
+        #[derive(Clone, Copy)]
+        enum Region {
+            Packet,
+            Stack,
+            Ctx,
+        }
+        let ctx = self.ctx.map(|c| (c, c + progtype::CTX_BLOCK as u64));
+        let off = |base: u64| i128::from(addr) - i128::from(base);
+        let nearest = [
+            (Region::Packet, Some(self.packet)),
+            (Region::Stack, Some(self.stack).filter(|s| s.1 > s.0)),
+            (Region::Ctx, ctx),
+        ]
+        .into_iter()
+        .filter_map(|(k, r)| r.map(|r| (k, r, distance(r))))
+        .filter(|&(_, _, d)| d <= NEAR)
+        .min_by_key(|&(_, _, d)| d);
+        match nearest {
+            Some((Region::Packet, (data, end), _)) => format!(
+                "at packet offset {} (the packet has {} bytes)",
+                off(data),
+                end - data
+            ),
+            Some((Region::Stack, (lo, hi), _)) => format!(
+                "at stack offset {} (the stack is offsets -{} to -1 from r10)",
+                off(hi),
+                hi - lo
+            ),
+            Some((Region::Ctx, (c, end), _)) => format!(
+                "at offset {} of the context block ({} bytes)",
+                off(c),
+                end - c
+            ),
+            None if addr < 4096 => format!("at address {addr}: a null pointer"),
+            None if self.ctx.is_some() => {
+                "outside the packet, the stack, the context and the maps".to_owned()
+            }
+            None => "outside the packet, the stack and the maps".to_owned(),
+        }
     }
+}
+
+/// Turn rbpf's run-time error message `msg` about `prog` (a tail-call
+/// target of that name when `target` is given) into a [`RunError`]: its
+/// instruction numbered as the program was loaded (rbpf counts the code
+/// that runs, after the rewrite of tail calls and `ld_abs`/`ld_ind`, and
+/// names the instruction after a faulting access), the kind and size of
+/// the access, and its address relative to `regions` instead of a host
+/// address.
+fn run_error(msg: &str, prog: &Program, target: Option<&str>, regions: &Regions) -> RunError {
+    let msg = msg.strip_prefix("Error: ").unwrap_or(msg);
+    // the first line; rbpf's next lines list the regions by address
+    let msg = msg.lines().next().unwrap_or(msg);
     if msg.starts_with("too many nested calls") {
         return RunError::CallDepth;
     }
-    RunError::Other(msg.to_owned())
+    let number = |s: &str, radix: u32| {
+        let digits: String = s.chars().take_while(|c| c.is_digit(radix)).collect();
+        u64::from_str_radix(&digits, radix).ok()
+    };
+    // "WHAT (insn #N), addr 0xA, size S"
+    let (what, insn, rest) = match msg.split_once(" (insn #") {
+        Some((what, rest)) => {
+            let n = number(rest, 10).and_then(|n| usize::try_from(n).ok());
+            let rest = rest.split_once(')').map_or("", |(_, r)| r);
+            (what, n, rest)
+        }
+        None => (msg, None, ""),
+    };
+    let field = |name: &str, radix: u32| {
+        let (_, v) = rest.split_once(name)?;
+        number(v.strip_prefix("0x").unwrap_or(v), radix)
+    };
+    let addr = field(", addr ", 16);
+    let size = field(", size ", 10);
+    let place = addr.map(|a| regions.place(a));
+    if let Some(kind) = what.strip_prefix("out of bounds memory ") {
+        // rbpf names the instruction after the access
+        let insn = insn
+            .and_then(|n| n.checked_sub(1))
+            .map(|i| prog.source_insn(i));
+        let mut detail = match size {
+            Some(n) => format!("{n}-byte {kind}"),
+            None => kind.to_owned(),
+        };
+        if let Some(p) = place {
+            detail = format!("{detail} {p}");
+        }
+        return RunError::OutOfBounds {
+            insn,
+            detail,
+            target: target.map(str::to_owned),
+        };
+    }
+    let mut text = String::new();
+    if let Some(i) = insn {
+        text = format!("instruction {}", prog.source_insn(i));
+        if let Some(t) = target {
+            text.push_str(&format!(" of tail-call target {t}"));
+        }
+        text.push_str(": ");
+    }
+    text.push_str(what);
+    if let Some(p) = place {
+        text = format!("{text} {p}");
+    }
+    RunError::Other(text)
 }

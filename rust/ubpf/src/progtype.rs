@@ -277,6 +277,13 @@ pub struct TypeInfo {
     pub name: &'static str,
     /// The kernel's `BPF_PROG_TYPE_*` number (0 for `ubpf`).
     pub kernel_id: u32,
+    /// Its value of filter-ubpf's `prog-type` property (QAPI
+    /// `UbpfProgType`): `xdp`, `tc`, `socket`, `ubpf`.
+    pub property: &'static str,
+    /// The value of filter-ubpf's `convention` property (QAPI
+    /// `UbpfConvention`) that forces it: `context`, `tc`, `socket`,
+    /// `raw`.
+    pub convention_name: &'static str,
     /// Section names choosing it, as libbpf: an exact name, or a prefix
     /// followed by `/`.
     pub sections: &'static [&'static str],
@@ -291,7 +298,88 @@ pub struct TypeInfo {
     pub helpers: &'static [i32],
     /// Whether it may run legacy `ld_abs`/`ld_ind` loads.
     pub ld_abs: bool,
+    /// What its return value means ([`ProgType::verdict`]).
+    pub returns: Returns,
 }
+
+/// What the host does for a return code of a [`Returns::Codes`] type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// [`Verdict::Pass`].
+    Pass,
+    /// [`Verdict::Drop`].
+    Drop,
+    /// [`Verdict::Aborted`].
+    Aborted,
+    /// [`Verdict::Tx`].
+    Tx,
+    /// [`Verdict::Redirect`] to the target the run recorded (without
+    /// one: the type's `no_target`).
+    Redirect,
+}
+
+/// One return code of a program type, by its kernel name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReturnCode {
+    /// The value (`r0` as a 32-bit signed number).
+    pub value: i32,
+    /// Its name in the kernel's UAPI headers (`XDP_PASS`, `TC_ACT_SHOT`).
+    pub name: &'static str,
+    /// What the host does.
+    pub action: Action,
+}
+
+/// How a program type's return value gives the [`Verdict`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Returns {
+    /// The engine's own convention: 0 passes, anything else drops.
+    ZeroPasses,
+    /// Named codes (the low 32 bits of `r0`, signed).
+    Codes {
+        /// The codes the kernel defines.
+        codes: &'static [ReturnCode],
+        /// The action of any other value.
+        other: Action,
+        /// The action of a redirect the run recorded no target for.
+        no_target: Action,
+    },
+    /// The number of bytes of the packet to keep (socket filters): 0
+    /// drops, fewer than the packet's length truncates it.
+    Length,
+}
+
+const fn code(value: i32, name: &'static str, action: Action) -> ReturnCode {
+    ReturnCode {
+        value,
+        name,
+        action,
+    }
+}
+
+/// `enum xdp_action`; other values are treated as `XDP_ABORTED` (the
+/// kernel warns of them, then aborts).
+const XDP_CODES: &[ReturnCode] = &[
+    code(0, "XDP_ABORTED", Action::Aborted),
+    code(1, "XDP_DROP", Action::Drop),
+    code(2, "XDP_PASS", Action::Pass),
+    code(3, "XDP_TX", Action::Tx),
+    code(4, "XDP_REDIRECT", Action::Redirect),
+];
+
+/// `TC_ACT_*` of `<linux/pkt_cls.h>`, as tc ingress (clsact / tcx) acts
+/// on a classifier's result; other values pass.
+const TC_CODES: &[ReturnCode] = &[
+    code(-1, "TC_ACT_UNSPEC", Action::Pass),
+    code(0, "TC_ACT_OK", Action::Pass),
+    code(1, "TC_ACT_RECLASSIFY", Action::Pass),
+    code(2, "TC_ACT_SHOT", Action::Drop),
+    code(3, "TC_ACT_PIPE", Action::Pass),
+    code(4, "TC_ACT_STOLEN", Action::Drop),
+    code(5, "TC_ACT_QUEUED", Action::Drop),
+    code(6, "TC_ACT_REPEAT", Action::Pass),
+    code(7, "TC_ACT_REDIRECT", Action::Redirect),
+    code(8, "TC_ACT_TRAP", Action::Drop),
+];
 
 /// The types, in the order section names are matched.
 pub const TYPES: [ProgType; 4] = [
@@ -303,6 +391,8 @@ pub const TYPES: [ProgType; 4] = [
 
 const XDP_INFO: TypeInfo = TypeInfo {
     name: "xdp",
+    property: "xdp",
+    convention_name: "context",
     kernel_id: 6,
     sections: &["xdp", "xdp.frags"],
     convention: Convention::Context,
@@ -310,10 +400,17 @@ const XDP_INFO: TypeInfo = TypeInfo {
     ctx_size: 24,
     helpers: XDP_HELPERS,
     ld_abs: false,
+    returns: Returns::Codes {
+        codes: XDP_CODES,
+        other: Action::Aborted,
+        no_target: Action::Aborted,
+    },
 };
 
 const TC_INFO: TypeInfo = TypeInfo {
     name: "sched_cls",
+    property: "tc",
+    convention_name: "tc",
     kernel_id: 3,
     sections: &["tc", "classifier", "tcx", "tc_packet_hook"],
     convention: Convention::Tc,
@@ -323,10 +420,17 @@ const TC_INFO: TypeInfo = TypeInfo {
     // as in the kernel (crate::rewrite: big-endian, SKF_*_OFF, return 0
     // when out of range)
     ld_abs: true,
+    returns: Returns::Codes {
+        codes: TC_CODES,
+        other: Action::Pass,
+        no_target: Action::Drop,
+    },
 };
 
 const SOCKET_INFO: TypeInfo = TypeInfo {
     name: "socket_filter",
+    property: "socket",
+    convention_name: "socket",
     kernel_id: 1,
     sections: &["socket"],
     convention: Convention::Socket,
@@ -334,10 +438,13 @@ const SOCKET_INFO: TypeInfo = TypeInfo {
     ctx_size: 192,
     helpers: SOCKET_HELPERS,
     ld_abs: true,
+    returns: Returns::Length,
 };
 
 const UBPF_INFO: TypeInfo = TypeInfo {
     name: "ubpf",
+    property: "ubpf",
+    convention_name: "raw",
     kernel_id: 0,
     sections: &["ubpf"],
     convention: Convention::Raw,
@@ -348,6 +455,7 @@ const UBPF_INFO: TypeInfo = TypeInfo {
     // now read the packet as the kernel's do (there is no context: r6 is
     // not checked)
     ld_abs: true,
+    returns: Returns::ZeroPasses,
 };
 
 impl ProgType {
@@ -372,6 +480,21 @@ impl ProgType {
             .into_iter()
             .find(|t| t.name() == name)
             .or_else(|| Self::for_section(name))
+    }
+
+    /// The type a value of filter-ubpf's `prog-type` property names
+    /// ([`TypeInfo::property`]); `None` also for `auto`, which is no
+    /// type but "from the section".
+    pub fn from_property(value: &str) -> Option<Self> {
+        TYPES.into_iter().find(|t| t.info().property == value)
+    }
+
+    /// The type a value of filter-ubpf's `convention` property forces
+    /// ([`TypeInfo::convention_name`]).
+    pub fn from_convention_name(value: &str) -> Option<Self> {
+        TYPES
+            .into_iter()
+            .find(|t| t.info().convention_name == value)
     }
 
     /// The type libbpf gives section `section` (`xdp`, `xdp/foo`,
@@ -423,34 +546,59 @@ impl ProgType {
     }
 
     /// The verdict return value `r0` means, with the redirect target the
-    /// run recorded and the packet's length (socket filters truncate).
+    /// run recorded and the packet's length (socket filters truncate), as
+    /// the type's [`TypeInfo::returns`] says.
     pub fn verdict(self, r0: u64, redirect: Option<RedirectTarget>, len: usize) -> Verdict {
-        match self {
-            Self::Ubpf => {
+        match self.info().returns {
+            Returns::ZeroPasses => {
                 if r0 == 0 {
                     Verdict::Pass
                 } else {
                     Verdict::Drop
                 }
             }
-            Self::Xdp => match r0 as u32 {
-                1 => Verdict::Drop,
-                2 => Verdict::Pass,
-                3 => Verdict::Tx,
-                4 => redirect.map_or(Verdict::Aborted, Verdict::Redirect),
-                _ => Verdict::Aborted,
-            },
-            // as tc ingress (clsact / tcx) acts on the classifier's result
-            Self::SchedCls => match r0 as u32 as i32 {
-                2 | 4 | 5 | 8 => Verdict::Drop,
-                7 => redirect.map_or(Verdict::Drop, Verdict::Redirect),
-                _ => Verdict::Pass,
-            },
-            Self::SocketFilter => match r0 as u32 {
+            Returns::Codes {
+                other, no_target, ..
+            } => {
+                let action = self.return_code(r0).map_or(other, |c| c.action);
+                match (action, redirect) {
+                    (Action::Redirect, Some(t)) => Verdict::Redirect(t),
+                    (Action::Redirect, None) => no_target.plain(),
+                    (a, _) => a.plain(),
+                }
+            }
+            Returns::Length => match r0 as u32 {
                 0 => Verdict::Drop,
                 n if (n as usize) < len => Verdict::Truncate(n),
                 _ => Verdict::Pass,
             },
+        }
+    }
+
+    /// The return code `r0` is, for types with named codes.
+    pub fn return_code(self, r0: u64) -> Option<&'static ReturnCode> {
+        match self.info().returns {
+            Returns::Codes { codes, .. } => codes.iter().find(|c| c.value == r0 as u32 as i32),
+            _ => None,
+        }
+    }
+
+    /// The kernel's name of return value `r0` (`XDP_PASS`,
+    /// `TC_ACT_SHOT`), for types with named codes.
+    pub fn return_name(self, r0: u64) -> Option<&'static str> {
+        self.return_code(r0).map(|c| c.name)
+    }
+}
+
+impl Action {
+    /// The verdict of the action without a redirect target (a redirect
+    /// without one drops).
+    const fn plain(self) -> Verdict {
+        match self {
+            Self::Pass => Verdict::Pass,
+            Self::Drop | Self::Redirect => Verdict::Drop,
+            Self::Aborted => Verdict::Aborted,
+            Self::Tx => Verdict::Tx,
         }
     }
 }
@@ -671,6 +819,69 @@ mod tests {
         assert_eq!(s.verdict(20, None, 60), Verdict::Truncate(20));
         assert_eq!(s.verdict(0xffff_ffff, None, 60), Verdict::Pass);
         assert_eq!(ProgType::Ubpf.verdict(5, None, 60), Verdict::Drop);
+    }
+
+    #[test]
+    fn verdicts_of_other_codes() {
+        let (x, tc, s) = (ProgType::Xdp, ProgType::SchedCls, ProgType::SocketFilter);
+        assert_eq!(ProgType::Ubpf.verdict(0, None, 60), Verdict::Pass);
+        assert_eq!(tc.verdict(7, None, 60), Verdict::Drop);
+        assert_eq!(tc.verdict(4, None, 60), Verdict::Drop);
+        assert_eq!(tc.verdict(8, None, 60), Verdict::Drop);
+        assert_eq!(tc.verdict(9, None, 60), Verdict::Pass);
+        assert_eq!(tc.verdict(0xffff_ffff, None, 60), Verdict::Pass);
+        // the low 32 bits count, as in the kernel
+        assert_eq!(x.verdict(0x1_0000_0002, None, 60), Verdict::Pass);
+        assert_eq!(s.verdict(60, None, 60), Verdict::Pass);
+        assert_eq!(s.verdict(59, None, 60), Verdict::Truncate(59));
+    }
+
+    #[test]
+    fn property_values() {
+        let props: Vec<_> = TYPES.iter().map(|t| t.info().property).collect();
+        assert_eq!(props, ["xdp", "tc", "socket", "ubpf"]);
+        for t in TYPES {
+            assert_eq!(ProgType::from_property(t.info().property), Some(t));
+            let c = ProgType::from_convention_name(t.info().convention_name);
+            assert_eq!(c.map(ProgType::convention), Some(t.convention()));
+        }
+        assert_eq!(ProgType::from_property("auto"), None);
+        assert_eq!(ProgType::from_property("sched_cls"), None);
+        assert_eq!(
+            ProgType::from_convention_name("context"),
+            Some(ProgType::Xdp)
+        );
+        assert_eq!(ProgType::from_convention_name("raw"), Some(ProgType::Ubpf));
+    }
+
+    #[test]
+    fn return_names() {
+        let x = ProgType::Xdp;
+        assert_eq!(x.return_name(0), Some("XDP_ABORTED"));
+        assert_eq!(x.return_name(2), Some("XDP_PASS"));
+        assert_eq!(x.return_name(3), Some("XDP_TX"));
+        assert_eq!(x.return_name(4), Some("XDP_REDIRECT"));
+        assert_eq!(x.return_name(5), None);
+        let tc = ProgType::SchedCls;
+        assert_eq!(tc.return_name(u64::MAX), Some("TC_ACT_UNSPEC"));
+        assert_eq!(tc.return_name(0), Some("TC_ACT_OK"));
+        assert_eq!(tc.return_name(2), Some("TC_ACT_SHOT"));
+        assert_eq!(tc.return_name(8), Some("TC_ACT_TRAP"));
+        assert_eq!(ProgType::SocketFilter.return_name(0), None);
+        assert_eq!(ProgType::Ubpf.return_name(0), None);
+        // every named code gives the verdict of its action
+        for ty in TYPES {
+            if let Returns::Codes { codes, .. } = ty.info().returns {
+                for c in codes {
+                    let r0 = u64::from(c.value as u32);
+                    assert_eq!(ty.return_name(r0), Some(c.name));
+                    assert_eq!(
+                        ty.verdict(r0, None, 60) == Verdict::Pass,
+                        c.action == Action::Pass
+                    );
+                }
+            }
+        }
     }
 
     #[test]

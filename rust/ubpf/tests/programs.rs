@@ -6,7 +6,9 @@
 mod common;
 
 use common::{ether, ipv4, load, ports, verdict, vms, Rng};
-use ubpf::{Engine, Program, RunError, Vm};
+use ubpf::{
+    Convention, Engine, Packet, PacketMeta, ProgType, Program, RunError, VerifyOptions, Vm,
+};
 
 const TCP: u8 = 6;
 const UDP: u8 = 17;
@@ -47,13 +49,171 @@ fn ip_dst_short_packet_is_a_run_error() {
     let mut short = [0x45u8, 0, 0, 20, 0, 0, 0, 0, 64, 1];
     let err = vm.run(&mut short).unwrap_err();
     match &err {
-        RunError::OutOfBounds { insn: Some(_), .. } => {}
+        RunError::OutOfBounds {
+            insn: Some(0),
+            target: None,
+            ..
+        } => {}
         other => panic!("unexpected {other:?}"),
     }
-    assert!(err.to_string().contains("out-of-bounds"), "{err}");
+    // the destination address, 4 bytes at offset 16, in the loaded
+    // numbering (rbpf names the next instruction), no host address
+    assert_eq!(
+        err.to_string(),
+        "instruction 0: out-of-bounds 4-byte load at packet offset 16 (the packet has 10 bytes)"
+    );
     // and the VM keeps working
     let mut ok = ipv4(ICMP, [1, 2, 3, 4], [1, 1, 1, 1], &[]);
     assert_eq!(vm.run(&mut ok), Ok(1));
+}
+
+/// Assemble `asm` (rbpf's assembler) into bytecode.
+fn assemble(asm: &str) -> Vec<u8> {
+    rbpf::assembler::assemble(asm)
+        .unwrap()
+        .iter()
+        .flat_map(|w| w.to_le_bytes())
+        .collect()
+}
+
+/// The index of the first instruction of opcode `op` in `code`.
+fn find_op(code: &[u8], op: u8) -> usize {
+    code.chunks_exact(8).position(|i| i[0] == op).unwrap()
+}
+
+/// A run error names the instruction as the program was loaded, the
+/// numbering of the verifier's errors, not rbpf's: the rewrite of
+/// `ld_abs` moves the faulting load, and rbpf names the instruction
+/// after it.  The access is described by kind, size and packet offset,
+/// with no host address.
+#[test]
+fn run_error_names_the_loaded_instruction() {
+    // 0: r6 = r1; 1: ld_abs (rewritten into several instructions);
+    // 2-3: lddw (two slots); 4: the load past the end; 5: store; 6: exit
+    let code = assemble(
+        "mov64 r6, r1
+         ldabsb 0
+         lddw r2, 0x100000000
+         ldxw r0, [r6+100]
+         stb [r6+30], 1
+         exit",
+    );
+    let prog = Program::from_bytecode(&code).unwrap();
+    assert_eq!(prog.source_bytecode(), &code[..]);
+    // where rbpf counts the load: elsewhere than the program as loaded
+    let exec = find_op(prog.bytecode(), 0x61);
+    assert!(exec > 4, "ld_abs rewritten: the load is at {exec}");
+    assert_eq!(prog.source_insn(exec), 4);
+    let verified = VerifyOptions {
+        convention: Convention::Raw,
+        min_len: 20,
+    };
+    let refusal = ubpf::verify(&prog, &verified).unwrap_err().to_string();
+    assert!(refusal.contains("instruction 4: "), "{refusal}");
+    let mut vm = Vm::new(prog, Engine::Interpreter).unwrap();
+    let mut short = [0x45u8; 20];
+    let err = vm.run(&mut short).unwrap_err();
+    let text = err.to_string();
+    assert_eq!(
+        text,
+        "instruction 4: out-of-bounds 4-byte load at packet offset 100 (the packet has 20 bytes)"
+    );
+    assert!(!text.contains("0x") && !text.contains('#'), "{text}");
+    match err {
+        RunError::OutOfBounds { insn, .. } => assert_eq!(insn, Some(4)),
+        other => panic!("unexpected {other:?}"),
+    }
+    // the same through run_packet (the packet in a buffer with headroom)
+    let mut p = Packet::new(&[0x45; 20]);
+    let again = vm.run_packet(&mut p, &PacketMeta::default()).unwrap_err();
+    assert_eq!(again.to_string(), text);
+    // long enough for the load and the store
+    let mut long = [0u8; 104];
+    assert_eq!(vm.run(&mut long), Ok(0));
+}
+
+/// A store out of bounds is named a store.
+#[test]
+fn run_error_of_a_store() {
+    let code = assemble(
+        "mov64 r6, r1
+         ldabsb 0
+         stb [r6+30], 1
+         exit",
+    );
+    let mut vm = Vm::new(Program::from_bytecode(&code).unwrap(), Engine::Interpreter).unwrap();
+    let mut pkt = [0u8; 30];
+    assert_eq!(
+        vm.run(&mut pkt).unwrap_err().to_string(),
+        "instruction 2: out-of-bounds 1-byte store at packet offset 30 (the packet has 30 bytes)"
+    );
+}
+
+/// An access below the stack is placed relative to r10.
+#[test]
+fn run_error_below_the_stack() {
+    let code = assemble(
+        "mov64 r2, r10
+         add64 r2, -600
+         ldxdw r0, [r2]
+         exit",
+    );
+    let mut vm = Vm::new(Program::from_bytecode(&code).unwrap(), Engine::Interpreter).unwrap();
+    let mut pkt = [0u8; 30];
+    assert_eq!(
+        vm.run(&mut pkt).unwrap_err().to_string(),
+        "instruction 2: out-of-bounds 8-byte load at stack offset -600 (the stack is offsets \
+         -512 to -1 from r10)"
+    );
+}
+
+/// The same for a tc program: the packet is found through the context,
+/// in a buffer with head- and tailroom; offsets are from `data`.
+#[test]
+fn run_error_of_a_context_program() {
+    // 0: r6 = ctx; 1: ld_abs; 2: r2 = skb->data; 3: r3 = skb->data_end;
+    // 4: r0 = *(u64 *)(data + 4000): past the end
+    let code = assemble(
+        "mov64 r6, r1
+         ldabsb 0
+         ldxw r2, [r6+76]
+         ldxw r3, [r6+80]
+         ldxdw r0, [r2+4000]
+         exit",
+    );
+    let mut prog = Program::from_bytecode(&code).unwrap();
+    prog.set_prog_type(ProgType::SchedCls);
+    assert!(find_op(prog.bytecode(), 0x79) > 4);
+    let mut vm = Vm::new(prog, Engine::Interpreter).unwrap();
+    let mut p = Packet::new(&[0; 60]);
+    let err = vm.run_packet(&mut p, &PacketMeta::default()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "instruction 4: out-of-bounds 8-byte load at packet offset 4000 (the packet has 60 bytes)"
+    );
+}
+
+/// rbpf's other run-time errors that name an instruction and an
+/// address: the instruction as loaded, the address as a packet offset.
+#[test]
+fn misaligned_atomic_names_the_packet_offset() {
+    // 0: r6 = r1; 1: ld_abs; 2: lock *(u32 *)(r6 + 1) += r2 (misaligned);
+    // 3: exit
+    let mut code = assemble(
+        "mov64 r6, r1
+         ldabsb 0",
+    );
+    code.extend_from_slice(&[0xc3, 0x26, 1, 0, 0, 0, 0, 0]);
+    code.extend_from_slice(&assemble("exit"));
+    let prog = Program::from_bytecode(&code).unwrap();
+    assert!(find_op(prog.bytecode(), 0xc3) > 2);
+    let mut vm = Vm::new(prog, Engine::Interpreter).unwrap();
+    let mut p = Packet::new(&[0; 20]);
+    let err = vm.run_packet(&mut p, &PacketMeta::default()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "instruction 2: misaligned atomic operation at packet offset 1 (the packet has 20 bytes)"
+    );
 }
 
 #[test]

@@ -11,7 +11,7 @@
 mod common;
 
 use common::{compile, engines, ether, ipv4, ports};
-use ubpf::{ErrorKind, Packet, PacketMeta, Program, Vm};
+use ubpf::{Engine, ErrorKind, Packet, PacketMeta, Program, RunError, Vm};
 
 /// Run `frame` through every engine; they must agree on the verdict and
 /// the packet afterwards.
@@ -158,4 +158,35 @@ fn tail_calls_in_functions_are_refused() {
         matches!(e.kind(), ErrorKind::UnsupportedInstruction { insn: 2, .. }),
         "{e}"
     );
+}
+
+/// A run error in a tail-call target names the target and the
+/// instruction in the target as loaded.
+#[test]
+fn run_error_in_a_target_names_it() {
+    let prog = Program::load_file(&compile("tail_fault"), Some("entry")).unwrap();
+    let reader = prog.tail_targets()[0].clone().unwrap();
+    assert_eq!(reader.function(), Some("reader"));
+    // r1 = skb->data; r0 = *(u8 *)(r1 + 1000); exit
+    let load = reader
+        .source_bytecode()
+        .chunks_exact(8)
+        .position(|i| i[0] == 0x71)
+        .unwrap();
+    assert_eq!(load, 1);
+    let mut vm = Vm::new(prog, Engine::Interpreter).unwrap();
+    let mut p = Packet::new(&ether(0x0806, &[], &[0; 46]));
+    let err = vm.run_packet(&mut p, &PacketMeta::default()).unwrap_err();
+    assert_eq!(vm.last_tail_calls(), 1);
+    assert_eq!(
+        err.to_string(),
+        "instruction 1 of tail-call target reader: out-of-bounds 1-byte load at packet offset \
+         1000 (the packet has 60 bytes)"
+    );
+    match err {
+        RunError::OutOfBounds { insn, target, .. } => {
+            assert_eq!((insn, target.as_deref()), (Some(1), Some("reader")));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
-//! The `ubpf-run` tool: packets from hex and pcap, ip-mode, the plugin
+//! The `ubpf-run` tool: packets from hex and pcap, ip-mode, the verdicts
+//! and counters of each program type as the filter has them, the plugin
 //! protocol.
 
 #![allow(clippy::shadow_unrelated)]
@@ -10,9 +11,9 @@ mod common;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-#[cfg(feature = "pcap")]
-use common::ports;
-use common::{compile, ether, ipv4};
+use common::{compile, ether, ipv4, ports};
+use ubpf::filter::{self, Counters, Fate};
+use ubpf::{Engine, Outcome, Packet, PacketMeta, ProgType, Program, VerifyOptions, Vm, VmOptions};
 
 fn tool() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ubpf-run"))
@@ -69,7 +70,14 @@ fn run_errors_are_counted() {
             .arg("0000000000000000000000000800"),
     );
     assert!(!ok);
-    assert!(out.contains("error, passed: instruction"), "{out}");
+    // the instruction as loaded, the access by packet offset
+    assert!(
+        out.contains(
+            "packet 1: 14 bytes: error, passed: instruction 0: out-of-bounds 4-byte load at \
+             packet offset 16 (the packet has 14 bytes)"
+        ),
+        "{out}"
+    );
     // as in the filter: a failed run lets the packet pass
     assert!(
         out.contains("1 packet: 1 passed, 0 dropped, 1 error, 0 unfiltered (passed)"),
@@ -441,12 +449,16 @@ fn o0_names_o2() {
     );
 }
 
-/// A program written for XDP's context, refused under the raw
-/// convention: the tool suggests the context convention.
+/// A program written for XDP's context, forced to the raw type: the
+/// verifier refuses it and the tool suggests the context convention.
 #[test]
 fn raw_refusal_suggests_context() {
     let obj = compile("qtest-xdp");
-    let out = tool().arg("--no-ip-mode").arg(&obj).output().unwrap();
+    let out = tool()
+        .args(["--no-ip-mode", "--prog-type", "ubpf"])
+        .arg(&obj)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -462,4 +474,262 @@ fn raw_refusal_suggests_context() {
             .arg(&obj),
     );
     assert!(ok, "{out}");
+}
+
+/// An IPv4/UDP frame to port `dport`: qtest-verdicts' programs choose
+/// their verdict by it (46 bytes: headers and 4 bytes of payload).
+fn udp_to(dport: u16) -> Vec<u8> {
+    ether(
+        0x0800,
+        &[],
+        &ipv4(17, [10, 0, 2, 15], [10, 0, 2, 2], &ports(40000, dport, 12)),
+    )
+}
+
+/// What the filter makes of `frames` with the program of `section`: the
+/// engine's run of each, as the filter runs it (the memory of
+/// `filter::program_start`, the type of the section), and the counters
+/// as the filter counts them (`ubpf::filter`).
+fn filter_reference(
+    obj: &std::path::Path,
+    section: &str,
+    frames: &[Vec<u8>],
+) -> (Vec<Option<Outcome>>, Counters) {
+    let mut prog = Program::load_file(obj, Some(section)).unwrap();
+    let ty = ProgType::from_section(prog.section());
+    prog.set_prog_type(ty);
+    let convention = ty.convention();
+    let vopts = VerifyOptions {
+        convention,
+        min_len: filter::min_len(ty, true),
+    };
+    let proof = ubpf::verify(&prog, &vopts).unwrap();
+    let opts = VmOptions {
+        convention,
+        proof: Some(proof),
+    };
+    let mut vm = Vm::with_options(prog, Engine::Interpreter, opts).unwrap();
+    let mut counters = Counters::default();
+    let mut outcomes = Vec::new();
+    let mut pkt = Packet::default();
+    for f in frames {
+        let Some(start) = filter::program_start(ty, f, true) else {
+            counters.count(Fate::Unfiltered { dropped: false });
+            outcomes.push(None);
+            continue;
+        };
+        pkt.set(f);
+        pkt.pull(start);
+        let o = vm.run_packet(&mut pkt, &PacketMeta::default()).unwrap();
+        counters.count(Fate::Verdict(o.verdict));
+        outcomes.push(Some(o));
+    }
+    (outcomes, counters)
+}
+
+/// The "filter counters" line of `c`.
+fn counters_line(c: &Counters) -> String {
+    let named: Vec<String> = c
+        .named()
+        .iter()
+        .map(|(name, v)| format!("{name} {v}"))
+        .collect();
+    format!("filter counters: {}", named.join(", "))
+}
+
+/// Run `section` of qtest-verdicts on `frames` with the tool (interpreter
+/// and JIT), check its lines for the packets and its counters, and that
+/// they are what the filter's mapping gives for the engine's results.
+fn check_verdicts(section: &str, frames: &[Vec<u8>], lines: &[&str], want: &Counters) {
+    let obj = compile("qtest-verdicts");
+    let (outcomes, counters) = filter_reference(&obj, section, frames);
+    assert_eq!(&counters, want, "the filter's mapping");
+    let ty = ProgType::from_section(section);
+    for engine in ["--jit", "--no-jit"] {
+        let mut cmd = tool();
+        cmd.arg(engine).arg(&obj).args(["--section", section]);
+        cmd.args(frames.iter().map(|f| hex(f)));
+        let (ok, out) = output(&mut cmd);
+        assert!(ok, "{out}");
+        assert!(
+            out.contains(&format!("prog-type {}", ty.info().property)),
+            "{out}"
+        );
+        let printed: Vec<&str> = out.lines().filter(|l| l.starts_with("packet ")).collect();
+        assert_eq!(printed, lines, "{out}");
+        assert!(out.contains(&counters_line(want)), "{out}");
+        // each line names the code the engine's run returned
+        for (line, o) in printed.iter().zip(&outcomes) {
+            if let Some(name) = o.and_then(|o| ty.return_name(o.r0)) {
+                assert!(line.contains(name), "{line}: {o:?}");
+            }
+        }
+    }
+}
+
+/// XDP: the verdicts by their kernel names, the filter's counters.
+#[test]
+fn xdp_verdicts_as_the_filter() {
+    let frames = [
+        udp_to(1),
+        udp_to(2),
+        udp_to(3),
+        udp_to(4),
+        udp_to(6),
+        udp_to(7),
+        vec![0; 13],
+    ];
+    check_verdicts(
+        "xdp",
+        &frames,
+        &[
+            "packet 1: 46 bytes: XDP_ABORTED (dropped, counted as an error)",
+            "packet 2: 46 bytes: XDP_DROP (dropped)",
+            "packet 3: 46 bytes: XDP_PASS (passed)",
+            "packet 4: 46 bytes: XDP_TX (sent back), changed by the program",
+            "packet 5: 46 bytes: XDP_REDIRECT (redirected to ifindex 2)",
+            "packet 6: 46 bytes: XDP_PASS (passed), the program made it 42 bytes",
+            "packet 7: 13 bytes: shorter than an Ethernet header, unfiltered: passed untouched",
+        ],
+        &Counters {
+            packets: 7,
+            passed: 3,
+            dropped: 1,
+            aborted: 1,
+            tx: 1,
+            redirected: 1,
+            errors: 1,
+            unfiltered: 1,
+            ..Counters::default()
+        },
+    );
+}
+
+/// tc: `TC_ACT_OK` passes (the packet as the program changed it),
+/// `TC_ACT_SHOT` drops; the section is run as tc, ip-mode or not.
+#[test]
+fn tc_verdicts_as_the_filter() {
+    let arp = ether(0x0806, &[], &[0; 28]);
+    check_verdicts(
+        "tc",
+        &[udp_to(2), udp_to(3), arp],
+        &[
+            "packet 1: 46 bytes: TC_ACT_SHOT (dropped)",
+            "packet 2: 46 bytes: TC_ACT_OK (passed), changed by the program",
+            "packet 3: 42 bytes: TC_ACT_OK (passed)",
+        ],
+        &Counters {
+            packets: 3,
+            passed: 2,
+            dropped: 1,
+            ..Counters::default()
+        },
+    );
+}
+
+/// Socket filter: the return value is the length to keep.
+#[test]
+fn socket_filter_truncates_as_the_filter() {
+    // headers only: 42 bytes kept of 42
+    let headers = ether(
+        0x0800,
+        &[],
+        &ipv4(17, [10, 0, 2, 15], [10, 0, 2, 2], &ports(40000, 3, 8)),
+    );
+    check_verdicts(
+        "socket",
+        &[udp_to(3), udp_to(2), headers],
+        &[
+            "packet 1: 46 bytes: truncate to 42 (passed, 42 of 46 bytes)",
+            "packet 2: 46 bytes: 0 (dropped)",
+            "packet 3: 42 bytes: 42 (passed)",
+        ],
+        &Counters {
+            packets: 3,
+            passed: 1,
+            dropped: 1,
+            truncated: 1,
+            ..Counters::default()
+        },
+    );
+}
+
+/// `--prog-type` forces the type as the filter's property does, with its
+/// values; `--convention` forces the type of a convention.
+#[test]
+fn prog_type_option() {
+    let obj = compile("qtest-verdicts");
+    // the tc program as a socket filter: no packet pointers in its context
+    let (ok, out) = output(
+        tool()
+            .arg(&obj)
+            .args(["--section", "tc", "--prog-type", "socket"]),
+    );
+    assert!(!ok);
+    assert!(
+        out.contains(
+            "socket_filter context read of 4 bytes at offset 80: the socket_filter context \
+             has no such field"
+        ),
+        "{out}"
+    );
+    for (args, ty) in [
+        (&["--prog-type", "tc"][..], "tc"),
+        (&["--prog-type", "auto"][..], "tc"),
+        (&["--convention", "tc"][..], "tc"),
+    ] {
+        let (ok, out) = output(tool().arg(&obj).args(["--section", "tc"]).args(args));
+        assert!(ok, "{args:?}: {out}");
+        assert!(
+            out.contains(&format!("prog-type {ty}")) && out.contains("verified (tc convention"),
+            "{args:?}: {out}"
+        );
+    }
+    let (ok, out) = output(tool().arg(&obj).args(["--prog-type", "sched_cls"]));
+    assert!(!ok);
+    assert!(
+        out.contains("--prog-type: auto, xdp, tc, socket or ubpf"),
+        "{out}"
+    );
+    let (ok, out) = output(tool().arg(&obj).args(["--convention", "xdp"]));
+    assert!(!ok);
+    assert!(
+        out.contains("--convention: raw, context, tc or socket"),
+        "{out}"
+    );
+}
+
+/// `--ifindex` is the netdev's, as the context shows it; a return value
+/// with no name is shown as a number, with what the filter does.
+#[test]
+fn ifindex_and_unnamed_codes() {
+    // r0 = skb->ifindex; exit
+    let code: Vec<u8> = rbpf::assembler::assemble("ldxw r0, [r1+40]\nexit")
+        .unwrap()
+        .iter()
+        .flat_map(|w| w.to_le_bytes())
+        .collect();
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("ubpf-test-{}-ifindex.bin", std::process::id()));
+    std::fs::write(&path, &code).unwrap();
+    let frame = hex(&udp_to(3));
+    let run = |ifindex: &str| {
+        output(
+            tool()
+                .args(["--bytecode", "--prog-type", "tc", "--ifindex", ifindex])
+                .arg(&path)
+                .arg(&frame),
+        )
+    };
+    let lines = [
+        ("0", "packet 1: 46 bytes: TC_ACT_OK (passed)"),
+        ("2", "packet 1: 46 bytes: TC_ACT_SHOT (dropped)"),
+        ("9", "packet 1: 46 bytes: 9 (no tc return code: passed)"),
+    ];
+    for (ifindex, line) in lines {
+        let (ok, out) = run(ifindex);
+        assert!(ok, "{out}");
+        assert!(out.contains(line), "{ifindex}: {out}");
+    }
+    std::fs::remove_file(&path).unwrap();
 }

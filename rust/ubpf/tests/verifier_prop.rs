@@ -123,7 +123,7 @@ fn accepted_programs_never_fault() {
             let len = min_len + usize::try_from(rng.below(64)).unwrap();
             let mut pkt = rng.bytes(len);
             match vm.run(&mut pkt) {
-                Err(RunError::OutOfBounds { insn, detail }) => {
+                Err(RunError::OutOfBounds { insn, detail, .. }) => {
                     assert!(
                         !verified,
                         "verified program faulted at {insn:?}: {detail}\ncode: {code:02x?}\npacket: {pkt:02x?}"

@@ -36,8 +36,9 @@ use qemu_api::{
     qom_isa,
 };
 use ubpf::{
-    net::ipv4_offset, read_object_file, verify, Convention, Engine, Packet, PacketMeta,
-    PinRegistry, ProgType, Program, RedirectTarget, Trust, Verdict, VerifyOptions, Vm, VmOptions,
+    filter::{min_len, program_start, redirect_targets, Fate},
+    read_object_file, verify, Convention, Engine, Packet, PacketMeta, PinRegistry, ProgType,
+    Program, Trust, Verdict, VerifyOptions, Vm, VmOptions,
 };
 
 use crate::netfilter::{
@@ -118,15 +119,10 @@ pub(crate) fn pins() -> &'static PinRegistry {
     PINS.get_or_init(PinRegistry::new)
 }
 
-const ETH_HLEN: usize = 14;
 /// Ring buffer and perf event array records reported per packet and map
 /// (`FILTER_UBPF_RECORD` events); the others wait in the map, which a
 /// program then finds full.
 const MAX_RECORDS_PER_PACKET: usize = 8;
-/// `BPF_F_INGRESS` of `bpf_redirect`.
-const BPF_F_INGRESS: u64 = 1;
-/// `BPF_F_EXCLUDE_INGRESS` of `bpf_redirect_map`.
-const BPF_F_EXCLUDE_INGRESS: u64 = 1 << 4;
 
 pub const TYPE_FILTER_UBPF: &CStr = c_str!("filter-ubpf");
 
@@ -169,16 +165,6 @@ impl Config {
             && self.jit == other.jit
             && self.verify == other.verify
             && self.prog_type == other.prog_type
-    }
-}
-
-/// Bytes a program can rely on: the filter runs it only on memory that
-/// holds a complete IPv4 header (ip-mode) or an Ethernet header.
-const fn min_len(ip_mode: bool) -> usize {
-    if ip_mode {
-        20
-    } else {
-        14
     }
 }
 
@@ -245,22 +231,9 @@ fn resolve(path: &str) -> String {
         .map_or_else(|_| path.to_owned(), |p| p.display().to_string())
 }
 
-/// Packet counters, read-only QOM properties.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct Counters {
-    pub(crate) packets: u64,
-    pub(crate) passed: u64,
-    pub(crate) dropped: u64,
-    pub(crate) aborted: u64,
-    pub(crate) tx: u64,
-    pub(crate) redirected: u64,
-    pub(crate) truncated: u64,
-    pub(crate) errors: u64,
-    pub(crate) unfiltered: u64,
-    /// Program runs and their total time, counted while `stats` is on.
-    pub(crate) run_count: u64,
-    pub(crate) run_time_ns: u64,
-}
+/// Packet counters, read-only QOM properties: the engine's, which
+/// `ubpf-run` counts the same way.
+pub(crate) use ubpf::filter::Counters;
 
 /// The loaded object and the running program.
 pub(crate) struct Loaded {
@@ -752,11 +725,7 @@ impl FilterUbpf {
         let (engine, proof) = if config.verify {
             let options = VerifyOptions {
                 convention,
-                min_len: if ty == ProgType::Ubpf {
-                    min_len(config.ip_mode)
-                } else {
-                    ETH_HLEN
-                },
+                min_len: min_len(ty, config.ip_mode),
             };
             let proof = verify(&program, &options).map_err(|e| {
                 let hint =
@@ -1052,12 +1021,7 @@ impl FilterUbpf {
         let ty = vm.prog_type();
         // the raw type in ip-mode sees the packet from its IPv4 header;
         // every other program the Ethernet frame
-        let pull = if ty == ProgType::Ubpf && ip_mode {
-            ipv4_offset(frame)
-        } else {
-            (frame.len() >= ETH_HLEN).then_some(0)
-        };
-        let Some(pull) = pull else {
+        let Some(pull) = program_start(ty, frame, ip_mode) else {
             // not IPv4 in ip-mode, or too short to hold the headers the
             // program may rely on: the program does not see it
             let pass = unfiltered == Unfiltered::Pass;
@@ -1067,15 +1031,7 @@ impl FilterUbpf {
                 c_str!("not run (unfiltered): dropped")
             };
             self.trace_verdict(action, 0, frame.len());
-            self.count(|c| {
-                c.packets += 1;
-                c.unfiltered += 1;
-                if pass {
-                    c.passed += 1;
-                } else {
-                    c.dropped += 1;
-                }
-            });
+            self.count(|c| c.count(Fate::Unfiltered { dropped: !pass }));
             return if pass { Route::Pass } else { Route::Drop };
         };
         let mut pkt = self.packet.borrow_mut();
@@ -1103,11 +1059,7 @@ impl FilterUbpf {
             Ok(o) => o,
             Err(e) => {
                 self.trace_run_error(&e);
-                self.count(|c| {
-                    c.packets += 1;
-                    c.passed += 1;
-                    c.errors += 1;
-                });
+                self.count(|c| c.count(Fate::RunFailed));
                 return Route::Pass;
             }
         };
@@ -1167,20 +1119,7 @@ impl FilterUbpf {
                 filter_ubpf_trace_aborted(self.id().as_ptr(), outcome.r0);
             }
         }
-        self.count(|c| {
-            c.packets += 1;
-            match outcome.verdict {
-                Verdict::Pass => c.passed += 1,
-                Verdict::Drop => c.dropped += 1,
-                Verdict::Aborted => {
-                    c.aborted += 1;
-                    c.errors += 1;
-                }
-                Verdict::Tx => c.tx += 1,
-                Verdict::Redirect(_) => c.redirected += 1,
-                Verdict::Truncate(_) => c.truncated += 1,
-            }
-        });
+        self.count(|c| c.count(Fate::Verdict(outcome.verdict)));
         route
     }
 
@@ -1226,7 +1165,7 @@ impl FilterUbpf {
     }
 
     fn redirect_failed(&self, ifindex: u32, why: &CStr) {
-        self.count(|c| c.errors += 1);
+        self.count(Counters::count_delivery_failure);
         // SAFETY: both strings are NUL-terminated and outlive the call.
         unsafe {
             filter_ubpf_trace_redirect_failed(self.id().as_ptr(), ifindex, why.as_ptr());
@@ -1268,33 +1207,6 @@ impl FilterUbpf {
             unsafe {
                 filter_ubpf_trace_printk(id.as_ptr(), line.as_ptr());
             }
-        }
-    }
-}
-
-/// The netdevs a redirect goes to: (ifindex, to the peer as received).
-fn redirect_targets(vm: &Vm, target: RedirectTarget, own: u32) -> Vec<(u32, bool)> {
-    match target {
-        RedirectTarget::Ifindex { ifindex, flags } => {
-            vec![(ifindex, flags & BPF_F_INGRESS != 0)]
-        }
-        RedirectTarget::Map(r) if r.key.is_some() => vec![(r.ifindex, false)],
-        RedirectTarget::Map(r) => {
-            // BPF_F_BROADCAST: every entry of the devmap
-            let exclude = r.flags & BPF_F_EXCLUDE_INGRESS != 0;
-            let mut all = Vec::new();
-            if let Some(m) = vm.maps().nth(r.map) {
-                let _ = m.walk(None, |_, v| {
-                    if let Some(b) = v.get(..4) {
-                        let ifindex = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-                        if !(exclude && ifindex == own) {
-                            all.push((ifindex, false));
-                        }
-                    }
-                    true
-                });
-            }
-            all
         }
     }
 }

@@ -525,7 +525,7 @@ pub fn evaluate(env: &mut Env, case: &Case, pkts: &[Vec<u8>]) -> Verdict {
             ),
         };
         if let Err(e) = &ob.r0 {
-            let class = if e.contains("out of bounds") {
+            let class = if e.contains("out-of-bounds") {
                 Class::OutOfBounds
             } else {
                 Class::RunError

@@ -10,33 +10,48 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use conformance::{Mode, Xfail};
-use ubpf::{Convention, Engine, Program, Trust, VerifyOptions, Vm, VmOptions};
+use ubpf::filter::{self, Counters, Fate};
+use ubpf::progtype::{Action, Returns};
+use ubpf::{
+    Convention, Engine, Outcome, Packet, PacketMeta, ProgType, Program, RedirectTarget, Trust,
+    Verdict, VerifyOptions, Vm, VmOptions,
+};
 
 const USAGE: &str = "\
 usage:
   ubpf-run [OPTIONS] PROGRAM [--pcap FILE] [HEX...]
       run PROGRAM (an eBPF ELF object, or raw bytecode with --bytecode) on
       each packet of a pcap or pcapng file and/or each Ethernet frame given
-      in hex, as filter-ubpf would; print each verdict (non-zero = drop)
-      and the filter's counters.  The defaults are the filter's: verified,
-      JIT-compiled, ip-mode, raw convention.
+      in hex, as filter-ubpf would; print each verdict as the program type
+      means it (XDP_PASS, TC_ACT_SHOT, truncate to N; for type ubpf
+      non-zero drops) and the filter's counters.  The defaults are the
+      filter's: verified, JIT-compiled, ip-mode, the program type from
+      the section name.
       --no-verify       load the program even if the verifier refuses it;
                         it then runs in the interpreter (never JIT code)
       --no-jit, --interp  run with the interpreter
-      --no-ip-mode      the program sees the whole Ethernet frame
-      --convention raw|context  (--context: context)
+      --no-ip-mode      a program of type ubpf sees the whole Ethernet
+                        frame (the other types always do)
+      --prog-type auto|xdp|tc|socket|ubpf  the program type (default:
+                        auto, from the section: xdp, tc, classifier,
+                        socket as libbpf; any other section is ubpf)
+      --convention raw|context|tc|socket  the type of that convention:
+                        ubpf, xdp, tc, socket (--context: xdp)
       --section NAME    the program's ELF section
       --bytecode        PROGRAM is raw bytecode (old name: --raw)
       --unfiltered-action pass|drop  the packets the program is not run on
                         (default: pass)
+      --ifindex N       the ifindex of the filter's netdev, which programs
+                        see in their context (default: 0)
       --min-len N       minimum packet length the verifier assumes
-                        (default: 20 in ip-mode, else 14)
+                        (default: 20 for ubpf in ip-mode, else 14)
       --verifier-log    print the verifier's log
       --verify, --jit, --ip-mode  accepted for compatibility (defaults)
       pcap link types: Ethernet, Linux cooked (SLL and SLL2, as written by
       tcpdump -i any) and raw IP; non-Ethernet packets are given an
       Ethernet header first.  Packets cut by the capture's snapshot length
       run on the bytes captured, are marked truncated and counted.
+      Redirected packets are counted, not sent: no netdev is there.
       Exit status: 1 if a run failed, 2 if the program was refused.
   ubpf-run --conformance DIR [--xfail FILE] [--mode interpreter|jit|both]
       run the eBPF conformance suite's .data files (DIR/tests, DIR/negative).
@@ -66,7 +81,9 @@ struct RunOpts {
     jit: bool,
     ip_mode: bool,
     bytecode: bool,
-    convention: Convention,
+    /// The program type; `None`: from the section (`auto`).
+    prog_type: Option<ProgType>,
+    ifindex: u32,
     verify: bool,
     verifier_log: bool,
     drop_unfiltered: bool,
@@ -84,7 +101,8 @@ impl Default for RunOpts {
             jit: true,
             ip_mode: true,
             bytecode: false,
-            convention: Convention::Raw,
+            prog_type: None,
+            ifindex: 0,
             verify: true,
             verifier_log: false,
             drop_unfiltered: false,
@@ -110,13 +128,23 @@ fn parse_run_opts(args: &[String]) -> Result<RunOpts, String> {
             "--no-ip-mode" => o.ip_mode = false,
             "--no-verify" => o.verify = false,
             "--bytecode" | "--raw" => o.bytecode = true,
-            "--context" => o.convention = Convention::Context,
+            "--context" => o.prog_type = Some(ProgType::Xdp),
             "--convention" => {
-                o.convention = match it.next().map(String::as_str) {
-                    Some("raw") => Convention::Raw,
-                    Some("context") => Convention::Context,
-                    _ => return Err("--convention: raw or context".to_owned()),
+                let ty = it.next().and_then(|v| ProgType::from_convention_name(v));
+                o.prog_type = Some(ty.ok_or("--convention: raw, context, tc or socket")?);
+            }
+            "--prog-type" => {
+                o.prog_type = match it.next().map(String::as_str) {
+                    Some("auto") => None,
+                    v => Some(
+                        v.and_then(ProgType::from_property)
+                            .ok_or("--prog-type: auto, xdp, tc, socket or ubpf")?,
+                    ),
                 }
+            }
+            "--ifindex" => {
+                let n = it.next().ok_or("--ifindex needs a number")?;
+                o.ifindex = n.parse().map_err(|e| format!("--ifindex {n}: {e}"))?;
             }
             "--unfiltered-action" => {
                 o.drop_unfiltered = match it.next().map(String::as_str) {
@@ -146,16 +174,15 @@ fn parse_run_opts(args: &[String]) -> Result<RunOpts, String> {
     Ok(o)
 }
 
-/// The filter's counters (its read-only properties of the same names),
-/// and the truncated captures.
+/// The filter's counters for the packets run, and what the tool adds.
 #[derive(Default)]
 struct Totals {
-    packets: usize,
-    passed: usize,
-    dropped: usize,
-    errors: usize,
-    unfiltered: usize,
-    truncated: usize,
+    /// As the filter counts ([`ubpf::filter`]).
+    counters: Counters,
+    /// Runs that failed.
+    failed: usize,
+    /// Packets the capture cut.
+    cut: usize,
 }
 
 /// One packet to run: an Ethernet frame, and its length on the wire when
@@ -165,47 +192,144 @@ struct Frame {
     cut_from: Option<usize>,
 }
 
-fn run_one(vm: &mut Vm, n: usize, mut frame: Frame, o: &RunOpts, t: &mut Totals) {
+/// Run the program on one frame as the filter does, count it as the
+/// filter does, and print what happened.
+fn run_one(vm: &mut Vm, pkt: &mut Packet, n: usize, frame: &Frame, o: &RunOpts, t: &mut Totals) {
     let len = frame.data.len();
-    t.packets += 1;
     let cut = match frame.cut_from {
         Some(orig) => {
-            t.truncated += 1;
+            t.cut += 1;
             format!(" (truncated: {len} of {orig} bytes captured)")
         }
         None => String::new(),
     };
-    let Some(mem) = ubpf::net::program_memory(&mut frame.data, o.ip_mode) else {
-        t.unfiltered += 1;
-        let what = if o.ip_mode {
+    let ty = vm.prog_type();
+    let Some(start) = filter::program_start(ty, &frame.data, o.ip_mode) else {
+        t.counters.count(Fate::Unfiltered {
+            dropped: o.drop_unfiltered,
+        });
+        let what = if ty == ProgType::Ubpf && o.ip_mode {
             "no complete IPv4 header"
         } else {
             "shorter than an Ethernet header"
         };
         let verdict = if o.drop_unfiltered {
-            t.dropped += 1;
             "dropped"
         } else {
-            t.passed += 1;
             "passed"
         };
         println!("packet {n}: {len} bytes{cut}: {what}, unfiltered: {verdict} untouched");
         return;
     };
-    match vm.run(mem) {
-        Ok(0) => {
-            t.passed += 1;
-            println!("packet {n}: {} bytes{cut}: pass (0)", mem.len());
-        }
-        Ok(v) => {
-            t.dropped += 1;
-            println!("packet {n}: {} bytes{cut}: drop ({v:#x})", mem.len());
+    pkt.set(&frame.data);
+    pkt.pull(start);
+    // the bytes the program sees
+    let seen = pkt.len();
+    let meta = PacketMeta {
+        ifindex: o.ifindex,
+        ingress_ifindex: o.ifindex,
+        ..PacketMeta::default()
+    };
+    let res = vm.run_packet(pkt, &meta);
+    let trace = vm.take_trace();
+    match res {
+        Ok(outcome) => {
+            t.counters.count(Fate::Verdict(outcome.verdict));
+            // what the filter sends on: from the Ethernet header on
+            let after = if start > 0 { pkt.frame() } else { pkt.data() };
+            let changed = match outcome.verdict {
+                Verdict::Drop | Verdict::Aborted => String::new(),
+                _ if after.len() != len => format!(", the program made it {} bytes", after.len()),
+                _ if after != frame.data => ", changed by the program".to_owned(),
+                _ => String::new(),
+            };
+            println!(
+                "packet {n}: {seen} bytes{cut}: {}{changed}",
+                verdict_text(vm, ty, &outcome, seen, o.ifindex)
+            );
         }
         Err(e) => {
-            t.errors += 1;
-            t.passed += 1;
-            println!("packet {n}: {} bytes{cut}: error, passed: {e}", mem.len());
+            t.counters.count(Fate::RunFailed);
+            t.failed += 1;
+            println!("packet {n}: {seen} bytes{cut}: error, passed: {e}");
         }
+    }
+    for line in trace {
+        println!("  bpf_trace_printk: {}", line.trim_end_matches('\n'));
+    }
+}
+
+/// The verdict of a run as the program type names it: the raw type's
+/// "pass (0)" and "drop (0x1)"; the kernel's name of the return code and
+/// what the filter does (`XDP_PASS (passed)`, `TC_ACT_SHOT (dropped)`);
+/// a socket filter's length (`truncate to 40`).
+fn verdict_text(vm: &Vm, ty: ProgType, outcome: &Outcome, seen: usize, own: u32) -> String {
+    let r0 = outcome.r0;
+    let action = match outcome.verdict {
+        Verdict::Pass => "passed".to_owned(),
+        Verdict::Drop => "dropped".to_owned(),
+        Verdict::Aborted => "dropped, counted as an error".to_owned(),
+        Verdict::Tx => "sent back".to_owned(),
+        Verdict::Redirect(target) => redirect_text(vm, target, own),
+        Verdict::Truncate(n) => format!("passed, {n} of {seen} bytes"),
+    };
+    match ty.info().returns {
+        Returns::ZeroPasses => match outcome.verdict {
+            Verdict::Pass => format!("pass ({r0})"),
+            _ => format!("drop ({r0:#x})"),
+        },
+        Returns::Length => match outcome.verdict {
+            Verdict::Truncate(n) => format!("truncate to {n} ({action})"),
+            _ => format!("{} ({action})", r0 as u32),
+        },
+        _ => match ty.return_code(r0) {
+            Some(c)
+                if c.action == Action::Redirect
+                    && !matches!(outcome.verdict, Verdict::Redirect(_)) =>
+            {
+                format!("{} without a target ({action})", c.name)
+            }
+            Some(c) => format!("{} ({action})", c.name),
+            None => format!(
+                "{} (no {} return code: {action})",
+                r0 as u32 as i32,
+                ty.info().property
+            ),
+        },
+    }
+}
+
+/// Where a redirect goes, as the filter would send it
+/// ([`filter::redirect_targets`]).
+fn redirect_text(vm: &Vm, target: RedirectTarget, own: u32) -> String {
+    let to = filter::redirect_targets(vm, target, own);
+    let list: Vec<String> = to
+        .iter()
+        .map(|&(ifindex, ingress)| {
+            if ingress {
+                format!("ifindex {ifindex} (ingress)")
+            } else {
+                format!("ifindex {ifindex}")
+            }
+        })
+        .collect();
+    let via = match target {
+        RedirectTarget::Ifindex { .. } => String::new(),
+        RedirectTarget::Map(r) => {
+            let name = vm
+                .maps()
+                .nth(r.map)
+                .map_or_else(|| format!("map {}", r.map), |m| m.def().name.clone());
+            match r.key {
+                Some(k) => format!(" by {name}[{k}]"),
+                None => format!(" by a broadcast on {name}"),
+            }
+        }
+    };
+    if list.is_empty() {
+        format!("redirected{via} to no netdev")
+    } else {
+        format!("redirected{via} to {}", list.join(", "))
     }
 }
 
@@ -337,18 +461,23 @@ fn for_each_pcap(_path: &Path, _f: impl FnMut(Frame)) -> Result<(), String> {
 fn run_main(args: &[String]) -> Result<ExitCode, String> {
     let o = parse_run_opts(args)?;
     let path = o.program.as_deref().unwrap_or_else(|| Path::new(""));
-    let prog = if o.bytecode {
+    let mut prog = if o.bytecode {
         let code = ubpf::read_object_file(path).map_err(|e| e.to_string())?;
         Program::from_bytecode(&code)
     } else {
         Program::load_file(path, o.section.as_deref())
     }
     .map_err(|e| e.to_string())?;
+    // as the filter: the type forced, else the section's (as libbpf)
+    let ty = o
+        .prog_type
+        .unwrap_or_else(|| ProgType::from_section(prog.section()));
+    prog.set_prog_type(ty);
     let Some(mut vm) = prepare(prog, &o)? else {
         return Ok(ExitCode::from(2));
     };
     println!(
-        "program {} section \"{}\": {} instructions, {}{}{}",
+        "program {} section \"{}\": {} instructions, {}{}{}, prog-type {}",
         vm.program().origin(),
         vm.program().section(),
         vm.program().insn_count(),
@@ -358,14 +487,20 @@ fn run_main(args: &[String]) -> Result<ExitCode, String> {
         } else {
             ", not verified"
         },
-        if o.ip_mode { ", ip-mode" } else { "" }
+        if ty == ProgType::Ubpf && o.ip_mode {
+            ", ip-mode"
+        } else {
+            ""
+        },
+        ty.info().property
     );
     let mut totals = Totals::default();
+    let mut pkt = Packet::default();
     let mut n = 0;
     if let Some(pcap) = &o.pcap {
         for_each_pcap(pcap, |frame| {
             n += 1;
-            run_one(&mut vm, n, frame, &o, &mut totals);
+            run_one(&mut vm, &mut pkt, n, &frame, &o, &mut totals);
         })?;
     }
     for h in &o.hex {
@@ -375,39 +510,57 @@ fn run_main(args: &[String]) -> Result<ExitCode, String> {
             data,
             cut_from: None,
         };
-        run_one(&mut vm, n, frame, &o, &mut totals);
+        run_one(&mut vm, &mut pkt, n, &frame, &o, &mut totals);
     }
-    let t = &totals;
-    let plural = |k: usize, word: &str| format!("{k} {word}{}", if k == 1 { "" } else { "s" });
+    let c = &totals.counters;
+    let plural = |k: u64, word: &str| format!("{k} {word}{}", if k == 1 { "" } else { "s" });
+    // what only the kernel types do, when they did
+    let others: String = [
+        (c.aborted, "aborted"),
+        (c.tx, "sent back (tx)"),
+        (c.redirected, "redirected"),
+        (c.truncated, "truncated by the program"),
+    ]
+    .iter()
+    .filter(|(k, _)| *k > 0)
+    .map(|(k, what)| format!(", {k} {what}"))
+    .collect();
     println!(
-        "{}: {} passed, {} dropped, {}, {} unfiltered ({}){}",
-        plural(t.packets, "packet"),
-        t.passed,
-        t.dropped,
-        plural(t.errors, "error"),
-        t.unfiltered,
+        "{}: {} passed, {} dropped{others}, {}, {} unfiltered ({}){}",
+        plural(c.packets, "packet"),
+        c.passed,
+        c.dropped,
+        plural(c.errors, "error"),
+        c.unfiltered,
         if o.drop_unfiltered {
             "dropped"
         } else {
             "passed"
         },
-        if t.truncated > 0 {
-            format!(", {} truncated by the capture", t.truncated)
+        if totals.cut > 0 {
+            format!(", {} truncated by the capture", totals.cut)
         } else {
             String::new()
         }
     );
-    Ok(if t.errors > 0 {
+    let named: Vec<String> = c
+        .named()
+        .iter()
+        .map(|(name, v)| format!("{name} {v}"))
+        .collect();
+    println!("filter counters: {}", named.join(", "));
+    Ok(if totals.failed > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
 }
 
-/// The VM for `prog` under the options; `None` if the verifier refused it
-/// (the reason is printed).
+/// The VM for `prog` (of its type) under the options; `None` if the
+/// verifier refused it (the reason is printed).
 fn prepare(prog: Program, o: &RunOpts) -> Result<Option<Vm>, String> {
-    let convention = o.convention;
+    let ty = prog.prog_type();
+    let convention = ty.convention();
     if !o.verify {
         // JIT code does not check memory accesses: never for a program
         // the verifier did not prove
@@ -422,7 +575,7 @@ fn prepare(prog: Program, o: &RunOpts) -> Result<Option<Vm>, String> {
             .map(Some)
             .map_err(|e| e.to_string());
     }
-    let min_len = o.min_len.unwrap_or(if o.ip_mode { 20 } else { 14 });
+    let min_len = o.min_len.unwrap_or_else(|| filter::min_len(ty, o.ip_mode));
     let vopts = VerifyOptions {
         convention,
         min_len,
@@ -457,25 +610,20 @@ fn prepare(prog: Program, o: &RunOpts) -> Result<Option<Vm>, String> {
     println!(
         "verified ({} convention, packets of {min_len} bytes or more): \
          {} instructions simulated, {} states, {} µs",
-        if convention == Convention::Context {
-            "context"
-        } else {
-            "raw"
-        },
+        ty.info().convention_name,
         s.processed,
         s.states,
         took.as_micros()
     );
-    let vm = if o.jit {
-        Vm::new(prog, Engine::Jit(Trust::Verified(proof)))
+    let (engine, proof) = if o.jit {
+        (Engine::Jit(Trust::Verified(proof)), None)
     } else {
-        let opts = VmOptions {
-            convention,
-            proof: Some(proof),
-        };
-        Vm::with_options(prog, Engine::Interpreter, opts)
+        (Engine::Interpreter, Some(proof))
     };
-    vm.map(Some).map_err(|e| e.to_string())
+    let opts = VmOptions { convention, proof };
+    Vm::with_options(prog, engine, opts)
+        .map(Some)
+        .map_err(|e| e.to_string())
 }
 
 fn conformance_main(args: &[String]) -> Result<ExitCode, String> {
