@@ -891,6 +891,30 @@ fn csum_diff_against_the_kernel() {
     }
 }
 
+/// bpf-to-bpf calls linked in libbpf's order, with maps and global data
+/// in the subprograms (`tests/data/ubpf/subprog_order.bpf.c`): the kernel
+/// accepts the linked programs (no unreachable function) and they run
+/// the same on every frame.
+#[test]
+fn subprogram_order_against_the_kernel() {
+    if !kernel::available() {
+        println!("skipped: bpf() is not available");
+        return;
+    }
+    let subjects = object_subjects("subprog_order.bpf.c", "first", |_| ProgType::Xdp);
+    assert_eq!(subjects.len(), 2);
+    let frames = frames();
+    let rows: Vec<Row> = subjects
+        .iter()
+        .map(|s| classify(s, &frames).expect("bpf() works"))
+        .collect();
+    report("subprog_order", &rows);
+    for r in &rows {
+        assert_eq!(r.class, Class::BothAcceptMatch, "{}: {}", r.name, r.detail);
+        assert!(r.frames > 20, "{}: {} frames", r.name, r.frames);
+    }
+}
+
 /// `bpf_tail_call` (`tests/data/ubpf/tail_call.bpf.c`): the kernel side
 /// loads the object's other tc programs and fills the program array the
 /// object initialises, as libbpf does (`tests/common/kernel.rs`); every
