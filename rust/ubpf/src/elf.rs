@@ -4,9 +4,10 @@
 //! `clang -O2 [-g] -target bpf -c`.
 //!
 //! The ELF structure is read with the `object` crate.  A program is one
-//! executable section; bpf-to-bpf calls into `.text` are linked by
-//! appending `.text` behind the program section and fixing the calls'
-//! immediates from their relocations.
+//! executable section (or one function of it); bpf-to-bpf calls into
+//! `.text` are linked as libbpf links them: the functions of `.text` the
+//! program calls are appended behind it, each at its first call, and the
+//! calls' immediates point to where their callees went.
 
 use object::elf;
 use object::read::elf::{ElfFile64, FileHeader, SectionHeader};
@@ -130,21 +131,62 @@ fn functions(file: &ElfFile64<'_, Endianness>, programs: &[(SectionIndex, String
     funcs
 }
 
-/// A section placed in the linked program.
+/// The functions of section `text` (start and size in bytes), by start:
+/// the subprograms libbpf may append to a program.
+fn text_functions(file: &ElfFile64<'_, Endianness>, text: SectionIndex) -> Vec<(u64, u64)> {
+    let mut funcs: Vec<(u64, u64)> = file
+        .symbols()
+        .filter(|s| s.kind() == object::SymbolKind::Text && s.section_index() == Some(text))
+        .filter(|s| s.size() > 0)
+        .map(|s| (s.address(), s.size()))
+        .collect();
+    funcs.sort_unstable();
+    funcs.dedup_by_key(|f| f.0);
+    funcs
+}
+
+/// A piece of a section placed in the linked program: a whole section,
+/// or one function of it (a program of a section holding several, a
+/// `.text` subprogram).
 struct Placed {
     index: SectionIndex,
     name: String,
+    /// Where the piece starts in its section, in bytes.
+    start: u64,
+    /// Whether it is the whole section.
+    whole: bool,
     /// Position in the linked program, in instructions.
     base: usize,
     len: usize,
 }
 
+impl Placed {
+    /// Position in the linked program of instruction `insn` of the
+    /// section, if the piece holds it.
+    fn position(&self, insn: i64) -> Option<usize> {
+        let first = i64::try_from(self.start / INSN_SIZE as u64).ok()?;
+        let k = usize::try_from(insn.checked_sub(first)?).ok()?;
+        (k < self.len).then_some(self.base + k)
+    }
+}
+
+/// A `call` of a function of the object (`src_reg` 1) in a placed piece:
+/// its slot in the piece, and the section and instruction it calls, as
+/// libbpf reads them (the symbol of its relocation plus the immediate,
+/// or without a relocation the immediate from the call itself).
+struct PseudoCall {
+    slot: usize,
+    section: SectionIndex,
+    target: i64,
+}
+
 struct Linker<'a, 'data> {
     file: &'a ElfFile64<'data, Endianness>,
     main: String,
-    /// The part of the main section that is the program (bytes), when it
-    /// is one function of several.
-    main_range: Option<(SectionIndex, u64, u64)>,
+    /// The `.text` section, where libbpf takes the subprograms from.
+    text: Option<SectionIndex>,
+    /// The functions of `.text` (start and size, in bytes), by start.
+    text_funcs: Vec<(u64, u64)>,
     code: Vec<u8>,
     placed: Vec<Placed>,
     btf: Option<Btf>,
@@ -159,9 +201,16 @@ impl Linker<'_, '_> {
         fail(Some(&self.main), kind)
     }
 
-    /// Append section `index` to the program and return its position.
-    fn place(&mut self, index: SectionIndex) -> Result<usize, Failure> {
-        if let Some(p) = self.placed.iter().find(|p| p.index == index) {
+    /// Append `size` bytes at `start` of section `index` (the whole
+    /// section when `range` is None) to the program, and return its
+    /// position.
+    fn place(&mut self, index: SectionIndex, range: Option<(u64, u64)>) -> Result<usize, Failure> {
+        let start = range.map_or(0, |r| r.0);
+        if let Some(p) = self
+            .placed
+            .iter()
+            .find(|p| p.index == index && p.start == start && p.whole == range.is_none())
+        {
             return Ok(p.base);
         }
         let section = self
@@ -172,19 +221,17 @@ impl Linker<'_, '_> {
         let mut data = section
             .data()
             .or_else(|e| fail(Some(&name), ErrorKind::Truncated(e.to_string())))?;
-        if let Some((main, start, len)) = self.main_range {
-            if main == index {
-                data = usize::try_from(start)
-                    .ok()
-                    .zip(usize::try_from(start + len).ok())
-                    .and_then(|(s, e)| data.get(s..e))
-                    .ok_or_else(|| {
-                        (
-                            Some(name.clone()),
-                            ErrorKind::Truncated("function outside its section".to_owned()),
-                        )
-                    })?;
-            }
+        if let Some((from, len)) = range {
+            data = usize::try_from(from)
+                .ok()
+                .zip(usize::try_from(from + len).ok())
+                .and_then(|(s, e)| data.get(s..e))
+                .ok_or_else(|| {
+                    (
+                        Some(name.clone()),
+                        ErrorKind::Truncated("function outside its section".to_owned()),
+                    )
+                })?;
         }
         if data.len() % INSN_SIZE != 0 {
             return fail(
@@ -200,31 +247,63 @@ impl Linker<'_, '_> {
         self.placed.push(Placed {
             index,
             name,
+            start,
+            whole: range.is_none(),
             base,
             len: data.len() / INSN_SIZE,
         });
         Ok(base)
     }
 
-    fn set_imm(&mut self, insn: usize, imm: i32) {
-        let at = insn * INSN_SIZE + 4;
-        self.code[at..at + 4].copy_from_slice(&imm.to_le_bytes());
+    /// The position in the linked program of instruction `insn` of
+    /// `.text`, placing the subprogram that holds it first if need be, as
+    /// libbpf appends a subprogram behind the program at its first call:
+    /// the function whose symbol covers it, or the whole section for an
+    /// object without function symbols.  None if `insn` is outside
+    /// `.text`.
+    fn text_position(&mut self, insn: i64) -> Result<Option<usize>, Failure> {
+        let Some(text) = self.text else {
+            return Ok(None);
+        };
+        if let Some(pos) = self
+            .placed
+            .iter()
+            .filter(|p| p.index == text)
+            .find_map(|p| p.position(insn))
+        {
+            return Ok(Some(pos));
+        }
+        let Ok(at) = u64::try_from(insn) else {
+            return Ok(None);
+        };
+        let at = at.saturating_mul(INSN_SIZE as u64);
+        let func = self
+            .text_funcs
+            .iter()
+            .find(|&&(start, size)| (start..start + size).contains(&at))
+            .copied();
+        let size = self.file.section_by_index(text).map_or(0, |s| s.size());
+        if func.is_none() && at >= size {
+            return Ok(None);
+        }
+        self.place(text, func)?;
+        Ok(self.placed.last().and_then(|p| p.position(insn)))
     }
 
-    /// Apply the relocations of the `k`-th placed section.
-    fn relocate(&mut self, k: usize) -> Result<(), Failure> {
-        let (index, base, len) = {
-            let p = &self.placed[k];
-            (p.index, p.base, p.len)
-        };
+    /// The relocations of the `k`-th placed piece, by slot in it: (offset
+    /// in the section, relocation); errors for those outside its code.
+    fn piece_relocations(&self, k: usize) -> Result<Vec<(usize, object::Relocation)>, Failure> {
+        let p = &self.placed[k];
         let section = self
             .file
-            .section_by_index(index)
+            .section_by_index(p.index)
             .or_else(|e| self.err(ErrorKind::BadElf(e.to_string())))?;
-        let (start, end) = match self.main_range {
-            Some((main, start, size)) if main == index => (start, start + size),
-            _ => (0, u64::MAX),
+        let (start, end) = if p.whole {
+            (0, u64::MAX)
+        } else {
+            (p.start, p.start + (p.len * INSN_SIZE) as u64)
         };
+        let mut out = Vec::new();
         for (offset, reloc) in section.relocations() {
             if offset < start || offset >= end {
                 // another function of the section
@@ -232,12 +311,125 @@ impl Linker<'_, '_> {
             }
             let offset = offset - start;
             let slot = usize::try_from(offset / INSN_SIZE as u64).unwrap_or(usize::MAX);
-            if offset % INSN_SIZE as u64 != 0 || slot >= len {
+            if offset % INSN_SIZE as u64 != 0 || slot >= p.len {
                 return self.err(ErrorKind::BadElf(format!(
                     "relocation at offset {offset} of section \"{}\" is outside its code",
-                    self.placed[k].name
+                    p.name
                 )));
             }
+            out.push((slot, reloc));
+        }
+        Ok(out)
+    }
+
+    /// The calls of functions in the `k`-th placed piece, in the order of
+    /// its instructions (those whose relocation is broken are left to
+    /// [`Linker::relocate`], which reports them).
+    fn pseudo_calls(&self, k: usize) -> Vec<PseudoCall> {
+        let p = &self.placed[k];
+        let mut relocs = self.piece_relocations(k).unwrap_or_default();
+        let none = RelocationFlags::Elf {
+            r_type: elf::R_BPF_NONE,
+        };
+        relocs.retain(|(_, r)| r.flags() != none);
+        let first = i64::try_from(p.start / INSN_SIZE as u64).unwrap_or(i64::MAX);
+        let mut out = Vec::new();
+        for slot in 0..p.len {
+            let x = Insn::at(&self.code, p.base + slot);
+            if x.code != CALL || x.src != 1 {
+                continue;
+            }
+            let imm = i64::from(x.imm);
+            let call = match relocs.iter().find(|(s, _)| *s == slot) {
+                Some((_, reloc)) => {
+                    let sym = match reloc.target() {
+                        RelocationTarget::Symbol(s) => self.file.symbol_by_index(s).ok(),
+                        _ => None,
+                    };
+                    let Some((sym, section)) = sym.and_then(|s| s.section_index().map(|i| (s, i)))
+                    else {
+                        continue;
+                    };
+                    let base = i64::try_from(sym.address() / INSN_SIZE as u64).unwrap_or(0);
+                    PseudoCall {
+                        slot,
+                        section,
+                        target: base.saturating_add(imm).saturating_add(1),
+                    }
+                }
+                None => PseudoCall {
+                    slot,
+                    section: p.index,
+                    target: first
+                        .saturating_add(i64::try_from(slot).unwrap_or(0))
+                        .saturating_add(imm)
+                        .saturating_add(1),
+                },
+            };
+            out.push(call);
+        }
+        out
+    }
+
+    /// Place the `.text` subprograms the program calls, in libbpf's order
+    /// (`bpf_object__reloc_code()`): the calls of the program in the
+    /// order of its instructions, each subprogram not placed yet appended
+    /// at its first call and its own calls followed at once, depth
+    /// first.  libbpf's program is then the same instructions as ours,
+    /// to which the kernel gives the same tag.
+    fn lay_out(&mut self) -> Result<(), Failure> {
+        let Some(text) = self.text else {
+            return Ok(());
+        };
+        // (calls of a placed piece, the next one to follow)
+        let mut stack = vec![(self.pseudo_calls(0), 0usize)];
+        while let Some((calls, next)) = stack.last_mut() {
+            let Some(call) = calls.get(*next) else {
+                stack.pop();
+                continue;
+            };
+            *next += 1;
+            let (section, target) = (call.section, call.target);
+            if section != text {
+                continue;
+            }
+            let before = self.placed.len();
+            self.text_position(target)?;
+            if self.placed.len() > before {
+                stack.push((self.pseudo_calls(before), 0));
+            }
+        }
+        Ok(())
+    }
+
+    fn set_imm(&mut self, insn: usize, imm: i32) {
+        let at = insn * INSN_SIZE + 4;
+        self.code[at..at + 4].copy_from_slice(&imm.to_le_bytes());
+    }
+
+    /// Point the call at position `at` to position `target`.
+    fn set_call(&mut self, at: usize, target: i64, sym_name: &str) -> Result<(), Failure> {
+        let imm = target - i64::try_from(at).unwrap_or(i64::MAX) - 1;
+        let Ok(imm) = i32::try_from(imm) else {
+            return self.err(ErrorKind::UnsupportedRelocation {
+                insn: at,
+                detail: format!("call target out of range for \"{sym_name}\""),
+            });
+        };
+        self.set_imm(at, imm);
+        Ok(())
+    }
+
+    /// Apply the relocations of the `k`-th placed piece, and point the
+    /// calls of a `.text` subprogram that have none (calls between static
+    /// functions) to where their callee is placed.
+    fn relocate(&mut self, k: usize) -> Result<(), Failure> {
+        let (index, base, len, whole, start) = {
+            let p = &self.placed[k];
+            (p.index, p.base, p.len, p.whole, p.start)
+        };
+        let mut relocated = vec![false; len];
+        for (slot, reloc) in self.piece_relocations(k)? {
             let at = base + slot;
             let r_type = match reloc.flags() {
                 RelocationFlags::Elf { r_type } => r_type,
@@ -246,6 +438,7 @@ impl Linker<'_, '_> {
             if r_type == elf::R_BPF_NONE {
                 continue;
             }
+            relocated[slot] = true;
             let sym = match reloc.target() {
                 RelocationTarget::Symbol(s) => self.file.symbol_by_index(s).ok(),
                 _ => None,
@@ -295,44 +488,50 @@ impl Linker<'_, '_> {
                     detail: format!("call to undefined function \"{sym_name}\""),
                 });
             };
-            let is_text = target_name == ".text";
-            if tsec != index && !is_text {
+            // The callee is at symbol value / 8 + imm + 1 within its section.
+            let callee = i64::try_from(sym.address() / INSN_SIZE as u64).unwrap_or(i64::MAX)
+                + i64::from(x.imm)
+                + 1;
+            let target = if self.text == Some(tsec) {
+                // a subprogram, placed where libbpf places it
+                let Some(pos) = self.text_position(callee)? else {
+                    return self.err(ErrorKind::UnsupportedRelocation {
+                        insn: at,
+                        detail: format!("call to \"{sym_name}\" outside .text"),
+                    });
+                };
+                i64::try_from(pos).unwrap_or(i64::MAX)
+            } else if tsec == index {
+                // within the program's own section: relative to the piece
+                let rel = callee - i64::try_from(start / INSN_SIZE as u64).unwrap_or(0);
+                if !whole && !(0..len as i64).contains(&rel) {
+                    return self.err(ErrorKind::UnsupportedRelocation {
+                        insn: at,
+                        detail: format!("call to \"{sym_name}\", another program of the section"),
+                    });
+                }
+                i64::try_from(base).unwrap_or(i64::MAX).saturating_add(rel)
+            } else {
                 return self.err(ErrorKind::UnsupportedRelocation {
                     insn: at,
                     detail: format!("call into section \"{target_name}\""),
                 });
-            }
-            let tbase = self.place(tsec)?;
-            // The callee is at symbol value / 8 + imm + 1 within its section.
-            let rel = i64::try_from(sym.address() / INSN_SIZE as u64).unwrap_or(i64::MAX)
-                + i64::from(x.imm)
-                + 1
-                - if tsec == index {
-                    // within the main section: relative to the function
-                    i64::try_from(start / INSN_SIZE as u64).unwrap_or(0)
-                } else {
-                    0
-                };
-            let in_place = self
-                .placed
-                .iter()
-                .find(|p| p.index == tsec)
-                .map_or(0, |p| p.len);
-            if tsec == index && end != u64::MAX && !(0..in_place as i64).contains(&rel) {
-                return self.err(ErrorKind::UnsupportedRelocation {
-                    insn: at,
-                    detail: format!("call to \"{sym_name}\", another program of the section"),
-                });
-            }
-            let target = i64::try_from(tbase).unwrap_or(i64::MAX).saturating_add(rel);
-            let imm = target - i64::try_from(at).unwrap_or(i64::MAX) - 1;
-            let Ok(imm) = i32::try_from(imm) else {
-                return self.err(ErrorKind::UnsupportedRelocation {
-                    insn: at,
-                    detail: format!("call target out of range for \"{sym_name}\""),
-                });
             };
-            self.set_imm(at, imm);
+            self.set_call(at, target, &sym_name)?;
+        }
+        // a subprogram's calls of other static functions of .text have no
+        // relocation: their immediate is relative to the section
+        if whole || self.text != Some(index) {
+            return Ok(());
+        }
+        for call in self.pseudo_calls(k) {
+            if relocated[call.slot] || self.placed[k].position(call.target).is_some() {
+                continue;
+            }
+            if let Some(pos) = self.text_position(call.target)? {
+                let target = i64::try_from(pos).unwrap_or(i64::MAX);
+                self.set_call(base + call.slot, target, ".text")?;
+            }
         }
         Ok(())
     }
@@ -788,12 +987,14 @@ pub fn extract(data: &[u8], section: Option<&str>) -> Result<Extracted, Failure>
     let main_range = function
         .as_ref()
         .filter(|f| f.size > 0)
-        .map(|f| (f.section, f.addr, f.size));
+        .map(|f| (f.addr, f.size));
 
+    let text = file.section_by_name(".text").map(|s| s.index());
     let mut linker = Linker {
         file: &file,
         main: chosen.1.clone(),
-        main_range,
+        text,
+        text_funcs: text.map(|t| text_functions(&file, t)).unwrap_or_default(),
         code: Vec::new(),
         placed: Vec::new(),
         btf: None,
@@ -802,7 +1003,8 @@ pub fn extract(data: &[u8], section: Option<&str>) -> Result<Extracted, Failure>
         map_refs: Vec::new(),
         funcs,
     };
-    linker.place(chosen.0)?;
+    linker.place(chosen.0, main_range)?;
+    linker.lay_out()?;
     let mut k = 0;
     while k < linker.placed.len() {
         linker.relocate(k)?;

@@ -35,6 +35,7 @@ pub mod net;
 pub mod packet;
 pub mod progtype;
 mod rewrite;
+mod tag;
 mod verifier;
 
 pub mod capi;
@@ -48,6 +49,7 @@ pub use error::{Error, ErrorKind, RunError};
 pub use maps::{Map, MapDef, MapExtra, MapRef, PinRegistry, Redirect};
 pub use packet::Packet;
 pub use progtype::{PacketMeta, ProgType, RedirectTarget, Verdict};
+pub use tag::TagHash;
 pub use verifier::{
     verify, verify_with_log, Convention, Verified, VerifyOptions, VerifyStats, MAX_PROCESSED,
 };
@@ -278,6 +280,27 @@ impl Program {
         } else {
             &self.source_code
         }
+    }
+
+    /// The program's tag, as the kernel computes it for the same object
+    /// loaded by libbpf (`bpftool prog show`, `bpftool prog list`): the
+    /// first 8 bytes of `hash` over [`Program::source_bytecode`] -- the
+    /// linked instructions as loaded, before the rewrite of tail calls
+    /// and `ld_abs`/`ld_ind` (the kernel hashes what the loader gives it,
+    /// before its verifier changes anything) -- with the `src_reg` of map
+    /// references set as libbpf sets it (`BPF_PSEUDO_MAP_FD`, or
+    /// `BPF_PSEUDO_MAP_VALUE` for global data) and their immediates
+    /// zeroed.  Linux hashes with SHA-256 since 6.18, with SHA-1 before:
+    /// [`TagHash::host`] gives the host kernel's.
+    pub fn tag(&self, hash: TagHash) -> [u8; 8] {
+        let mut code = self.source_bytecode().to_vec();
+        for r in &self.map_refs {
+            let kind: u8 = if r.value_offset.is_some() { 2 } else { 1 };
+            if let Some(regs) = code.get_mut(self.source_insn(r.insn) * check::INSN_SIZE + 1) {
+                *regs = (*regs & 0x0f) | (kind << 4);
+            }
+        }
+        tag::kernel_tag(&code, hash)
     }
 
     pub(crate) fn original_insn(&self, i: usize) -> usize {

@@ -868,27 +868,34 @@ fn ld_abs_programs_against_the_kernel() {
     }
 }
 
-/// `bpf_csum_diff` in all its modes (`tests/data/ubpf/csum_diff.bpf.c`):
-/// the return value must be the kernel's on every frame (since Linux 6.13
-/// a 16-bit folded sum, no longer the 32-bit partial sum).
-#[test]
-fn csum_diff_against_the_kernel() {
+/// Every program of object `file` (`first` names one of them), run as
+/// `ty`: `count` programs, each accepted by both and matching the kernel
+/// on every frame.
+fn object_matches_kernel(file: &str, first: &str, ty: ProgType, count: usize) {
     if !kernel::available() {
         println!("skipped: bpf() is not available");
         return;
     }
-    let subjects = object_subjects("csum_diff.bpf.c", "pull", |_| ProgType::SchedCls);
-    assert_eq!(subjects.len(), 6);
+    let subjects = object_subjects(file, first, |_| ty);
+    assert_eq!(subjects.len(), count);
     let frames = frames();
     let rows: Vec<Row> = subjects
         .iter()
         .map(|s| classify(s, &frames).expect("bpf() works"))
         .collect();
-    report("csum_diff", &rows);
+    report(file.trim_end_matches(".bpf.c"), &rows);
     for r in &rows {
         assert_eq!(r.class, Class::BothAcceptMatch, "{}: {}", r.name, r.detail);
         assert!(r.frames > 20, "{}: {} frames", r.name, r.frames);
     }
+}
+
+/// `bpf_csum_diff` in all its modes (`tests/data/ubpf/csum_diff.bpf.c`):
+/// the return value must be the kernel's on every frame (since Linux 6.13
+/// a 16-bit folded sum, no longer the 32-bit partial sum).
+#[test]
+fn csum_diff_against_the_kernel() {
+    object_matches_kernel("csum_diff.bpf.c", "pull", ProgType::SchedCls, 6);
 }
 
 /// `bpf_l3_csum_replace` and `bpf_l4_csum_replace` (with
@@ -897,22 +904,16 @@ fn csum_diff_against_the_kernel() {
 /// value and the packet must be the kernel's on every frame.
 #[test]
 fn csum_replace_against_the_kernel() {
-    if !kernel::available() {
-        println!("skipped: bpf() is not available");
-        return;
-    }
-    let subjects = object_subjects("csum_replace.bpf.c", "dnat", |_| ProgType::SchedCls);
-    assert_eq!(subjects.len(), 1);
-    let frames = frames();
-    let rows: Vec<Row> = subjects
-        .iter()
-        .map(|s| classify(s, &frames).expect("bpf() works"))
-        .collect();
-    report("csum_replace", &rows);
-    for r in &rows {
-        assert_eq!(r.class, Class::BothAcceptMatch, "{}: {}", r.name, r.detail);
-        assert!(r.frames > 20, "{}: {} frames", r.name, r.frames);
-    }
+    object_matches_kernel("csum_replace.bpf.c", "dnat", ProgType::SchedCls, 1);
+}
+
+/// bpf-to-bpf calls linked in libbpf's order, with maps and global data
+/// in the subprograms (`tests/data/ubpf/subprog_order.bpf.c`): the kernel
+/// accepts the linked programs (no unreachable function) and they run
+/// the same on every frame.
+#[test]
+fn subprogram_order_against_the_kernel() {
+    object_matches_kernel("subprog_order.bpf.c", "first", ProgType::Xdp, 2);
 }
 
 /// `bpf_tail_call` (`tests/data/ubpf/tail_call.bpf.c`): the kernel side

@@ -328,6 +328,94 @@ fn bpf_to_bpf_calls() {
     assert_eq!(verdict(&mut int, &mut jit, &[0; 20]), 0);
 }
 
+/// The functions of an ELF object: name -> (section, instructions).
+fn functions(bytes: &[u8]) -> std::collections::HashMap<String, (String, Vec<u8>)> {
+    use object::{Object, ObjectSection, ObjectSymbol};
+    let file = object::File::parse(bytes).expect("parse the object");
+    file.symbols()
+        .filter(|s| s.kind() == object::SymbolKind::Text && s.size() > 0)
+        .map(|s| {
+            let section = file
+                .section_by_index(s.section_index().expect("a section"))
+                .expect("the section");
+            let start = usize::try_from(s.address()).unwrap();
+            let end = start + usize::try_from(s.size()).unwrap();
+            let code = section.data().expect("section data")[start..end].to_vec();
+            let name = section.name().expect("section name").to_owned();
+            (s.name().expect("symbol name").to_owned(), (name, code))
+        })
+        .collect()
+}
+
+/// bpf-to-bpf calls are linked as libbpf links them: the program, then
+/// the `.text` functions it calls, each appended at its first call and
+/// followed at once by those it calls itself (depth first), not the
+/// whole of `.text`; the calls point to where their callees went
+/// (`tests/data/ubpf/subprog_order.bpf.c`).  The kernel then gets the
+/// instructions libbpf would give it, and gives them the same tag.
+#[test]
+fn subprograms_linked_as_libbpf_links_them() {
+    let obj = common::compile("subprog_order");
+    let bytes = std::fs::read(&obj).unwrap();
+    let funcs = functions(&bytes);
+    // clang's order in .text is not libbpf's
+    let in_text = |f: &str| {
+        let (section, _) = &funcs[f];
+        assert_eq!(section, ".text", "{f}");
+    };
+    ["scale", "offset", "lookup"]
+        .iter()
+        .for_each(|f| in_text(f));
+    for (program, layout) in [
+        ("first", &["first", "scale", "lookup", "offset"][..]),
+        ("second", &["second", "lookup"][..]),
+    ] {
+        let prog = Program::load_elf(&bytes, "subprog_order", Some(program)).unwrap();
+        let code = prog.source_bytecode();
+        // each function where libbpf puts it, calls aside
+        let mut starts = std::collections::HashMap::new();
+        let mut at = 0;
+        for f in layout {
+            let body = &funcs[*f].1;
+            starts.insert(at / 8, *f);
+            let linked = &code[at..at + body.len()];
+            for (i, (a, b)) in linked.chunks(8).zip(body.chunks(8)).enumerate() {
+                if a[0] == 0x85 && a[1] >> 4 == 1 {
+                    assert_eq!(a[..4], b[..4], "{program}: call {i} of {f}");
+                } else {
+                    assert_eq!(a, b, "{program}: instruction {i} of {f}");
+                }
+            }
+            at += body.len();
+        }
+        assert_eq!(at, code.len(), "{program}: only the functions it calls");
+        // every call lands at the start of a function: the callee
+        let mut called = Vec::new();
+        for (i, x) in code.chunks(8).enumerate() {
+            if x[0] == 0x85 && x[1] >> 4 == 1 {
+                let imm = i32::from_le_bytes(x[4..8].try_into().unwrap());
+                let target = usize::try_from(i as i64 + 1 + i64::from(imm)).unwrap();
+                called.push(*starts.get(&target).expect("a function start"));
+            }
+        }
+        let want: &[&str] = if program == "first" {
+            &["scale", "offset", "lookup"]
+        } else {
+            &["lookup"]
+        };
+        assert_eq!(called, want, "{program}");
+        // and the verifier follows the calls
+        let verified = ubpf::verify(
+            &prog,
+            &ubpf::VerifyOptions {
+                convention: prog.prog_type().convention(),
+                min_len: 0,
+            },
+        );
+        assert!(verified.is_ok(), "{program}: {verified:?}");
+    }
+}
+
 /// Interpreter and JIT agree on random packets for every program.
 #[test]
 fn differential_random_packets() {

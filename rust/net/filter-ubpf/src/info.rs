@@ -8,7 +8,7 @@
 use std::ffi::{c_char, c_int, CStr};
 
 use qemu_api::bindings;
-use ubpf::{ProgType, Program};
+use ubpf::{ProgType, Program, TagHash};
 
 use crate::filter::{
     convention_index, convention_of, parse_globals, prog_type_index, prog_type_of, strdup,
@@ -57,81 +57,13 @@ pub struct Load {
     globals: *const c_char,
 }
 
-/// The program's tag, in the manner of the kernel's (`bpftool prog
-/// show`): the first 8 bytes of the SHA-1 of its instructions as the
-/// object holds them, with the immediates of map references zeroed
-/// (`src_reg` says what they refer to: 1 a map, 2 a map value).  It
-/// identifies the bytecode; it does not equal the kernel's tag for the
-/// same object (measured: the kernel hashes its own rewritten form).
+/// The program's tag, in hexadecimal: the tag the kernel of this host
+/// gives the same object (`bpftool prog show`), see [`Program::tag`].
 pub fn tag(prog: &Program) -> String {
-    let mut code = prog.bytecode().to_vec();
-    for r in prog.map_refs() {
-        let at = r.insn * 8;
-        if let Some(insn) = code.get_mut(at..at + 16) {
-            let src = if r.value_offset.is_some() { 2 } else { 1 };
-            insn[1] = (insn[1] & 0x0f) | (src << 4);
-            insn[4..8].fill(0);
-            insn[12..16].fill(0);
-        }
-    }
-    sha1(&code)[..8]
+    prog.tag(TagHash::host())
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-/// SHA-1 (FIPS 180-4), for [`tag`] only.
-fn sha1(data: &[u8]) -> [u8; 20] {
-    let mut h: [u32; 5] = [
-        0x6745_2301,
-        0xefcd_ab89,
-        0x98ba_dcfe,
-        0x1032_5476,
-        0xc3d2_e1f0,
-    ];
-    let mut msg = data.to_vec();
-    msg.push(0x80);
-    while msg.len() % 64 != 56 {
-        msg.push(0);
-    }
-    msg.extend_from_slice(&((data.len() as u64) * 8).to_be_bytes());
-    for block in msg.chunks_exact(64) {
-        let mut w = [0u32; 80];
-        for (i, word) in block.chunks_exact(4).enumerate() {
-            w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
-        }
-        for i in 16..80 {
-            w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
-        }
-        let [mut a, mut b, mut c, mut d, mut e] = h;
-        for (i, wi) in w.iter().enumerate() {
-            let (f, k) = match i {
-                0..=19 => ((b & c) | (!b & d), 0x5a82_7999),
-                20..=39 => (b ^ c ^ d, 0x6ed9_eba1),
-                40..=59 => ((b & c) | (b & d) | (c & d), 0x8f1b_bcdc),
-                _ => (b ^ c ^ d, 0xca62_c1d6),
-            };
-            let t = a
-                .rotate_left(5)
-                .wrapping_add(f)
-                .wrapping_add(e)
-                .wrapping_add(k)
-                .wrapping_add(*wi);
-            e = d;
-            d = c;
-            c = b.rotate_left(30);
-            b = a;
-            a = t;
-        }
-        for (x, y) in h.iter_mut().zip([a, b, c, d, e]) {
-            *x = x.wrapping_add(y);
-        }
-    }
-    let mut out = [0u8; 20];
-    for (chunk, x) in out.chunks_exact_mut(4).zip(h) {
-        chunk.copy_from_slice(&x.to_be_bytes());
-    }
-    out
 }
 
 /// # Safety
@@ -252,25 +184,5 @@ pub unsafe extern "C" fn filter_ubpf_load(
             }
             false
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::sha1;
-
-    fn hex(b: &[u8]) -> String {
-        b.iter().map(|x| format!("{x:02x}")).collect()
-    }
-
-    #[test]
-    fn sha1_vectors() {
-        assert_eq!(hex(&sha1(b"")), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
-        assert_eq!(
-            hex(&sha1(b"abc")),
-            "a9993e364706816aba3e25717850c26c9cd0d89d"
-        );
-        let long = b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
-        assert_eq!(hex(&sha1(long)), "84983e441c3bd26ebaae4aa1f95129e5e54670f1");
     }
 }

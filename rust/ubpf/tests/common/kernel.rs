@@ -615,18 +615,26 @@ fn load_linked(
     })
 }
 
-/// The kernel's id of the program `fd` (`BPF_OBJ_GET_INFO_BY_FD`: `struct
-/// bpf_prog_info` starts with the type and the id, 32 bits each).
-fn prog_id(fd: &OwnedFd) -> Result<u32, String> {
-    let mut info = [0u32; 2];
+/// The kernel's id and tag of the program `fd` (`BPF_OBJ_GET_INFO_BY_FD`:
+/// `struct bpf_prog_info` starts with the type and the id, 32 bits each,
+/// then the 8-byte tag).
+fn prog_info(fd: &OwnedFd) -> Result<(u32, [u8; 8]), String> {
+    let mut info = [0u8; 16];
     let mut attr = InfoAttr {
         bpf_fd: u32::try_from(fd.as_raw_fd()).expect("fds are not negative"),
-        info_len: 8,
+        info_len: 16,
         info: ptr(info.as_mut_ptr()),
     };
     bpf(BPF_OBJ_GET_INFO_BY_FD, &mut attr)
         .map_err(|e| format!("BPF_OBJ_GET_INFO_BY_FD: {}", errno_name(e)))?;
-    Ok(info[1])
+    let id = u32::from_ne_bytes(info[4..8].try_into().expect("4 bytes"));
+    let tag = info[8..16].try_into().expect("8 bytes");
+    Ok((id, tag))
+}
+
+/// The kernel's id of the program `fd`.
+fn prog_id(fd: &OwnedFd) -> Result<u32, String> {
+    prog_info(fd).map(|(id, _)| id)
 }
 
 /// Load `prog` (its maps, then its code) into the kernel as `prog_type`,
@@ -789,6 +797,20 @@ impl KernelProg {
             retval: attr.retval,
             packet: out,
         })
+    }
+
+    /// The tag the kernel gave the program (`bpftool prog show`'s).
+    pub fn tag(&self) -> Result<[u8; 8], String> {
+        prog_info(&self.fd).map(|(_, tag)| tag)
+    }
+
+    /// The tags the kernel gave the tail-call targets loaded with the
+    /// program, by program index ([`Program::object_programs`]).
+    pub fn target_tags(&self) -> Result<Vec<(u32, [u8; 8])>, String> {
+        self.targets
+            .iter()
+            .map(|(index, fd, _)| prog_info(fd).map(|(_, tag)| (*index, tag)))
+            .collect()
     }
 
     /// The CPU the test runs are pinned to.
