@@ -122,11 +122,11 @@ pub fn analyse(code: &[Insn]) -> Cfg {
         }
         let (used, defined, succ) = effects(code, i);
         let mut out = [NONE; 2];
-        for (o, t) in out.iter_mut().zip(succ) {
-            if let Some(t) = t.filter(|&t| t < n) {
+        for k in 0..2 {
+            if let Some(t) = succ[k].filter(|&t| t < n) {
                 backward |= t <= i;
                 preds[t] = preds[t].saturating_add(1);
-                *o = u32::try_from(t).unwrap_or(NONE);
+                out[k] = u32::try_from(t).unwrap_or(NONE);
             }
         }
         eff[i] = (used, defined, out);

@@ -4,8 +4,8 @@
 
 use super::domain::{Cmp, Range};
 use super::state::{
-    c_add, c_sub, slot_of, Frame, Reg, Slot, State, Val, LEN, MAX_C, MAX_LEN, MAX_META, META, NONE,
-    STACK_SIZE, ZERO,
+    c_add, c_sub, slot_of, Facts, Frame, Reg, Slot, State, Val, LEN, MAX_C, MAX_LEN, MAX_META,
+    META, NONE, STACK_SIZE, ZERO,
 };
 use super::Convention;
 use crate::check::{Insn, CALL, EXIT, LDDW};
@@ -777,7 +777,7 @@ fn clear_packet(st: &mut State) {
         Reg::Scalar(v) if v.sym == LEN || v.sym == META => v.sym = NONE,
         _ => {}
     });
-    st.safe = Rc::default();
+    st.safe = Facts::default();
 }
 
 fn call_helper(p: &Prog, st: &mut State, i: usize, id: i32) -> VResult<()> {
@@ -1984,7 +1984,7 @@ pub fn entry_state(p: &Prog, min_len: u64) -> State {
             [Reg::Uninit; 4],
             p.frame_limit(0),
         )]),
-        safe: Rc::default(),
+        safe: Facts::default(),
         next: super::state::FIRST,
         refs: Vec::new(),
     };

@@ -368,10 +368,119 @@ impl Frame {
     }
 }
 
+/// Whether a register of `regs` or a saved or spilled register of
+/// `frames` holds `sym`.
+fn holds(regs: &[Reg; 11], frames: &[Frame], sym: Sym) -> bool {
+    regs.iter().any(|r| r.sym() == sym)
+        || frames.iter().any(|f| {
+            f.saved.iter().any(|r| r.sym() == sym)
+                || f.slots
+                    .iter()
+                    .any(|(_, s)| matches!(s, Slot::Spill(r) if r.sym() == sym))
+        })
+}
+
 /// Slot index and byte within it of frame offset `off` (in `[-512, 0)`).
 pub fn slot_of(off: i64) -> (usize, u32) {
     let b = usize::try_from(off + STACK_SIZE).unwrap_or(0);
     (b / 8, u32::try_from(b % 8).unwrap_or(0))
+}
+
+/// Known lower bounds of `LEN - sym`, sorted by symbol.  States are
+/// copied at every branch and most hold a few facts: up to
+/// [`FACTS_INLINE`] are kept inline, so that copying a state or learning
+/// a fact does not allocate.
+#[derive(Clone, Debug)]
+pub enum Facts {
+    Inline(u8, [(Sym, i64); FACTS_INLINE]),
+    Heap(Vec<(Sym, i64)>),
+}
+
+/// Facts a state holds without an allocation.
+const FACTS_INLINE: usize = 4;
+
+impl Default for Facts {
+    fn default() -> Self {
+        Self::Inline(0, [(NONE, 0); FACTS_INLINE])
+    }
+}
+
+impl PartialEq for Facts {
+    fn eq(&self, o: &Self) -> bool {
+        self[..] == o[..]
+    }
+}
+
+impl Eq for Facts {}
+
+impl std::ops::Deref for Facts {
+    type Target = [(Sym, i64)];
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Self::Inline(n, a) => &a[..usize::from(*n)],
+            Self::Heap(v) => v,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Facts {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        match self {
+            Self::Inline(n, a) => &mut a[..usize::from(*n)],
+            Self::Heap(v) => v,
+        }
+    }
+}
+
+impl From<Vec<(Sym, i64)>> for Facts {
+    fn from(v: Vec<(Sym, i64)>) -> Self {
+        if v.len() <= FACTS_INLINE {
+            let mut f = Self::default();
+            for e in v {
+                f.insert(f.len(), e);
+            }
+            f
+        } else {
+            Self::Heap(v)
+        }
+    }
+}
+
+impl Facts {
+    /// Insert `e` at position `p` (keeping the order is the caller's).
+    pub fn insert(&mut self, p: usize, e: (Sym, i64)) {
+        match self {
+            Self::Inline(n, a) if usize::from(*n) < FACTS_INLINE => {
+                let len = usize::from(*n);
+                a.copy_within(p..len, p + 1);
+                a[p] = e;
+                *n += 1;
+            }
+            Self::Inline(n, a) => {
+                let mut v = a[..usize::from(*n)].to_vec();
+                v.insert(p, e);
+                *self = Self::Heap(v);
+            }
+            Self::Heap(v) => v.insert(p, e),
+        }
+    }
+
+    /// Keep the facts `f` approves of.
+    pub fn retain(&mut self, mut f: impl FnMut(&(Sym, i64)) -> bool) {
+        match self {
+            Self::Inline(n, a) => {
+                let mut k = 0;
+                for i in 0..usize::from(*n) {
+                    if f(&a[i]) {
+                        a[k] = a[i];
+                        k += 1;
+                    }
+                }
+                *n = u8::try_from(k).unwrap_or(0);
+            }
+            Self::Heap(v) => v.retain(f),
+        }
+    }
 }
 
 /// The abstract state at one program point.
@@ -385,8 +494,7 @@ pub struct State {
     pub frames: Rc<Vec<Frame>>,
     /// Known lower bounds of `LEN - sym`, sorted by symbol; `ZERO`'s
     /// entry is the known minimum packet length.
-    /// Shared between the copies of a state until one learns something.
-    pub safe: Rc<Vec<(Sym, i64)>>,
+    pub safe: Facts,
     /// The next fresh symbol.
     pub next: Sym,
     /// Ring buffer records reserved and not yet released (their ids,
@@ -436,9 +544,9 @@ impl State {
                 if self.safe[p].1 >= k {
                     return;
                 }
-                Rc::make_mut(&mut self.safe)[p].1 = k;
+                self.safe[p].1 = k;
             }
-            Err(p) => Rc::make_mut(&mut self.safe).insert(p, (sym, k)),
+            Err(p) => self.safe.insert(p, (sym, k)),
         }
         if sym == ZERO {
             self.tighten_len();
@@ -505,13 +613,7 @@ impl State {
 
     /// Whether a register or spilled register of some frame holds `sym`.
     fn holds(&self, sym: Sym) -> bool {
-        self.regs.iter().any(|r| r.sym() == sym)
-            || self.frames.iter().any(|f| {
-                f.saved.iter().any(|r| r.sym() == sym)
-                    || f.slots
-                        .iter()
-                        .any(|(_, s)| matches!(s, Slot::Spill(r) if r.sym() == sym))
-            })
+        holds(&self.regs, &self.frames, sym)
     }
 
     /// Forget facts about symbols nobody holds any more.
@@ -523,9 +625,9 @@ impl State {
         if self.safe.iter().all(|&(s, _)| s == ZERO || self.holds(s)) {
             return;
         }
-        let mut safe = std::mem::take(Rc::make_mut(&mut self.safe));
-        safe.retain(|&(s, _)| s == ZERO || self.holds(s));
-        self.safe = Rc::new(safe);
+        let (regs, frames) = (&self.regs, &self.frames);
+        self.safe
+            .retain(|&(s, _)| s == ZERO || holds(regs, frames, s));
     }
 
     /// The least state containing both (same call stack required).
@@ -639,7 +741,7 @@ impl State {
         let mut st = Self {
             regs,
             frames: Rc::new(frames),
-            safe: Rc::new(safe),
+            safe: Facts::from(safe),
             next,
             refs: self.refs.clone(),
         };
