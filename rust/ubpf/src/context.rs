@@ -168,20 +168,31 @@ fn not_available(id: i32, ty: ProgType) -> String {
     )
 }
 
+/// Whether the helpers `bytes` calls are available to type `ty`.
+fn check_helpers(bytes: &[u8], ty: ProgType) -> Result<(), Refusal> {
+    let n = bytes.len() / INSN_SIZE;
+    let mut i = 0;
+    while i < n {
+        let code = bytes[i * INSN_SIZE];
+        // helper calls only (src 0): decode just those
+        if code == CALL && bytes[i * INSN_SIZE + 1] >> 4 == 0 {
+            let x = Insn::at(bytes, i);
+            if !ty.allows_helper(x.imm) {
+                return fail(i, None, not_available(x.imm, ty));
+            }
+        }
+        i += if code == LDDW { 2 } else { 1 };
+    }
+    Ok(())
+}
+
 /// Analyse `bytes` for program type `ty`.
 pub fn analyse(bytes: &[u8], ty: ProgType) -> Result<Analysis, Refusal> {
     let n = bytes.len() / INSN_SIZE;
     let has_ctx = !ty.info().ctx.is_empty();
     if !has_ctx {
         // no context: nothing to follow, only the type's rules to check
-        let mut i = 0;
-        while i < n {
-            let x = Insn::at(bytes, i);
-            i += if x.code == LDDW { 2 } else { 1 };
-            if x.code == CALL && x.src == 0 && !ty.allows_helper(x.imm) {
-                return fail(i - 1, None, not_available(x.imm, ty));
-            }
-        }
+        check_helpers(bytes, ty)?;
         return Ok(Analysis {
             access: Vec::new(),
             code: bytes.to_vec(),
