@@ -59,6 +59,49 @@ fn hex_packets_ip_mode() {
     }
 }
 
+/// `--map-update` fills a map before the runs, as QMP's
+/// `x-filter-ubpf-update-map` does in QEMU: a blocklist entry drops the
+/// packets from that source; a map the program does not have, or a key
+/// of the wrong size, is an error naming it.
+#[test]
+fn map_update_before_runs() {
+    let obj = compile("maps_blocklist");
+    let blocked = ether(0x0800, &[], &ipv4(17, [10, 0, 0, 9], [10, 0, 0, 1], &[]));
+    let other = ether(0x0800, &[], &ipv4(17, [10, 0, 0, 8], [10, 0, 0, 1], &[]));
+    let packets = [hex(&blocked), hex(&other)];
+    let (ok, out) = output(tool().arg(&obj).args(&packets));
+    assert!(ok, "{out}");
+    assert!(out.contains("2 packets: 2 passed, 0 dropped"), "{out}");
+    let (ok, out) = output(
+        tool()
+            .arg(&obj)
+            .args(["--map-update", "blocked", "0a000009", "0000000000000000"])
+            .args(&packets),
+    );
+    assert!(ok, "{out}");
+    assert!(out.contains("map blocked: entry 0a000009 set"), "{out}");
+    assert!(out.contains("packet 1: 20 bytes: drop (0x1)"), "{out}");
+    assert!(out.contains("packet 2: 20 bytes: pass (0)"), "{out}");
+    assert!(out.contains("2 packets: 1 passed, 1 dropped"), "{out}");
+    let (ok, out) = output(
+        tool()
+            .arg(&obj)
+            .args(["--map-update", "nosuch", "00", "00"]),
+    );
+    assert!(!ok);
+    assert!(
+        out.contains("--map-update: the program has no map \"nosuch\""),
+        "{out}"
+    );
+    let (ok, out) = output(
+        tool()
+            .arg(&obj)
+            .args(["--map-update", "blocked", "0a00", "00"]),
+    );
+    assert!(!ok);
+    assert!(out.contains("--map-update blocked: "), "{out}");
+}
+
 #[test]
 fn run_errors_are_counted() {
     let obj = compile("ip_dst");

@@ -38,6 +38,9 @@ usage:
       --convention raw|context|tc|socket  the type of that convention:
                         ubpf, xdp, tc, socket (--context: xdp)
       --section NAME    the program's ELF section
+      --map-update MAP KEY VALUE  set an entry of the program's map MAP
+                        before the runs (hexadecimal, as QMP's
+                        x-filter-ubpf-update-map); may be repeated
       --bytecode        PROGRAM is raw bytecode (old name: --raw)
       --unfiltered-action pass|drop  the packets the program is not run on
                         (default: pass)
@@ -92,6 +95,8 @@ struct RunOpts {
     program: Option<PathBuf>,
     pcap: Option<PathBuf>,
     hex: Vec<String>,
+    /// `--map-update MAP KEY VALUE`, in order.
+    updates: Vec<(String, String, String)>,
 }
 
 impl Default for RunOpts {
@@ -111,6 +116,7 @@ impl Default for RunOpts {
             program: None,
             pcap: None,
             hex: Vec::new(),
+            updates: Vec::new(),
         }
     }
 }
@@ -162,6 +168,10 @@ fn parse_run_opts(args: &[String]) -> Result<RunOpts, String> {
                 o.min_len = Some(n.parse().map_err(|e| format!("--min-len {n}: {e}"))?);
             }
             "--section" => o.section = Some(it.next().ok_or("--section needs a name")?.clone()),
+            "--map-update" => {
+                let mut arg = || it.next().cloned().ok_or("--map-update needs MAP KEY VALUE");
+                o.updates.push((arg()?, arg()?, arg()?));
+            }
             "--pcap" => o.pcap = Some(it.next().ok_or("--pcap needs a file")?.into()),
             s if s.starts_with("--") => return Err(format!("unknown option {s}\n{USAGE}")),
             s if o.program.is_none() => o.program = Some(s.into()),
@@ -494,6 +504,9 @@ fn run_main(args: &[String]) -> Result<ExitCode, String> {
         },
         ty.info().property
     );
+    for (map, key, value) in &o.updates {
+        update_map(&vm, map, key, value)?;
+    }
     let mut totals = Totals::default();
     let mut pkt = Packet::default();
     let mut n = 0;
@@ -624,6 +637,23 @@ fn prepare(prog: Program, o: &RunOpts) -> Result<Option<Vm>, String> {
     Vm::with_options(prog, engine, opts)
         .map(Some)
         .map_err(|e| e.to_string())
+}
+
+/// `--map-update`: set entry `key` of map `map` to `value` (both in
+/// hexadecimal, as `x-filter-ubpf-update-map` takes them) before the runs.
+fn update_map(vm: &Vm, map: &str, key: &str, value: &str) -> Result<(), String> {
+    let m = vm
+        .map(map)
+        .ok_or_else(|| format!("--map-update: the program has no map \"{map}\""))?;
+    let key =
+        conformance::parse_hex_bytes(key).map_err(|e| format!("--map-update {map}: key: {e}"))?;
+    let value = conformance::parse_hex_bytes(value)
+        .map_err(|e| format!("--map-update {map}: value: {e}"))?;
+    m.update(&key, &value, 0)
+        .map_err(|e| format!("--map-update {map}: {e}"))?;
+    let key: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    println!("map {map}: entry {key} set");
+    Ok(())
 }
 
 fn conformance_main(args: &[String]) -> Result<ExitCode, String> {
