@@ -1465,8 +1465,12 @@ struct Regions {
 }
 
 impl Regions {
-    /// Where `addr` is, relative to the region nearest to it ("at packet
-    /// offset 24 (the packet has 20 bytes)", "at stack offset -520 ...").
+    /// Where `addr` is ("at packet offset 24 (the packet has 20 bytes)",
+    /// "at stack offset -520 ..."): relative to the region holding it,
+    /// else to the first of the packet, the stack and the context block
+    /// that it is near (not to the nearest: how far apart the regions
+    /// are is up to the host's allocator, and the message would change
+    /// with it).
     fn place(&self, addr: u64) -> String {
         /// Farther than this from every region, an address is not
         /// described relative to one.
@@ -1495,8 +1499,10 @@ impl Regions {
         ]
         .into_iter()
         .filter_map(|(k, r)| r.map(|r| (k, r, distance(r))))
-        .filter(|&(_, _, d)| d <= NEAR)
-        .min_by_key(|&(_, _, d)| d);
+        .enumerate()
+        .filter(|&(_, (_, _, d))| d <= NEAR)
+        .min_by_key(|&(order, (_, _, d))| (d > 0, order))
+        .map(|(_, r)| r);
         match nearest {
             Some((Region::Packet, (data, end), _)) => format!(
                 "at packet offset {} (the packet has {} bytes)",
