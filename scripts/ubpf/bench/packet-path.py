@@ -484,6 +484,11 @@ def fmt_bytes(n):
     return f"{n / 1024:.1f} KiB"
 
 
+def num(x):
+    """A figure of the engine's results, "-" for null."""
+    return "-" if x is None else f"{x:.1f}"
+
+
 def table(res):
     lines = []
     eng = res.get("engine")
@@ -493,13 +498,22 @@ def table(res):
         lines.append(f"{'program':<16} {'insns':>5} {'interp':>8} {'jit':>7} {'native':>7} "
                      f"{'jit/native':>10} {'interp/native':>13}")
         for r in eng["runs"]:
-            ns = r["ns_per_run_median"]
+            ns, ratio = r["ns_per_run_median"], r["over_native"]
             lines.append(f"{r['program']:<16} {r['insns']:>5} {ns['interpreter']:>8.1f} "
                          f"{ns['jit']:>7.1f} {ns['native']:>7.1f} "
-                         f"{r['jit_over_native']:>9.2f}x {r['interpreter_over_native']:>12.2f}x")
-        lines.append(eng["map_lookup"])
+                         f"{ratio['jit']:>9.2f}x {ratio['interpreter']:>12.2f}x")
+        maps = eng["map_lookup"]
+        lines.append(f"{'map lookup (ns)':<28} {'run interp':>10} {'run jit':>8} "
+                     f"{'lookup interp':>13} {'lookup jit':>10}")
+        for r in maps["programs"]:
+            ns, lk = r["ns_per_run_median"], r["ns_per_lookup_median"]
+            lines.append(f"{r['map']:<28} {num(ns['interpreter']):>10} {num(ns['jit']):>8} "
+                         f"{num(lk['interpreter']):>13} {num(lk['jit']):>10}")
+        lines.append(f"map lookup: {maps['method']}")
+        lines.append(maps["iovisor_ubpf"])
         allocs = max(max(r["allocations_per_run"]["interpreter"],
-                         r["allocations_per_run"]["jit"]) for r in eng["runs"])
+                         r["allocations_per_run"]["jit"])
+                     for r in eng["runs"] + maps["programs"])
         lines.append(f"heap allocations per run (max over programs/engines): {allocs:g}")
         lines.append(f"{'load (us)':<16} {'insns':>5} {'load_elf':>8} {'verify':>8} "
                      f"{'vm+jit':>7} {'jit':>7} {'load+verify+jit':>15}")

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 //! Engine benchmark: cost per packet of the interpreter and the JIT against
-//! the same logic in plain Rust, load and JIT-compile cost, and heap
-//! allocations per packet.
+//! the same logic in plain Rust, cost of a map lookup from a program, load
+//! and JIT-compile cost, and heap allocations per packet.
 //!
 //! ```text
 //! cargo bench --manifest-path rust/ubpf/Cargo.toml --bench engine [-- --json FILE]
@@ -21,6 +21,7 @@
 mod common;
 mod iovisor;
 mod json;
+mod maps;
 mod native;
 mod packets;
 
@@ -203,6 +204,9 @@ struct Case {
     interp: Vm,
     jit: Vm,
     native: fn(&[u8]) -> u64,
+    /// whether `native` is timed too (else it only gives the verdicts
+    /// that the engines must return)
+    native_timed: bool,
     ubpf: Option<iovisor::Vm<'static>>,
     /// program memory of each frame the filter runs the program on
     mems: Vec<Vec<u8>>,
@@ -226,13 +230,12 @@ fn run_vm(vm: &mut Vm, m: &mut [u8]) -> u64 {
 impl Case {
     fn new(
         name: &'static str,
-        elf: &[u8],
+        prog: &Program,
         ip_mode: bool,
         native: fn(&[u8]) -> u64,
         mix: &[Vec<u8>],
         ubpf: Option<&'static iovisor::Lib>,
     ) -> Self {
-        let prog = load(name, elf);
         let mems: Vec<Vec<u8>> = mix
             .iter()
             .filter_map(|f| {
@@ -263,9 +266,10 @@ impl Case {
             name,
             ip_mode,
             insns: prog.insn_count(),
-            interp: vm(&prog, Engine::Interpreter),
-            jit: vm(&prog, JIT),
+            interp: vm(prog, Engine::Interpreter),
+            jit: vm(prog, JIT),
             native,
+            native_timed: true,
             ubpf,
             mems,
             orders,
@@ -278,7 +282,11 @@ impl Case {
     }
 
     fn has(&self, kind: Kind) -> bool {
-        !matches!(kind, Kind::UbpfInterpreter | Kind::UbpfJit) || self.ubpf.is_some()
+        match kind {
+            Kind::Native => self.native_timed,
+            Kind::Interpreter | Kind::Jit => true,
+            Kind::UbpfInterpreter | Kind::UbpfJit => self.ubpf.is_some(),
+        }
     }
 
     /// Verdict of each engine on each frame: they must all agree.
@@ -680,7 +688,6 @@ impl LoadCase {
 
 // ---- main ----
 
-const MAP_PLACEHOLDER: &str = "map lookup: n/a (maps not implemented yet)";
 const VERIFY_NOTE: &str = "ubpf::verify with the filter's guarantees (min_len 14 raw, \
                            20 ip-mode); load_elf covers ELF parsing and the structural \
                            checks, vm(interp) rbpf's verifier and helper registration, \
@@ -789,7 +796,6 @@ fn print_runs(cases: &[Case], rounds: usize, frames: usize) {
     if !ubpf {
         println!("iovisor/ubpf: not measured (set UBPF_BENCH_IOVISOR_LIB, see run-bench.sh)");
     }
-    println!("{MAP_PLACEHOLDER}");
     for (kind, label) in [(Kind::Interpreter, "interpreter"), (Kind::Jit, "JIT")] {
         let i = kind.index();
         let allocs: u64 = cases.iter().map(|c| c.allocs[i]).sum();
@@ -957,6 +963,26 @@ fn verifier_corpus() -> J {
 /// A reference program: name, ip-mode, native equivalent.
 type Source = (&'static str, bool, fn(&[u8]) -> u64);
 
+/// The cases of `bench_map.bpf.c`'s programs (in the order of
+/// [`maps::SPECS`]), their maps filled by the host, verdicts and hits
+/// checked: each with the number of entries filled and its verdicts.
+fn map_cases(mix: &[Vec<u8>]) -> Vec<(Case, usize, Vec<u64>)> {
+    let elf = compile("bench_map");
+    maps::SPECS
+        .iter()
+        .map(|spec| {
+            let prog = Program::load_elf(&elf, "bench_map", Some(spec.function))
+                .unwrap_or_else(|e| panic!("{e}"));
+            let mut case = Case::new(spec.function, &prog, true, spec.verdict, mix, None);
+            case.native_timed = false;
+            let entries = maps::fill(&case, spec);
+            let verdicts = case.check_verdicts();
+            maps::check_hits(&case, spec, &verdicts, 1);
+            (case, entries, verdicts)
+        })
+        .collect()
+}
+
 fn main() {
     let settings = Settings::from_env();
     let rounds = settings.rounds;
@@ -979,10 +1005,18 @@ fn main() {
     let mut verdicts = Vec::new();
     for (name, ip_mode, f) in sources {
         let elf = compile(name);
-        let mut case = Case::new(name, &elf, ip_mode, f, &mix, ubpf);
+        let mut case = Case::new(name, &load(name, &elf), ip_mode, f, &mix, ubpf);
         verdicts.push(case.check_verdicts());
         cases.push(case);
         loads.push(LoadCase::new(name, elf, ip_mode));
+    }
+    // the map programs run in the same rounds, after the reference ones
+    let refs = cases.len();
+    let mut entries = Vec::new();
+    for (case, n, v) in map_cases(&mix) {
+        cases.push(case);
+        entries.push(n);
+        verdicts.push(v);
     }
     eprintln!(
         "engine bench: {} frames, verdicts agree on all programs{}",
@@ -1005,6 +1039,13 @@ fn main() {
                 assert_eq!(c.allocs[kind.index()], 0, "{}: runs allocated", c.name);
             }
         }
+        for ((c, spec), v) in cases[refs..]
+            .iter()
+            .zip(&maps::SPECS)
+            .zip(&verdicts[refs..])
+        {
+            maps::check_hits(c, spec, v, 2);
+        }
         eprintln!("engine bench: test mode (cargo bench for figures): checks passed");
         return;
     }
@@ -1023,7 +1064,14 @@ fn main() {
         }
     }
 
-    print_runs(&cases, rounds, mix.len());
+    print_runs(&cases[..refs], rounds, mix.len());
+    let map_rows: Vec<maps::Row> = cases[refs..]
+        .iter()
+        .zip(&maps::SPECS)
+        .zip(entries.iter().zip(&verdicts[refs..]))
+        .map(|((c, spec), (&n, v))| maps::Row::new(c, spec, n, v))
+        .collect();
+    maps::print(&map_rows, rounds);
     print_loads(&loads, rounds);
     let corpus = verifier_corpus();
 
@@ -1038,14 +1086,14 @@ fn main() {
             (
                 "runs",
                 J::Arr(
-                    cases
+                    cases[..refs]
                         .iter()
                         .zip(&verdicts)
                         .map(|(c, v)| c.to_json(v, &cases[0]))
                         .collect(),
                 ),
             ),
-            ("map_lookup", J::str(MAP_PLACEHOLDER)),
+            ("map_lookup", maps::to_json(&map_rows)),
             (
                 "load",
                 J::Arr(loads.iter().map(LoadCase::to_json).collect()),
