@@ -32,9 +32,7 @@ fn k32(k: u32) -> Vec<u8> {
 }
 
 fn lpm(plen: u32, addr: [u8; 4]) -> Vec<u8> {
-    let mut k = plen.to_ne_bytes().to_vec();
-    k.extend_from_slice(&addr);
-    k
+    common::maps::lpm_key(plen, addr).to_vec()
 }
 
 struct Pair {

@@ -8,6 +8,7 @@
 
 mod common;
 
+use common::maps::lpm_key as lpm;
 use common::{compile, load, verdict, vms};
 use ubpf::maps::{MapKind, PinRegistry, BPF_ANY, BPF_EXIST, BPF_NOEXIST};
 use ubpf::{Engine, ErrorKind, Program, Trust, Vm, VmOptions};
@@ -77,13 +78,6 @@ impl Ops {
 
 fn k(n: u32) -> [u8; 4] {
     n.to_le_bytes()
-}
-
-fn lpm(plen: u32, addr: [u8; 4]) -> [u8; 8] {
-    let mut key = [0u8; 8];
-    key[..4].copy_from_slice(&plen.to_le_bytes());
-    key[4..].copy_from_slice(&addr);
-    key
 }
 
 #[test]

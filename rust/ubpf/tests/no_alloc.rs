@@ -18,7 +18,7 @@ mod common;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use common::maps::{ipv4 as ip_header, u64_value};
+use common::maps::{ipv4 as ip_header, lpm_key as lpm, u64_value};
 use common::{compile, ether, ipv4, ipv6, load, ports, vms};
 use ubpf::maps::{BPF_ANY, BPF_EXIST, BPF_NOEXIST};
 use ubpf::{
@@ -465,13 +465,6 @@ fn lru_hash_flows_do_not_allocate() {
             }
         },
     );
-}
-
-fn lpm(plen: u32, addr: [u8; 4]) -> [u8; 8] {
-    let mut key = [0u8; 8];
-    key[..4].copy_from_slice(&plen.to_le_bytes());
-    key[4..].copy_from_slice(&addr);
-    key
 }
 
 #[test]

@@ -9,6 +9,15 @@ use ubpf::{Program, Vm};
 
 use super::verdict;
 
+/// An `lpm_trie` key (`struct bpf_lpm_trie_key` with 4 bytes of data):
+/// the prefix length, then the IPv4 address.
+pub fn lpm_key(plen: u32, addr: [u8; 4]) -> [u8; 8] {
+    let mut key = [0u8; 8];
+    key[..4].copy_from_slice(&plen.to_le_bytes());
+    key[4..].copy_from_slice(&addr);
+    key
+}
+
 /// An IPv4 header (ip-mode memory) from `src` with protocol `proto`.
 pub fn ipv4(src: [u8; 4], proto: u8) -> Vec<u8> {
     let mut p = vec![0u8; 28];
