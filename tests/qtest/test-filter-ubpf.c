@@ -1389,6 +1389,10 @@ static void test_globals(void)
     err = qom_set_fails(&r, "f0", "globals", "blocked_port=zz00");
     g_assert_nonnull(strstr(err, "not hexadecimal"));
     g_free(err);
+    /* a multi-byte character where a hex digit should be */
+    err = qom_set_fails(&r, "f0", "globals", "blocked_port=0\xc3\xa9" "0");
+    g_assert_nonnull(strstr(err, "not hexadecimal"));
+    g_free(err);
     /* the refusals changed nothing */
     g_free(val);
     val = qom_get_str(r.qts, "f0", "globals");

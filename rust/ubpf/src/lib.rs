@@ -104,6 +104,27 @@ fn file_kind(t: std::fs::FileType) -> &'static str {
     }
 }
 
+/// The bytes that hexadecimal text gives ("0a00ff", white space between
+/// digits ignored), as map keys and values are written on the monitor and
+/// on the command line; an error says what is wrong with the text.
+pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
+    if let Some(bad) = text
+        .chars()
+        .find(|c| !c.is_ascii_whitespace() && !c.is_ascii_hexdigit())
+    {
+        return Err(format!("{text:?} is not hexadecimal (character {bad:?})"));
+    }
+    let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    if digits.len() % 2 != 0 {
+        return Err(format!("odd number of hex digits in {text:?}"));
+    }
+    let nibble = |b: u8| char::from(b).to_digit(16).map_or(0, |d| d as u8);
+    Ok(digits
+        .chunks_exact(2)
+        .map(|p| nibble(p[0]) << 4 | nibble(p[1]))
+        .collect())
+}
+
 /// Read the ELF object at `path`: only a regular file of at most
 /// [`MAX_OBJECT_SIZE`] bytes, and without blocking on the way (the file is
 /// opened with `O_NONBLOCK`, so a FIFO without a writer does not hang the

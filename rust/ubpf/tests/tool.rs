@@ -100,6 +100,20 @@ fn map_update_before_runs() {
     );
     assert!(!ok);
     assert!(out.contains("--map-update blocked: "), "{out}");
+    // a multi-byte character among the digits: an error naming it, not a
+    // panic
+    let (ok, out) = output(
+        tool()
+            .arg(&obj)
+            .args(["--map-update", "blocked", "0\u{e9}0a", "00"]),
+    );
+    assert!(!ok);
+    assert!(
+        out.contains(
+            "--map-update blocked: key: \"0\u{e9}0a\" is not hexadecimal (character '\u{e9}')"
+        ),
+        "{out}"
+    );
 }
 
 #[test]

@@ -327,11 +327,7 @@ pub(crate) fn parse_globals(text: &str) -> Result<Vec<(String, Vec<u8>)>, String
         if hex.is_empty() || hex.len() % 2 != 0 {
             return Err(bad("needs an even, non-zero number of hex digits"));
         }
-        let bytes = (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
-            .collect::<Result<Vec<u8>, _>>()
-            .map_err(|_| bad("has a value that is not hexadecimal"))?;
+        let bytes = ubpf::parse_hex(hex).map_err(|_| bad("has a value that is not hexadecimal"))?;
         if out.iter().any(|(n, _)| n == name) {
             return Err(bad("sets a variable a second time"));
         }

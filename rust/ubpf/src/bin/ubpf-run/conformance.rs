@@ -42,14 +42,7 @@ pub struct TestFile {
 
 /// Parse hex bytes separated by white space ("aa bb 11").
 pub fn parse_hex_bytes(text: &str) -> Result<Vec<u8>, String> {
-    let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    if digits.len() % 2 != 0 {
-        return Err(format!("odd number of hex digits in {text:?}"));
-    }
-    (0..digits.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&digits[i..i + 2], 16).map_err(|e| format!("{e} in {text:?}")))
-        .collect()
+    ubpf::parse_hex(text)
 }
 
 fn parse_u64(text: &str) -> Option<u64> {
