@@ -1026,7 +1026,7 @@ impl FilterUbpf {
             } else {
                 c_str!("not run (unfiltered): dropped")
             };
-            self.trace_verdict(action, 0, frame.len());
+            self.trace_verdict(action, 0, if pass { frame.len() } else { 0 });
             self.count(|c| c.count(Fate::Unfiltered { dropped: !pass }));
             return if pass { Route::Pass } else { Route::Drop };
         };
