@@ -97,6 +97,19 @@ impl Prog<'_> {
         }
     }
 
+    /// A state to overwrite: a spare one if there is one.
+    pub fn spare_state(&mut self) -> Box<State> {
+        self.spare.pop().unwrap_or_else(|| {
+            Box::new(State {
+                regs: [Reg::Uninit; 11],
+                frames: std::rc::Rc::default(),
+                safe: Facts::default(),
+                next: super::state::FIRST,
+                refs: Vec::new(),
+            })
+        })
+    }
+
     /// `st` is no longer needed.
     pub fn recycle(&mut self, st: Box<State>) {
         if self.spare.len() < 64 {

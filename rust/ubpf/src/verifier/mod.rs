@@ -69,7 +69,7 @@ use crate::maps::{MapDef, MapRef};
 use crate::Program;
 
 use exec::{Prog, Step};
-use state::State;
+use state::{Packed, State};
 
 /// How the program receives the packet.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -322,7 +322,8 @@ impl At {
 }
 
 struct Checkpoint {
-    st: Box<State>,
+    /// Its registers are in [`Driver::kept`].
+    st: Packed,
     parent: Option<usize>,
     pending: u32,
     complete: bool,
@@ -332,21 +333,25 @@ struct Checkpoint {
     /// [`precise`]); final once `complete`.
     precise: precise::Mask,
     /// The path's dependencies on the parent checkpoint when this one
-    /// was stored.
-    up: precise::Deps,
+    /// was stored (in [`Driver::kept_deps`]).
+    up: precise::PackedDeps,
 }
 
-struct Path {
+struct Path<S = Box<State>, D = precise::Deps> {
     insn: usize,
-    st: Box<State>,
+    st: S,
     cp: Option<usize>,
     looped: bool,
     back: Option<(usize, usize)>,
     /// Instructions simulated since the path last stored a state.
     since: u32,
     /// What its numbers depend on in checkpoint `cp`.
-    deps: precise::Deps,
+    deps: D,
 }
+
+/// A path waiting to be explored (its registers are in
+/// [`Driver::waiting`], its dependencies in [`Driver::waiting_deps`]).
+type Waiting = Path<Packed, precise::PackedDeps>;
 
 enum Fail {
     At(usize, exec::Reject),
@@ -357,12 +362,87 @@ enum Fail {
     Complex(usize, String),
 }
 
+/// Memory one verification leaves to the next on the same thread: a
+/// large program keeps hundreds of states at once, and fresh pages from
+/// the system for them each time would cost more than simulating them.
+#[derive(Default)]
+struct Scratch {
+    cps: Vec<Checkpoint>,
+    kept: Vec<state::Reg>,
+    waiting: Vec<state::Reg>,
+    kept_deps: Vec<precise::Mask>,
+    waiting_deps: Vec<precise::Mask>,
+    stack: Vec<Waiting>,
+    at: Vec<At>,
+    back_count: Vec<u32>,
+    #[allow(clippy::vec_box)]
+    spare: Vec<Box<State>>,
+}
+
+/// Scratch memory is given back to the system after a verification
+/// that needed more than this many bytes of it.
+const SCRATCH_KEEP: usize = 4 << 20;
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+}
+
+impl Drop for Driver<'_> {
+    fn drop(&mut self) {
+        use std::mem::{size_of, take};
+        let mut s = Scratch {
+            cps: take(&mut self.cps),
+            kept: take(&mut self.kept),
+            waiting: take(&mut self.waiting),
+            kept_deps: take(&mut self.kept_deps),
+            waiting_deps: take(&mut self.waiting_deps),
+            stack: take(&mut self.stack),
+            at: take(&mut self.at),
+            back_count: take(&mut self.back_count),
+            spare: take(&mut self.prog.spare),
+        };
+        let bytes = s.cps.capacity() * size_of::<Checkpoint>()
+            + (s.kept.capacity() + s.waiting.capacity()) * size_of::<state::Reg>()
+            + (s.kept_deps.capacity() + s.waiting_deps.capacity()) * size_of::<precise::Mask>()
+            + s.stack.capacity() * size_of::<Waiting>()
+            + s.at.capacity() * size_of::<At>()
+            + s.back_count.capacity() * size_of::<u32>()
+            + s.spare.len() * size_of::<State>();
+        if bytes > SCRATCH_KEEP {
+            return;
+        }
+        s.cps.clear();
+        s.kept.clear();
+        s.waiting.clear();
+        s.kept_deps.clear();
+        s.waiting_deps.clear();
+        s.stack.clear();
+        s.at.clear();
+        s.back_count.clear();
+        let _ = SCRATCH.try_with(|c| {
+            if let Ok(mut c) = c.try_borrow_mut() {
+                *c = s;
+            }
+        });
+    }
+}
+
 struct Driver<'a> {
     prog: Prog<'a>,
     cfg: cfg::Cfg,
     cps: Vec<Checkpoint>,
+    /// The registers of the checkpoints.
+    kept: Vec<state::Reg>,
+    /// Those of the paths waiting to be explored (a stack, as the paths).
+    waiting: Vec<state::Reg>,
+    /// The dependencies of the checkpoints' registers.
+    kept_deps: Vec<precise::Mask>,
+    /// Those of the paths waiting (a stack).
+    waiting_deps: Vec<precise::Mask>,
     at: Vec<At>,
     back_count: Vec<u32>,
+    /// Memory for the paths waiting to be explored.
+    stack: Vec<Waiting>,
     stats: VerifyStats,
     log: Option<&'a mut String>,
     disasm: Vec<String>,
@@ -400,26 +480,31 @@ impl Driver<'_> {
                 return;
             }
             k.precise |= new;
-            mask = k.up.of(new);
+            mask = k.up.of(&self.kept_deps, new);
             cp = k.parent;
         }
     }
 
-    /// At a prune point: whether the path goes on.
-    fn visit(&mut self, p: &mut Path) -> Result<bool, Fail> {
+    /// Forget the registers dead where `p` is.
+    fn forget_dead(&self, p: &mut Path) {
         let live = self.cfg.live[p.insn];
         for r in 0..10 {
             if live & (1 << r) == 0 {
                 p.st.regs[r] = state::Reg::Uninit;
             }
         }
+    }
+
+    /// At a prune point: whether the path goes on.
+    fn visit(&mut self, p: &mut Path) -> Result<bool, Fail> {
+        self.forget_dead(p);
         p.st.gc();
         for &c in self.at[p.insn].ids() {
             let k = &self.cps[c];
             // a complete exploration's proof is final: only the numbers
             // it relied on need to be within its own
             let mask = (k.complete && self.track).then_some(k.precise);
-            let inside = p.st.within(&k.st, mask, &mut self.symmap);
+            let inside = p.st.within(&k.st, &self.kept, mask, &mut self.symmap);
             self.work += WORK_COMPARE + WORK_SLOT * self.symmap.slots;
 
             if !inside {
@@ -447,16 +532,21 @@ impl Driver<'_> {
             // never join states of different loop iterations: that would
             // lose the loop's counter; states of loops are joined only
             // with states holding the same constants (the same iteration)
+            let mut other = self.prog.spare_state();
             let partner = self.at[p.insn].ids().iter().rev().find(|&&c| {
                 let k = &self.cps[c];
-                k.complete && (!p.looped && !k.looped || p.st.same_constants(&k.st))
+                k.complete && {
+                    k.st.unpack(&self.kept, &mut other);
+                    !p.looped && !k.looped || p.st.same_constants(&other)
+                }
             });
-            if let Some(&c) = partner {
-                if let Some(j) = p.st.join(&self.cps[c].st) {
+            if partner.is_some() {
+                if let Some(j) = p.st.join(&other) {
                     self.stats.joins += 1;
                     *p.st = j;
                 }
             }
+            self.prog.recycle(other);
         }
         if p.since < STORE_EVERY && !(self.cfg.join[p.insn] && p.since >= JOIN_EVERY) {
             return Ok(true);
@@ -483,13 +573,13 @@ impl Driver<'_> {
             precise::Deps::default()
         };
         self.cps.push(Checkpoint {
-            st: self.prog.copy(&p.st),
+            st: Packed::new(&p.st, &mut self.kept),
             parent: p.cp,
             pending: 1,
             complete: false,
             looped: p.looped,
             precise: 0,
-            up,
+            up: up.pack(&mut self.kept_deps),
         });
         self.at[p.insn].push(id);
         self.stats.states += 1;
@@ -497,10 +587,53 @@ impl Driver<'_> {
         Ok(true)
     }
 
+    /// Keep `p` for later.
+    fn wait(&mut self, p: Path) -> Waiting {
+        let w = Path {
+            insn: p.insn,
+            st: Packed::new(&p.st, &mut self.waiting),
+            cp: p.cp,
+            looped: p.looped,
+            back: p.back,
+            since: p.since,
+            deps: p.deps.pack(&mut self.waiting_deps),
+        };
+        self.prog.recycle(p.st);
+        w
+    }
+
+    /// Take up the path last kept for later.
+    fn resume(&mut self, w: Waiting) -> Path {
+        let mut st = self.prog.spare_state();
+        w.st.unpack(&self.waiting, &mut st);
+        self.waiting.truncate(w.st.start());
+        let at = w.deps.start();
+        let deps = w.deps.unpack(&self.waiting_deps);
+        self.waiting_deps.truncate(at);
+        Path {
+            insn: w.insn,
+            st,
+            cp: w.cp,
+            looped: w.looped,
+            back: w.back,
+            since: w.since,
+            deps,
+        }
+    }
+
     fn explore(&mut self, first: Path) -> Result<(), Fail> {
-        let mut stack = Vec::with_capacity(self.prog.code.len() / 4 + 16);
+        let mut stack = std::mem::take(&mut self.stack);
+        let res = self.explore_from(first, &mut stack);
+        stack.clear();
+        self.stack = stack;
+        res
+    }
+
+    fn explore_from(&mut self, first: Path, stack: &mut Vec<Waiting>) -> Result<(), Fail> {
+        let first = self.wait(first);
         stack.push(first);
-        while let Some(mut p) = stack.pop() {
+        while let Some(w) = stack.pop() {
+            let mut p = self.resume(w);
             loop {
                 self.stats.processed += 1;
                 self.work += WORK_INSN;
@@ -601,6 +734,11 @@ impl Driver<'_> {
                                 deps: p.deps.clone(),
                             };
                             self.go(&mut q, i, target);
+                            if self.cfg.prune[q.insn] {
+                                // what `visit` forgets first thing there
+                                self.forget_dead(&mut q);
+                            }
+                            let q = self.wait(q);
                             stack.push(q);
                             self.go(&mut p, i, i + 1);
                         }
@@ -783,7 +921,7 @@ fn run(
     let ty = crate::progtype::ProgType::of_convention(opts.convention);
     let ctx = crate::context::analyse(bytes, ty)
         .map_err(|(insn, reg, detail)| err(ErrorKind::Verifier { insn, reg, detail }))?;
-    let prog = Prog {
+    let mut prog = Prog {
         code: &code,
         conv: opts.convention,
         ctx: &ctx.access,
@@ -804,12 +942,21 @@ fn run(
     };
     let min = u64::try_from(opts.min_len).unwrap_or(u64::MAX);
     let st = exec::entry_state(&prog, min);
+    let mut scratch = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
+    scratch.at.resize_with(n, At::default);
+    scratch.back_count.resize(n, 0);
+    prog.spare = scratch.spare;
     let mut d = Driver {
         prog,
         cfg,
-        cps: Vec::with_capacity(n / 4 + 16),
-        at: (0..n).map(|_| At::default()).collect(),
-        back_count: vec![0; n],
+        cps: scratch.cps,
+        kept: scratch.kept,
+        waiting: scratch.waiting,
+        kept_deps: scratch.kept_deps,
+        waiting_deps: scratch.waiting_deps,
+        at: scratch.at,
+        back_count: scratch.back_count,
+        stack: scratch.stack,
         stats: VerifyStats::default(),
         log,
         disasm,

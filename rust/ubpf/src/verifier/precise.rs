@@ -149,22 +149,99 @@ impl Deps {
 
     /// The dependencies of the locations in `mask`.
     pub fn of(&self, mask: Mask) -> Mask {
-        let mut out = 0;
-        let mut m = mask;
-        while m != 0 {
-            let b = m.trailing_zeros();
-            m &= m - 1;
-            out |= if b < SLOT0 {
-                self.regs[b as usize]
-            } else if b < SLOT0 + 64 {
-                self.slot((b - SLOT0) as usize)
-            } else {
-                self.facts
-            };
-        }
-        out
+        of(mask, |r| self.regs[r], &self.slots, self.facts)
     }
 
+    /// The same, kept for later: the registers' masks are appended to
+    /// `arena`.
+    pub fn pack(self, arena: &mut Vec<Mask>) -> PackedDeps {
+        let at = arena.len();
+        let mut has = 0;
+        for (r, &m) in self.regs.iter().enumerate() {
+            if m != 0 {
+                has |= 1 << r;
+                arena.push(m);
+            }
+        }
+        PackedDeps {
+            has,
+            at,
+            slots: self.slots,
+            facts: self.facts,
+        }
+    }
+}
+
+/// The dependencies of the locations in `mask`, the registers' from
+/// `reg`.
+fn of(mask: Mask, reg: impl Fn(usize) -> Mask, slots: &[(u8, Mask)], facts: Mask) -> Mask {
+    let mut out = 0;
+    let mut m = mask;
+    while m != 0 {
+        let b = m.trailing_zeros();
+        m &= m - 1;
+        out |= if b < SLOT0 {
+            reg(b as usize)
+        } else if b < SLOT0 + 64 {
+            let k = (b - SLOT0) as usize;
+            slots
+                .binary_search_by_key(&k, |&(i, _)| usize::from(i))
+                .map_or(0, |p| slots[p].1)
+        } else {
+            facts
+        };
+    }
+    out
+}
+
+/// [`Deps`] kept for later (by a checkpoint, or a path waiting to be
+/// explored): only the registers with dependencies are stored, in an
+/// arena the verifier keeps.
+#[derive(Debug)]
+pub struct PackedDeps {
+    /// Bit `r`: register `r`'s mask is stored (the others are empty).
+    has: u16,
+    /// Where the stored masks start in the arena.
+    at: usize,
+    slots: Vec<(u8, Mask)>,
+    facts: Mask,
+}
+
+impl PackedDeps {
+    /// Where its masks start in the arena (what follows them there
+    /// belongs to dependencies packed after these).
+    pub const fn start(&self) -> usize {
+        self.at
+    }
+
+    /// Register `r`'s mask.
+    fn reg(&self, arena: &[Mask], r: usize) -> Mask {
+        if r >= 16 || self.has & (1 << r) == 0 {
+            return 0;
+        }
+        let rank = (self.has & ((1 << r) - 1)).count_ones() as usize;
+        arena[self.at + rank]
+    }
+
+    /// The dependencies of the locations in `mask`.
+    pub fn of(&self, arena: &[Mask], mask: Mask) -> Mask {
+        of(mask, |r| self.reg(arena, r), &self.slots, self.facts)
+    }
+
+    pub fn unpack(self, arena: &[Mask]) -> Deps {
+        let mut regs = [0; 10];
+        for (r, m) in regs.iter_mut().enumerate() {
+            *m = self.reg(arena, r);
+        }
+        Deps {
+            regs,
+            slots: self.slots,
+            facts: self.facts,
+        }
+    }
+}
+
+impl Deps {
     /// Apply instruction `x` (about to run on `st`) to the dependencies.
     pub fn step(&mut self, x: &Insn, st: &State) -> Effect {
         let mut e = Effect::default();

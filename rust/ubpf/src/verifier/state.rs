@@ -319,6 +319,83 @@ impl fmt::Display for Reg {
     }
 }
 
+/// r10 in a state of `frames` call frames.
+fn frame_pointer(frames: usize) -> Reg {
+    Reg::Stack {
+        frame: u8::try_from(frames.saturating_sub(1)).unwrap_or(u8::MAX),
+        off: 0,
+    }
+}
+
+/// A state kept for later: a checkpoint, or a path waiting to be
+/// explored.  Only the registers that hold something are stored, in an
+/// arena the verifier keeps (at a prune point most registers are dead):
+/// large programs keep hundreds of such states at once, and their memory
+/// is most of the verifier's.
+pub struct Packed {
+    /// Bit `r`: register `r` is stored (the others are uninitialised,
+    /// but for r10, the frame pointer).
+    has: u16,
+    /// Where the stored registers start in the arena.
+    at: usize,
+    pub frames: Rc<Vec<Frame>>,
+    pub safe: Facts,
+    pub next: Sym,
+    pub refs: Vec<u32>,
+}
+
+impl Packed {
+    /// `st`, its registers appended to `arena`.
+    pub fn new(st: &State, arena: &mut Vec<Reg>) -> Self {
+        let at = arena.len();
+        let mut has = 0;
+        // r10 is always the frame pointer of the current frame
+        debug_assert_eq!(st.regs[10], frame_pointer(st.frames.len()));
+        for (r, x) in st.regs[..10].iter().enumerate() {
+            if !matches!(x, Reg::Uninit) {
+                has |= 1 << r;
+                arena.push(*x);
+            }
+        }
+        Self {
+            has,
+            at,
+            frames: Rc::clone(&st.frames),
+            safe: st.safe.clone(),
+            next: st.next,
+            refs: st.refs.clone(),
+        }
+    }
+
+    /// Where its registers start in the arena (what follows them there
+    /// belongs to states packed after it).
+    pub const fn start(&self) -> usize {
+        self.at
+    }
+
+    /// The stored registers, by number.
+    pub fn regs<'a>(&self, arena: &'a [Reg]) -> impl Iterator<Item = (usize, &'a Reg)> + use<'a> {
+        let has = self.has;
+        let n = has.count_ones() as usize;
+        (0..10)
+            .filter(move |r| has & (1 << r) != 0)
+            .zip(arena[self.at..self.at + n].iter())
+    }
+
+    /// Make `st` this state (`st`'s memory is reused).
+    pub fn unpack(&self, arena: &[Reg], st: &mut State) {
+        st.regs = [Reg::Uninit; 11];
+        for (r, x) in self.regs(arena) {
+            st.regs[r] = *x;
+        }
+        st.regs[10] = frame_pointer(self.frames.len());
+        st.frames.clone_from(&self.frames);
+        st.safe.clone_from(&self.safe);
+        st.next = self.next;
+        st.refs.clone_from(&self.refs);
+    }
+}
+
 /// One 8-byte stack slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Slot {
@@ -784,23 +861,21 @@ impl State {
     ///
     /// `m` is scratch space, reused between comparisons (it is emptied
     /// first).
-    pub fn within(&self, o: &Self, precise: Option<u128>, m: &mut SymMap) -> bool {
+    pub fn within(&self, o: &Packed, arena: &[Reg], precise: Option<u128>, m: &mut SymMap) -> bool {
         if self.frames.len() != o.frames.len() || self.refs != o.refs {
             return false;
         }
         let loose = |bit: usize| precise.is_some_and(|mask| bit < 128 && mask & (1 << bit) == 0);
         m.len = 0;
         m.slots = 0;
-        if !self
-            .regs
-            .iter()
-            .zip(&o.regs)
-            .enumerate()
-            .all(|(r, (a, b))| match (a, b) {
+        // any register is within one `o` does not hold
+        if !o.regs(arena).all(|(r, b)| {
+            let a = &self.regs[r];
+            match (a, b) {
                 (Reg::Scalar(_), Reg::Scalar(_)) if r < 10 && loose(r) => true,
                 _ => a.within(b, m),
-            })
-        {
+            }
+        }) {
             return false;
         }
         for (depth, (a, b)) in self.frames.iter().zip(o.frames.iter()).enumerate() {
