@@ -5,6 +5,7 @@
 
 use crate::check::{Insn, CALL, EXIT, LDDW};
 
+#[derive(Default)]
 pub struct Cfg {
     /// States are compared (and stored) at these instructions.
     pub prune: Vec<bool>,
@@ -18,6 +19,52 @@ pub struct Cfg {
     /// jumps, fall-throughs and bpf-to-bpf calls), if any: the kernel
     /// refuses such dead code.
     pub unreachable: Option<usize>,
+    /// Memory of the analysis, kept for the next one (see [`Cfg::into_memory`]).
+    memory: Memory,
+}
+
+/// The vectors of an analysis, emptied, for the next one to reuse.
+#[derive(Default)]
+pub struct Memory {
+    prune: Vec<bool>,
+    join: Vec<bool>,
+    live: Vec<u16>,
+    start: Vec<bool>,
+    preds: Vec<u8>,
+    eff: Vec<(u16, u16, [u32; 2])>,
+    seen: Vec<bool>,
+}
+
+/// `v` emptied, then `n` times `x`.
+pub fn refill<T: Clone>(mut v: Vec<T>, n: usize, x: T) -> Vec<T> {
+    v.clear();
+    v.resize(n, x);
+    v
+}
+
+impl Memory {
+    /// Bytes it takes.
+    pub fn bytes(&self) -> usize {
+        self.prune.capacity()
+            + self.join.capacity()
+            + self.live.capacity() * 2
+            + self.start.capacity()
+            + self.preds.capacity()
+            + self.eff.capacity() * std::mem::size_of::<(u16, u16, [u32; 2])>()
+            + self.seen.capacity()
+    }
+}
+
+impl Cfg {
+    /// Its vectors, for the next analysis to reuse.
+    pub fn into_memory(self) -> Memory {
+        Memory {
+            prune: self.prune,
+            join: self.join,
+            live: self.live,
+            ..self.memory
+        }
+    }
 }
 
 fn target(i: usize, rel: i64) -> Option<usize> {
@@ -86,17 +133,18 @@ fn effects(code: &[Insn], i: usize) -> (u16, u16, [Option<usize>; 2]) {
     }
 }
 
-pub fn analyse(code: &[Insn]) -> Cfg {
+/// Analyse `code`, in `memory` (what an earlier analysis left).
+pub fn analyse(code: &[Insn], memory: Memory) -> Cfg {
     let n = code.len();
     // instructions that begin a slot (not second halves of `lddw`)
-    let mut start = vec![false; n];
-    let mut prune = vec![false; n];
-    let mut preds = vec![0u8; n];
+    let mut start = refill(memory.start, n, false);
+    let mut prune = refill(memory.prune, n, false);
+    let mut preds = refill(memory.preds, n, 0u8);
     let mut has_calls = false;
     let mut backward = false;
     // per instruction: registers used, defined, successors (NONE: none)
     const NONE: u32 = u32::MAX;
-    let mut eff: Vec<(u16, u16, [u32; 2])> = vec![(0, 0, [NONE; 2]); n];
+    let mut eff = refill(memory.eff, n, (0u16, 0u16, [NONE; 2]));
     let mut slot = 0;
     while slot < n {
         let i = slot;
@@ -132,9 +180,11 @@ pub fn analyse(code: &[Insn]) -> Cfg {
         eff[i] = (used, defined, out);
         slot += if x.code == LDDW { 2 } else { 1 };
     }
-    let join = preds.iter().map(|&p| p == 2).collect();
+    let mut join = memory.join;
+    join.clear();
+    join.extend(preds.iter().map(|&p| p == 2));
     // reachability from the entry, bpf-to-bpf calls included
-    let mut seen = vec![false; n];
+    let mut seen = refill(memory.seen, n, false);
     if !backward && !has_calls {
         // every edge goes forward: one pass in order
         if let Some(first) = seen.first_mut() {
@@ -165,7 +215,7 @@ pub fn analyse(code: &[Insn]) -> Cfg {
     }
     let unreachable = (0..n).find(|&i| start[i] && !seen[i]);
     // backward liveness, to a fixpoint (one pass without backward jumps)
-    let mut live = vec![0u16; n];
+    let mut live = refill(memory.live, n, 0u16);
     let mut changed = true;
     while changed {
         changed = false;
@@ -185,5 +235,12 @@ pub fn analyse(code: &[Insn]) -> Cfg {
         live,
         has_calls,
         unreachable,
+        memory: Memory {
+            start,
+            preds,
+            eff,
+            seen,
+            ..Memory::default()
+        },
     }
 }

@@ -68,6 +68,7 @@ use crate::error::{Error, ErrorKind};
 use crate::maps::{MapDef, MapRef};
 use crate::Program;
 
+use cfg::refill;
 use exec::{Prog, Step};
 use state::{Packed, State};
 
@@ -377,6 +378,30 @@ struct Scratch {
     back_count: Vec<u32>,
     #[allow(clippy::vec_box)]
     spare: Vec<Box<State>>,
+    code: Vec<Insn>,
+    cfg: cfg::Memory,
+    access: Vec<u8>,
+    callx: Vec<Option<i32>>,
+    seen: Vec<bool>,
+    stack_use: Vec<std::cell::Cell<u16>>,
+    map_lddw: Vec<Option<(u16, Option<u32>)>>,
+}
+
+/// The decoded program, given back to the scratch memory after the
+/// verification (which borrows it).
+struct Code(Vec<Insn>);
+
+impl Drop for Code {
+    fn drop(&mut self) {
+        let code = std::mem::take(&mut self.0);
+        if code.capacity() * std::mem::size_of::<Insn>() <= SCRATCH_KEEP {
+            let _ = SCRATCH.try_with(|c| {
+                if let Ok(mut c) = c.try_borrow_mut() {
+                    c.code = code;
+                }
+            });
+        }
+    }
 }
 
 /// Scratch memory is given back to the system after a verification
@@ -400,6 +425,13 @@ impl Drop for Driver<'_> {
             at: take(&mut self.at),
             back_count: take(&mut self.back_count),
             spare: take(&mut self.prog.spare),
+            code: Vec::new(),
+            cfg: take(&mut self.cfg).into_memory(),
+            access: take(&mut self.prog.access),
+            callx: take(&mut self.prog.callx),
+            seen: take(&mut self.prog.seen),
+            stack_use: take(&mut self.prog.stack_use),
+            map_lddw: take(&mut self.prog.map_lddw),
         };
         let bytes = s.cps.capacity() * size_of::<Checkpoint>()
             + (s.kept.capacity() + s.waiting.capacity()) * size_of::<state::Reg>()
@@ -407,7 +439,10 @@ impl Drop for Driver<'_> {
             + s.stack.capacity() * size_of::<Waiting>()
             + s.at.capacity() * size_of::<At>()
             + s.back_count.capacity() * size_of::<u32>()
-            + s.spare.len() * size_of::<State>();
+            + s.spare.len() * size_of::<State>()
+            + s.access.capacity() * (1 + 1 + 2 + size_of::<Option<i32>>())
+            + s.map_lddw.capacity() * size_of::<Option<(u16, Option<u32>)>>()
+            + s.cfg.bytes();
         if bytes > SCRATCH_KEEP {
             return;
         }
@@ -421,6 +456,8 @@ impl Drop for Driver<'_> {
         s.back_count.clear();
         let _ = SCRATCH.try_with(|c| {
             if let Ok(mut c) = c.try_borrow_mut() {
+                // the program's code comes back after the driver (see Code)
+                s.code = take(&mut c.code);
                 *c = s;
             }
         });
@@ -896,8 +933,12 @@ fn run(
     }
     let bytes = program.bytecode();
     let n = bytes.len() / INSN_SIZE;
-    let code: Vec<Insn> = (0..n).map(|i| Insn::at(bytes, i)).collect();
-    let cfg = cfg::analyse(&code);
+    // the memory an earlier verification on this thread left
+    let mut scratch = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
+    let mut code = Code(std::mem::take(&mut scratch.code));
+    code.0.clear();
+    code.0.extend((0..n).map(|i| Insn::at(bytes, i)));
+    let cfg = cfg::analyse(&code.0, std::mem::take(&mut scratch.cfg));
     if let Some(insn) = cfg.unreachable {
         return Err(err(ErrorKind::Verifier {
             insn,
@@ -912,7 +953,7 @@ fn run(
     } else {
         Vec::new()
     };
-    let mut map_lddw = vec![None; n];
+    let mut map_lddw = refill(std::mem::take(&mut scratch.map_lddw), n, None);
     for r in program.map_refs() {
         if let (Some(slot), Ok(map)) = (map_lddw.get_mut(r.insn), u16::try_from(r.map)) {
             *slot = Some((map, r.value_offset));
@@ -922,14 +963,18 @@ fn run(
     let ctx = crate::context::analyse(bytes, ty)
         .map_err(|(insn, reg, detail)| err(ErrorKind::Verifier { insn, reg, detail }))?;
     let mut prog = Prog {
-        code: &code,
+        code: &code.0,
         conv: opts.convention,
         ctx: &ctx.access,
         has_calls: cfg.has_calls,
-        access: vec![0; n],
-        callx: vec![None; n],
-        seen: vec![false; n],
-        stack_use: (0..n).map(|_| std::cell::Cell::new(0)).collect(),
+        access: refill(std::mem::take(&mut scratch.access), n, 0),
+        callx: refill(std::mem::take(&mut scratch.callx), n, None),
+        seen: refill(std::mem::take(&mut scratch.seen), n, false),
+        stack_use: refill(
+            std::mem::take(&mut scratch.stack_use),
+            n,
+            std::cell::Cell::new(0),
+        ),
         maps: program.maps(),
         map_access: program
             .maps()
@@ -942,7 +987,6 @@ fn run(
     };
     let min = u64::try_from(opts.min_len).unwrap_or(u64::MAX);
     let st = exec::entry_state(&prog, min);
-    let mut scratch = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
     scratch.at.resize_with(n, At::default);
     scratch.back_count.resize(n, 0);
     prog.spare = scratch.spare;
@@ -998,7 +1042,7 @@ fn run(
     }
     let frames = if d.prog.has_calls {
         let used: Vec<u16> = d.prog.stack_use.iter().map(std::cell::Cell::get).collect();
-        frames(&code, &used).map_err(|(insn, detail)| {
+        frames(&code.0, &used).map_err(|(insn, detail)| {
             err(ErrorKind::Verifier {
                 insn,
                 reg: None,
@@ -1013,7 +1057,7 @@ fn run(
     // engine never compiles what the verifier did not check
     let mut at = 0;
     while at < n {
-        let wide = if code[at].code == LDDW { 2 } else { 1 };
+        let wide = if code.0[at].code == LDDW { 2 } else { 1 };
         if !d.prog.seen[at] {
             let dead = &mut exec[at * INSN_SIZE..(at + wide).min(n) * INSN_SIZE];
             for b in dead.chunks_exact_mut(INSN_SIZE) {
