@@ -99,38 +99,49 @@ pub const EXIT: u8 = 0x95;
 
 type Result<T> = std::result::Result<T, ErrorKind>;
 
+// The checks below run on every instruction of every program loaded: the
+// tests are inline, the errors built out of line.
+
+#[inline]
 fn reserved(insn: usize, ok: bool, detail: &'static str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(ErrorKind::InvalidField { insn, detail })
+        Err(invalid_field(insn, detail))
     }
 }
 
+#[cold]
+const fn invalid_field(insn: usize, detail: &'static str) -> ErrorKind {
+    ErrorKind::InvalidField { insn, detail }
+}
+
+#[inline]
 fn check_src(i: usize, x: &Insn) -> Result<()> {
     if x.src > 10 {
-        return Err(ErrorKind::InvalidRegister {
-            insn: i,
-            detail: format!("invalid source register r{}", x.src),
-        });
+        return Err(bad_register(i, "invalid source register", x.src));
     }
     Ok(())
 }
 
+#[inline]
 fn check_dst(i: usize, x: &Insn, write: bool) -> Result<()> {
-    if x.dst > 10 {
-        return Err(ErrorKind::InvalidRegister {
-            insn: i,
-            detail: format!("invalid destination register r{}", x.dst),
-        });
-    }
-    if write && x.dst == 10 {
-        return Err(ErrorKind::InvalidRegister {
-            insn: i,
-            detail: "r10 (frame pointer) is read-only".to_owned(),
-        });
+    if x.dst > 10 || write && x.dst == 10 {
+        return Err(bad_register(i, "invalid destination register", x.dst));
     }
     Ok(())
+}
+
+#[cold]
+fn bad_register(insn: usize, what: &str, r: u8) -> ErrorKind {
+    ErrorKind::InvalidRegister {
+        insn,
+        detail: if r == 10 {
+            "r10 (frame pointer) is read-only".to_owned()
+        } else {
+            format!("{what} r{r}")
+        },
+    }
 }
 
 fn check_alu(i: usize, x: &Insn, is64: bool) -> Result<()> {

@@ -1052,7 +1052,7 @@ fn run(
     } else {
         Vec::new()
     };
-    let mut exec = ctx.code.clone();
+    let mut exec = ctx.code;
     // what no path reaches never runs: exits in its place, so that the
     // engine never compiles what the verifier did not check
     let mut at = 0;
