@@ -60,8 +60,10 @@ pub struct Prog<'a> {
     /// Per instruction: its context access, as the load-time pass
     /// (`crate::context`) found and rewrote it.
     pub ctx: &'a [Option<CtxAccess>],
-    /// `callx` instructions to rewrite into calls of this helper.
-    pub callx: Vec<Option<i32>>,
+    /// `callx` instructions to rewrite into calls of this helper: (the
+    /// instruction, the helper), in the order first met (programs have
+    /// few).
+    pub callx: Vec<(usize, i32)>,
     /// Per function (by its first instruction): the most stack bytes
     /// below its frame pointer any path reached.
     pub stack_use: Vec<std::cell::Cell<u16>>,
@@ -76,9 +78,10 @@ pub struct Prog<'a> {
     /// Per map: whether programs may write (`.0`) and read (`.1`) its
     /// values (`BPF_F_RDONLY_PROG`, `BPF_F_WRONLY_PROG`, devmaps).
     pub map_access: Vec<(bool, bool)>,
-    /// Per instruction: the `lddw` loads map `.0`'s handle (`.1` None) or
-    /// a pointer to its value plus `.1` (global data).
-    pub map_lddw: Vec<Option<(u16, Option<u32>)>>,
+    /// The `lddw`s of maps, sorted by instruction: (the instruction, (the
+    /// map, `None` for its handle or the offset of a pointer into its
+    /// value, for global data)).
+    pub map_lddw: Vec<(usize, (u16, Option<u32>))>,
     /// States no longer needed, whose memory copies of states reuse
     /// (boxed: paths and stored states hold them so).
     #[allow(clippy::vec_box)]
@@ -1882,7 +1885,8 @@ pub fn step(p: &mut Prog, st: &mut State, i: usize) -> VResult<Step> {
     p.seen[i] = true;
     match x.code & 0x07 {
         0x00 if x.code == LDDW => {
-            if let Some((map, value)) = p.map_lddw.get(i).copied().flatten() {
+            let lddw = p.map_lddw.binary_search_by_key(&i, |&(at, _)| at);
+            if let Some((map, value)) = lddw.ok().map(|k| p.map_lddw[k].1) {
                 let v = match value {
                     None => Reg::MapPtr { map },
                     Some(off) => Reg::MapValue {
@@ -1952,10 +1956,13 @@ pub fn step(p: &mut Prog, st: &mut State, i: usize) -> VResult<Step> {
                     ),
                 );
             };
-            if p.callx[i].is_some_and(|k| k != id) {
-                return reject(reg, "callx calls different helpers on different paths");
+            match p.callx.iter().find(|&&(at, _)| at == i) {
+                Some(&(_, k)) if k != id => {
+                    return reject(reg, "callx calls different helpers on different paths");
+                }
+                Some(_) => {}
+                None => p.callx.push((i, id)),
             }
-            p.callx[i] = Some(id);
             call_helper(p, st, i, id)?;
             Ok(Step::Next(i + 1))
         }

@@ -381,10 +381,10 @@ struct Scratch {
     code: Vec<Insn>,
     cfg: cfg::Memory,
     access: Vec<u8>,
-    callx: Vec<Option<i32>>,
+    callx: Vec<(usize, i32)>,
     seen: Vec<bool>,
     stack_use: Vec<std::cell::Cell<u16>>,
-    map_lddw: Vec<Option<(u16, Option<u32>)>>,
+    map_lddw: Vec<(usize, (u16, Option<u32>))>,
 }
 
 /// The decoded program, given back to the scratch memory after the
@@ -440,8 +440,9 @@ impl Drop for Driver<'_> {
             + s.at.capacity() * size_of::<At>()
             + s.back_count.capacity() * size_of::<u32>()
             + s.spare.len() * size_of::<State>()
-            + s.access.capacity() * (1 + 1 + 2 + size_of::<Option<i32>>())
-            + s.map_lddw.capacity() * size_of::<Option<(u16, Option<u32>)>>()
+            + s.access.capacity() * (1 + 1 + 2)
+            + s.callx.capacity() * size_of::<(usize, i32)>()
+            + s.map_lddw.capacity() * size_of::<(usize, (u16, Option<u32>))>()
             + s.cfg.bytes();
         if bytes > SCRATCH_KEEP {
             return;
@@ -953,12 +954,16 @@ fn run(
     } else {
         Vec::new()
     };
-    let mut map_lddw = refill(std::mem::take(&mut scratch.map_lddw), n, None);
-    for r in program.map_refs() {
-        if let (Some(slot), Ok(map)) = (map_lddw.get_mut(r.insn), u16::try_from(r.map)) {
-            *slot = Some((map, r.value_offset));
+    let mut map_lddw = std::mem::take(&mut scratch.map_lddw);
+    map_lddw.clear();
+    // (the last reference to an instruction counts)
+    for r in program.map_refs().iter().rev() {
+        if let (true, Ok(map)) = (r.insn < n, u16::try_from(r.map)) {
+            map_lddw.push((r.insn, (map, r.value_offset)));
         }
     }
+    map_lddw.sort_by_key(|&(at, _)| at);
+    map_lddw.dedup_by_key(|&mut (at, _)| at);
     let ty = crate::progtype::ProgType::of_convention(opts.convention);
     let ctx = crate::context::analyse(bytes, ty)
         .map_err(|(insn, reg, detail)| err(ErrorKind::Verifier { insn, reg, detail }))?;
@@ -968,7 +973,7 @@ fn run(
         ctx: &ctx.access,
         has_calls: cfg.has_calls,
         access: refill(std::mem::take(&mut scratch.access), n, 0),
-        callx: refill(std::mem::take(&mut scratch.callx), n, None),
+        callx: refill(std::mem::take(&mut scratch.callx), 0, (0, 0)),
         seen: refill(std::mem::take(&mut scratch.seen), n, false),
         stack_use: refill(
             std::mem::take(&mut scratch.stack_use),
@@ -1066,13 +1071,11 @@ fn run(
         }
         at += wide;
     }
-    for (i, id) in d.prog.callx.iter().enumerate() {
-        if let Some(id) = id {
-            let b = &mut exec[i * INSN_SIZE..(i + 1) * INSN_SIZE];
-            b[0] = crate::check::CALL;
-            b[1] = 0;
-            b[4..8].copy_from_slice(&id.to_le_bytes());
-        }
+    for &(i, id) in &d.prog.callx {
+        let b = &mut exec[i * INSN_SIZE..(i + 1) * INSN_SIZE];
+        b[0] = crate::check::CALL;
+        b[1] = 0;
+        b[4..8].copy_from_slice(&id.to_le_bytes());
     }
     if let Some(out) = d.log.as_deref_mut() {
         let s = &d.stats;
