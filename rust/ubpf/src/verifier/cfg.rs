@@ -29,7 +29,6 @@ pub struct Memory {
     prune: Vec<bool>,
     join: Vec<bool>,
     live: Vec<u16>,
-    start: Vec<bool>,
     preds: Vec<u8>,
     eff: Vec<(u16, u16, [u32; 2])>,
     seen: Vec<bool>,
@@ -48,7 +47,6 @@ impl Memory {
         self.prune.capacity()
             + self.join.capacity()
             + self.live.capacity() * 2
-            + self.start.capacity()
             + self.preds.capacity()
             + self.eff.capacity() * std::mem::size_of::<(u16, u16, [u32; 2])>()
             + self.seen.capacity()
@@ -136,19 +134,21 @@ fn effects(code: &[Insn], i: usize) -> (u16, u16, [Option<usize>; 2]) {
 /// Analyse `code`, in `memory` (what an earlier analysis left).
 pub fn analyse(code: &[Insn], memory: Memory) -> Cfg {
     let n = code.len();
-    // instructions that begin a slot (not second halves of `lddw`)
-    let mut start = refill(memory.start, n, false);
     let mut prune = refill(memory.prune, n, false);
     let mut preds = refill(memory.preds, n, 0u8);
+    // reached from the entry (the second half of a reached lddw too);
+    // found in the first pass if every edge goes forward
+    let mut seen = refill(memory.seen, n, false);
+    if let Some(s) = seen.first_mut() {
+        *s = true;
+    }
     let mut has_calls = false;
     let mut backward = false;
     // per instruction: registers used, defined, successors (NONE: none)
     const NONE: u32 = u32::MAX;
     let mut eff = refill(memory.eff, n, (0u16, 0u16, [NONE; 2]));
-    let mut slot = 0;
-    while slot < n {
-        let i = slot;
-        start[i] = true;
+    let mut i = 0;
+    while i < n {
         let x = &code[i];
         let class = x.code & 0x07;
         if x.code == CALL {
@@ -169,43 +169,45 @@ pub fn analyse(code: &[Insn], memory: Memory) -> Cfg {
             }
         }
         let (used, defined, succ) = effects(code, i);
+        let reached = seen[i];
         let mut out = [NONE; 2];
         for k in 0..2 {
             if let Some(t) = succ[k].filter(|&t| t < n) {
                 backward |= t <= i;
                 preds[t] = preds[t].saturating_add(1);
+                seen[t] |= reached;
                 out[k] = u32::try_from(t).unwrap_or(NONE);
             }
         }
         eff[i] = (used, defined, out);
-        slot += if x.code == LDDW { 2 } else { 1 };
+        if x.code == LDDW {
+            if let Some(s) = seen.get_mut(i + 1) {
+                *s = reached;
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
     }
     let mut join = memory.join;
     join.clear();
     join.extend(preds.iter().map(|&p| p == 2));
-    // reachability from the entry, bpf-to-bpf calls included
-    let mut seen = refill(memory.seen, n, false);
-    if !backward && !has_calls {
-        // every edge goes forward: one pass in order
-        if let Some(first) = seen.first_mut() {
-            *first = true;
-        }
-        for i in 0..n {
-            if seen[i] {
-                for t in eff[i].2.into_iter().filter(|&t| t != NONE) {
-                    seen[t as usize] = true;
-                }
-            }
-        }
-    } else {
+    if backward || has_calls {
+        // reachability again, following backward jumps and bpf-to-bpf calls
+        seen.iter_mut().for_each(|s| *s = false);
         let mut work = vec![0usize];
         while let Some(i) = work.pop() {
             if i >= n || seen[i] {
                 continue;
             }
             seen[i] = true;
-            work.extend(eff[i].2.iter().filter(|&&t| t != NONE).map(|&t| t as usize));
             let x = &code[i];
+            if x.code == LDDW {
+                if let Some(s) = seen.get_mut(i + 1) {
+                    *s = true;
+                }
+            }
+            work.extend(eff[i].2.iter().filter(|&&t| t != NONE).map(|&t| t as usize));
             if x.code == CALL && x.src == 1 {
                 if let Some(t) = call_target(x, i) {
                     work.push(t);
@@ -213,7 +215,7 @@ pub fn analyse(code: &[Insn], memory: Memory) -> Cfg {
             }
         }
     }
-    let unreachable = (0..n).find(|&i| start[i] && !seen[i]);
+    let unreachable = seen.iter().position(|&s| !s);
     // backward liveness, to a fixpoint (one pass without backward jumps)
     let mut live = refill(memory.live, n, 0u16);
     let mut changed = true;
@@ -236,7 +238,6 @@ pub fn analyse(code: &[Insn], memory: Memory) -> Cfg {
         has_calls,
         unreachable,
         memory: Memory {
-            start,
             preds,
             eff,
             seen,
