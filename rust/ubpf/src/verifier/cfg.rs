@@ -196,20 +196,20 @@ pub fn analyse(code: &[Insn], memory: Memory) -> Cfg {
         // reachability again, following backward jumps and bpf-to-bpf calls
         seen.iter_mut().for_each(|s| *s = false);
         let mut work = vec![0usize];
-        while let Some(i) = work.pop() {
-            if i >= n || seen[i] {
+        while let Some(j) = work.pop() {
+            if j >= n || seen[j] {
                 continue;
             }
-            seen[i] = true;
-            let x = &code[i];
+            seen[j] = true;
+            let x = &code[j];
             if x.code == LDDW {
-                if let Some(s) = seen.get_mut(i + 1) {
+                if let Some(s) = seen.get_mut(j + 1) {
                     *s = true;
                 }
             }
-            work.extend(eff[i].2.iter().filter(|&&t| t != NONE).map(|&t| t as usize));
+            work.extend(eff[j].2.iter().filter(|&&t| t != NONE).map(|&t| t as usize));
             if x.code == CALL && x.src == 1 {
-                if let Some(t) = call_target(x, i) {
+                if let Some(t) = call_target(x, j) {
                     work.push(t);
                 }
             }
