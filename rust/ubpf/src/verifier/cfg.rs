@@ -147,8 +147,9 @@ pub fn analyse(code: &[Insn], memory: Memory) -> Cfg {
     // per instruction: registers used, defined, successors (NONE: none)
     const NONE: u32 = u32::MAX;
     let mut eff = refill(memory.eff, n, (0u16, 0u16, [NONE; 2]));
-    let mut i = 0;
-    while i < n {
+    let mut slot = 0;
+    while slot < n {
+        let i = slot;
         let x = &code[i];
         let class = x.code & 0x07;
         if x.code == CALL {
@@ -184,9 +185,9 @@ pub fn analyse(code: &[Insn], memory: Memory) -> Cfg {
             if let Some(s) = seen.get_mut(i + 1) {
                 *s = reached;
             }
-            i += 2;
+            slot += 2;
         } else {
-            i += 1;
+            slot += 1;
         }
     }
     let mut join = memory.join;
