@@ -11,18 +11,8 @@
 
 mod common;
 
-use common::Rng;
+use common::{insn, Rng};
 use ubpf::{Convention, Engine, Program, Trust, VerifyOptions, Vm};
-
-/// One instruction's bytes.
-fn insn(op: u8, dst: u8, src: u8, off: i16, imm: i32) -> [u8; 8] {
-    let mut b = [0u8; 8];
-    b[0] = op;
-    b[1] = dst | src << 4;
-    b[2..4].copy_from_slice(&off.to_le_bytes());
-    b[4..8].copy_from_slice(&imm.to_le_bytes());
-    b
-}
 
 const LDXDW: u8 = 0x79;
 const LDXB: u8 = 0x71;

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::compile;
+use common::{compile, insn};
 use object::{Object, ObjectSection};
 use ubpf::{Engine, ErrorKind, Program, Vm, MAX_INSNS};
 
@@ -22,15 +22,6 @@ fn shdr_offset(elf: &[u8], section: &str) -> usize {
     let shoff = u64::from_le_bytes(elf[0x28..0x30].try_into().unwrap());
     let shentsize = u16::from_le_bytes(elf[0x3a..0x3c].try_into().unwrap());
     usize::try_from(shoff).unwrap() + index * usize::from(shentsize)
-}
-
-fn insn(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> [u8; 8] {
-    let mut b = [0u8; 8];
-    b[0] = code;
-    b[1] = (src << 4) | dst;
-    b[2..4].copy_from_slice(&off.to_le_bytes());
-    b[4..8].copy_from_slice(&imm.to_le_bytes());
-    b
 }
 
 fn prog(insns: &[[u8; 8]]) -> Vec<u8> {

@@ -167,6 +167,16 @@ pub fn verdict(int: &mut Vm, jit: &mut Vm, pkt: &[u8]) -> u64 {
 }
 
 /// Deterministic xorshift64* generator.
+/// One instruction's bytes (opcode, registers, offset, immediate).
+pub fn insn(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> [u8; 8] {
+    let mut b = [0u8; 8];
+    b[0] = code;
+    b[1] = (src << 4) | (dst & 0x0f);
+    b[2..4].copy_from_slice(&off.to_le_bytes());
+    b[4..8].copy_from_slice(&imm.to_le_bytes());
+    b
+}
+
 pub struct Rng(u64);
 
 impl Rng {
