@@ -83,7 +83,7 @@ pub struct Prog<'a> {
     /// value, for global data)).
     pub map_lddw: Vec<(usize, (u16, Option<u32>))>,
     /// States no longer needed, whose memory copies of states reuse
-    /// (boxed: paths and stored states hold them so).
+    /// (boxed: the path being explored holds its state so).
     #[allow(clippy::vec_box)]
     pub spare: Vec<Box<State>>,
 }

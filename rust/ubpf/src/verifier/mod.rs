@@ -440,7 +440,9 @@ impl Drop for Driver<'_> {
             + s.at.capacity() * size_of::<At>()
             + s.back_count.capacity() * size_of::<u32>()
             + s.spare.len() * size_of::<State>()
-            + s.access.capacity() * (1 + 1 + 2)
+            + s.access.capacity()
+            + s.seen.capacity()
+            + s.stack_use.capacity() * size_of::<std::cell::Cell<u16>>()
             + s.callx.capacity() * size_of::<(usize, i32)>()
             + s.map_lddw.capacity() * size_of::<(usize, (u16, Option<u32>))>()
             + s.cfg.bytes();

@@ -868,7 +868,7 @@ impl State {
         let loose = |bit: usize| precise.is_some_and(|mask| bit < 128 && mask & (1 << bit) == 0);
         m.len = 0;
         m.slots = 0;
-        // any register is within one `o` does not hold
+        // any register is within one that `o` does not hold
         if !o.regs(arena).all(|(r, b)| {
             let a = &self.regs[r];
             match (a, b) {
